@@ -1,0 +1,34 @@
+# The README's commands. Everything starts from a bare Python 3: `make demo` and `make test`
+# create .venv on first use. torch is pinned to the CPU build first (a bare `torch` requirement
+# would pull a multi-GB CUDA build); pyproject keeps `torch>=2.3` for users elsewhere.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+TORCH  := torch==2.13.0
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[ray,tune,dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/rl-lr demo --out runs/demo
+
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check rl_lr envs agents tests benchmarks
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/bench_hook_overhead.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,529 @@
+"""The spec grammar: one readable language for LR policies (and, later, perturbations and
+optimizers) in Python, on the command line and in YAML.
+
+A spec is a registered name followed by arguments, positional then keyword::
+
+    cosine(3e-4, end=1e-5, warmup=0.05)
+    sequence(constant(1e-3), cosine(1e-3), at=[0.5])
+    onecycle(1e-3, anneal=linear)          # bare words are strings
+    {name: cosine, lr: 3e-4, end: 1e-5}    # the same as a YAML / dict mapping
+
+Values are numbers, strings (bare words or quoted), booleans (``true``/``True``), ``none``,
+lists ``[...]`` and nested specs. Parsing never evaluates code: a hand-written tokenizer and a
+recursive-descent parser build the object through its registered class, whose dataclass fields
+are the arguments and whose type hints drive coercion. Every problem raises :class:`SpecError`
+with a one-line message naming what is wrong and what is allowed.
+
+A registered class is a frozen dataclass deriving from :class:`SpecObject`; its ``repr`` is its
+spec, so ``parse(repr(obj)) == obj``::
+
+    >>> from rl_lr import parse
+    >>> parse("cosine(3e-4, warmup=0.05)")
+    cosine(0.0003, warmup=0.05)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+
+__all__ = ["Registry", "SpecError", "SpecObject"]
+
+
+class SpecError(ValueError):
+    """A spec (string, mapping or constructor call) is malformed or out of range.
+
+    The message is one line: what is wrong, and what is allowed.
+    """
+
+
+_T = TypeVar("_T", bound="SpecObject")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """A parsed ``name(args, key=value)`` before it is resolved against a registry."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer and parser
+# --------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf\b|nan\b))
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<string>'[^']*'|"[^"]*")
+      | (?P<punct>[()\[\],=])
+    )""",
+    re.VERBOSE,
+)
+_NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|nan)")
+_KEYWORDS: dict[str, Any] = {"true": True, "false": False, "none": None}
+
+
+def _tokenize(text: str) -> list[tuple[str, Any, int]]:
+    tokens: list[tuple[str, Any, int]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            bad = text[pos:].lstrip()[:1]
+            at = len(text) - len(text[pos:].lstrip())
+            raise SpecError(f"unexpected character {bad!r} at position {at} in {text!r}")
+        kind = match.lastgroup or ""
+        raw = match.group(kind)
+        start = match.start(kind)
+        if kind == "number":
+            value: Any = float(raw) if re.search(r"[.eEna]", raw) else int(raw)
+        elif kind == "string":
+            value = raw[1:-1]
+        elif kind == "name" and raw.lower() in _KEYWORDS:
+            kind, value = "literal", _KEYWORDS[raw.lower()]
+        else:
+            value = raw
+        tokens.append((kind, value, start))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    def error(self, message: str) -> SpecError:
+        return SpecError(f"{message} in {self.text!r}")
+
+    def peek(self) -> tuple[str, Any, int] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, punct: str) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == "punct" and token[1] == punct:
+            self.i += 1
+            return True
+        return False
+
+    def expect(self, punct: str, closing_for: int | None = None) -> None:
+        if self.take(punct):
+            return
+        token = self.peek()
+        if token is None:
+            where = f" opened at position {closing_for}" if closing_for is not None else ""
+            raise self.error(f"unbalanced brackets: missing {punct!r}{where}")
+        raise self.error(f"expected {punct!r} at position {token[2]}, found {token[1]!r}")
+
+    def parse(self) -> Any:
+        if not self.tokens:
+            raise SpecError("empty spec: write a name with arguments, e.g. 'cosine(3e-4)'")
+        value = self.value()
+        token = self.peek()
+        if token is not None:
+            if token[0] == "punct" and token[1] in ")]":
+                raise self.error(f"unbalanced brackets: unexpected {token[1]!r} at position {token[2]}")
+            raise self.error(f"trailing text {self.text[token[2]:]!r} at position {token[2]}")
+        return value
+
+    def value(self) -> Any:
+        token = self.peek()
+        if token is None:
+            raise self.error("unexpected end of spec")
+        kind, value, pos = token
+        if kind in ("number", "string", "literal"):
+            self.i += 1
+            return value
+        if kind == "name":
+            self.i += 1
+            if self.take("("):
+                return self.call_rest(value, pos)
+            return value  # a bare word: a string, or a call without arguments where a spec is due
+        if value == "[":
+            self.i += 1
+            items: list[Any] = []
+            while not self.take("]"):
+                items.append(self.value())
+                if not self.take(","):
+                    self.expect("]", closing_for=pos)
+                    break
+            return items
+        raise self.error(f"unexpected {value!r} at position {pos}")
+
+    def call_rest(self, name: str, pos: int) -> _Call:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        while not self.take(")"):
+            token = self.peek()
+            nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+            if token and token[0] == "name" and nxt and nxt[0] == "punct" and nxt[1] == "=":
+                self.i += 2
+                if token[1] in kwargs:
+                    raise self.error(f"argument {token[1]!r} given twice")
+                kwargs[token[1]] = self.value()
+            else:
+                if kwargs:
+                    raise self.error(f"positional argument after keyword arguments in {name}(...)")
+                args.append(self.value())
+            if not self.take(","):
+                self.expect(")", closing_for=pos + len(name))
+                break
+        return _Call(name, tuple(args), tuple(kwargs.items()))
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering (the inverse of parsing)
+# --------------------------------------------------------------------------------------------
+
+_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def render_value(value: Any) -> str:
+    """Render one argument value in the grammar (the inverse of parsing it)."""
+    if isinstance(value, SpecObject):
+        return repr(value)
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        if _BARE_WORD.match(value) and value.lower() not in (*_KEYWORDS, "inf", "nan"):
+            return value
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(render_value(v) for v in value) + "]"
+    raise TypeError(f"cannot render {value!r} ({type(value).__name__}) in a spec")
+
+
+def render_spec(obj: SpecObject) -> str:
+    """``name(positional..., key=value...)``: required arguments by position, the others by
+    keyword when they differ from their default."""
+    positional = _positional_names(type(obj))
+    parts: list[str] = []
+    keywords: list[str] = []
+    for f in _spec_fields(type(obj)):
+        value = getattr(obj, f.name)
+        if f.name == obj._spec_varargs:
+            parts.extend(render_value(v) for v in value)
+        elif f.name in positional and _is_required(f):
+            parts.append(render_value(value))
+        elif _is_required(f) or value != _default_of(f):
+            keywords.append(f"{f.name}={render_value(value)}")
+    return f"{obj.spec_name}({', '.join(parts + keywords)})"
+
+
+# --------------------------------------------------------------------------------------------
+# Spec objects and registries
+# --------------------------------------------------------------------------------------------
+
+
+def _spec_fields(cls: type) -> list[dataclasses.Field[Any]]:
+    """Init fields in call order: positional ones first, then keyword-only ones."""
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    return [f for f in fields if not f.kw_only] + [f for f in fields if f.kw_only]
+
+
+def _positional_names(cls: type) -> list[str]:
+    """Arguments that may be given by position (none besides the varargs, if any)."""
+    if getattr(cls, "_spec_varargs", None) is not None:
+        return []
+    return [f.name for f in _spec_fields(cls) if not f.kw_only]
+
+
+def _is_required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _default_of(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SpecObject:
+    """Base of everything that has a spec: a frozen dataclass whose init fields are its
+    arguments. ``__post_init__`` coerces each field to its annotated type (``int`` -> ``float``,
+    list -> tuple, number -> nested spec where the nested type allows it) and then calls
+    :meth:`validate`. Subclasses raise :class:`SpecError` from ``validate``.
+    """
+
+    spec_name: ClassVar[str] = ""
+    _spec_varargs: ClassVar[str | None] = None  # field that collects extra positional args
+    _registry: ClassVar[Registry | None] = None
+
+    def __post_init__(self) -> None:
+        hints = _type_hints(type(self))
+        for f in _spec_fields(type(self)):
+            value = getattr(self, f.name)
+            coerced = _coerce(value, hints[f.name], f"{self.spec_name or type(self).__name__}: {f.name}")
+            if coerced is not value:
+                object.__setattr__(self, f.name, coerced)
+        self.validate()
+
+    def validate(self) -> None:
+        """Check argument ranges; raise :class:`SpecError` naming argument, rule and value."""
+
+    def __repr__(self) -> str:
+        return render_spec(self)
+
+    def fail(self, argument: str, rule: str) -> SpecError:
+        """A :class:`SpecError` for ``argument`` breaking ``rule`` (e.g. ``'must be > 0'``)."""
+        return SpecError(
+            f"{self.spec_name}: {argument} {rule}, got {render_value(getattr(self, argument))}"
+        )
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        import sys
+
+        module = sys.modules.get(cls.__module__)
+        namespace = dict(vars(module)) if module else {}
+        _HINTS[cls] = typing.get_type_hints(cls, globalns=namespace)
+    return _HINTS[cls]
+
+
+def _type_name(hint: Any) -> str:
+    origin = get_origin(hint)
+    if origin is Literal:
+        return " | ".join(str(a) for a in get_args(hint))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(hint))
+    if origin is tuple:
+        return f"a list of {_type_name(get_args(hint)[0])}"
+    if hint is type(None):
+        return "none"
+    if isinstance(hint, type) and issubclass(hint, SpecObject):
+        return "a spec"
+    names = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Coerce ``value`` to the annotated type ``hint`` or raise :class:`SpecError`."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except SpecError as err:
+                errors.append(err)
+        raise errors[0] if len(errors) == 1 else SpecError(
+            f"{where} must be {_type_name(hint)}, got {render_value_safe(value)}"
+        )
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value in allowed and isinstance(value, str):
+            return value
+        raise SpecError(
+            f"{where} must be one of {', '.join(map(str, allowed))}, got {render_value_safe(value)}"
+        )
+    if origin is tuple:
+        item_hint = get_args(hint)[0]
+        if isinstance(value, (list, tuple)):
+            return tuple(_coerce(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value))
+        raise SpecError(f"{where} must be {_type_name(hint)}, got {render_value_safe(value)}")
+    if hint in (float, int) and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = _tokenize(value)[0][1]  # YAML 1.1 reads "3e-4" as a string
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(hint, type) and issubclass(hint, SpecObject):
+        if isinstance(value, hint):
+            return value
+        registry = Registry.for_type(hint)
+        if registry is not None:
+            return registry.resolve(value, where)
+    elif hint is Any:
+        return value
+    raise SpecError(f"{where} must be {_type_name(hint)}, got {render_value_safe(value)}")
+
+
+def render_value_safe(value: Any) -> str:
+    try:
+        return render_value(value)
+    except TypeError:
+        return repr(value)
+
+
+class Registry:
+    """A namespace of spec names, one per kind of object (LR policies, perturbations, ...).
+
+    Example:
+        >>> from rl_lr.spec import Registry
+        >>> from rl_lr.schedules import POLICIES
+        >>> POLICIES.parse("step(1e-3, every=0.25)")
+        step(0.001, every=0.25)
+    """
+
+    _by_type: ClassVar[dict[type, Registry]] = {}
+
+    def __init__(self, kind: str, base: type[SpecObject]) -> None:
+        self.kind = kind
+        self.base = base
+        self._classes: dict[str, type[SpecObject]] = {}
+        self._number_factory: Callable[[float], SpecObject] | None = None
+        Registry._by_type[base] = self
+
+    @classmethod
+    def for_type(cls, hint: type) -> Registry | None:
+        for klass in hint.__mro__:
+            if klass in cls._by_type:
+                return cls._by_type[klass]
+        return None
+
+    def register(self, name: str) -> Callable[[type[_T]], type[_T]]:
+        """Class decorator: make ``name(...)`` parse into this class everywhere.
+
+        The class must be a dataclass deriving from this registry's base; its repr becomes its
+        spec. Registering a taken name is an error (names are global to the registry).
+        """
+        if not _BARE_WORD.match(name):
+            raise ValueError(f"spec name must be an identifier, got {name!r}")
+
+        def decorate(cls: type[_T]) -> type[_T]:
+            if not (isinstance(cls, type) and issubclass(cls, self.base)):
+                raise TypeError(f"{cls!r} must subclass {self.base.__name__} to be a {self.kind}")
+            if not dataclasses.is_dataclass(cls):
+                raise TypeError(f"{cls.__name__} must be a (frozen) dataclass")
+            existing = self._classes.get(name)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise ValueError(f"{self.kind} name {name!r} is already registered to {existing}")
+            cls.spec_name = name
+            cls._registry = self
+            cls.__repr__ = SpecObject.__repr__  # type: ignore[method-assign]
+            self._classes[name] = cls
+            return cls
+
+        return decorate
+
+    def set_number_factory(self, factory: Callable[[float], SpecObject]) -> None:
+        """How a bare number is read where a spec of this kind is due (``1e-3`` -> constant)."""
+        self._number_factory = factory
+
+    def names(self) -> list[str]:
+        return sorted(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes
+
+    def __iter__(self) -> Iterator[tuple[str, type[SpecObject]]]:
+        return iter(sorted(self._classes.items()))
+
+    def get(self, name: str) -> type[SpecObject]:
+        if name in self._classes:
+            return self._classes[name]
+        close = difflib.get_close_matches(name, self._classes, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SpecError(
+            f"unknown {self.kind} {name!r}{hint} (known: {', '.join(self.names())})"
+        )
+
+    def parse(self, spec: str | Mapping[str, Any] | SpecObject | float) -> Any:
+        """Parse a spec string, a YAML-style mapping, a number (where allowed) or pass an
+        already built object through (checked to be of this kind)."""
+        if isinstance(spec, str):
+            return self.resolve(_Parser(spec).parse(), self.kind)
+        return self.resolve(spec, self.kind)
+
+    def resolve(self, value: Any, where: str) -> Any:
+        """Build an object from a parsed value: a call, a bare name, a mapping or a number."""
+        if isinstance(value, self.base):
+            return value
+        if isinstance(value, str):
+            if value.strip() != value or "(" in value or " " in value:
+                return self.parse(value)
+            return self._build(_Call(value), where)
+        if isinstance(value, _Call):
+            return self._build(value, where)
+        if isinstance(value, Mapping):
+            return self._build(self._call_from_mapping(value, where), where)
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and self._number_factory is not None
+        ):
+            return self._number_factory(float(value))
+        raise SpecError(
+            f"{where} must be a {self.kind} spec such as "
+            f"'{self.names()[0] if self._classes else 'name'}(...)', got {render_value_safe(value)}"
+        )
+
+    def _call_from_mapping(self, mapping: Mapping[str, Any], where: str) -> _Call:
+        if "name" not in mapping:
+            raise SpecError(
+                f"{where}: a mapping spec needs a 'name' key (one of {', '.join(self.names())}),"
+                f" got keys {', '.join(map(str, mapping)) or 'none'}"
+            )
+        name = mapping["name"]
+        if not isinstance(name, str):
+            raise SpecError(f"{where}: 'name' must be a string, got {name!r}")
+        return _Call(name, (), tuple((str(k), v) for k, v in mapping.items() if k != "name"))
+
+    def _build(self, call: _Call, where: str) -> SpecObject:
+        cls = self.get(call.name)
+        fields = _spec_fields(cls)
+        names = [f.name for f in fields]
+        positional = _positional_names(cls)
+        kwargs: dict[str, Any] = {}
+        args = list(call.args)
+        if cls._spec_varargs is not None:
+            kwargs[cls._spec_varargs] = args
+            args = []
+        if len(args) > len(positional):
+            raise SpecError(
+                f"{call.name} takes at most {len(positional)} positional argument(s) "
+                f"({', '.join(positional)}), got {len(args)}"
+            )
+        kwargs.update(zip(positional, args))
+        for key, value in call.kwargs:
+            if key not in names or key == cls._spec_varargs:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SpecError(
+                    f"{call.name}: unknown argument {key!r}{hint}; allowed: {', '.join(names)}"
+                )
+            if key in kwargs:
+                raise SpecError(f"{call.name}: argument {key!r} given twice")
+            kwargs[key] = value
+        missing = [f.name for f in fields if _is_required(f) and f.name not in kwargs]
+        if missing:
+            raise SpecError(
+                f"{call.name}: missing required argument(s) {', '.join(missing)}; "
+                f"signature: {call.name}({', '.join(names)})"
+            )
+        return cls(**kwargs)
