@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rl_lr.spec import Registry, SpecError, SpecObject
+
+if TYPE_CHECKING:
+    from rl_lr.signals import TrainingSignals
 
 __all__ = [
     "POLICIES",
@@ -74,6 +77,7 @@ class LRPolicy(SpecObject):
     max_lr: float = field(default=math.inf, kw_only=True)
 
     stateful: ClassVar[bool] = False
+    needs_gradients: ClassVar[bool] = False
 
     def validate(self) -> None:
         if not 0.0 <= self.warmup < 1.0:
@@ -103,6 +107,10 @@ class LRPolicy(SpecObject):
 
     def _value(self, progress: float) -> float:
         raise NotImplementedError
+
+    def observe(self, signals: TrainingSignals) -> None:
+        """Advance the policy's state after one update. Only stateful policies (controllers)
+        receive signals, through :func:`rl_lr.attach`; schedules have nothing to advance."""
 
     def __call__(self, progress_remaining: float) -> float:
         """Stable-Baselines3's ``Schedule`` protocol: the one place where SB3's

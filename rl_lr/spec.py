@@ -69,6 +69,7 @@ _TOKEN = re.compile(
 )
 _NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|nan)")
 _KEYWORDS: dict[str, Any] = {"true": True, "false": False, "none": None}
+_MAX_DEPTH = 50  # nesting of calls and lists; deeper input is a SpecError, not a RecursionError
 
 
 def _tokenize(text: str) -> list[tuple[str, Any, int]]:
@@ -86,7 +87,11 @@ def _tokenize(text: str) -> list[tuple[str, Any, int]]:
         raw = match.group(kind)
         start = match.start(kind)
         if kind == "number":
-            value: Any = float(raw) if re.search(r"[.eEna]", raw) else int(raw)
+            try:
+                value: Any = float(raw) if re.search(r"[.eEna]", raw) else int(raw)
+            except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+                message = f"number at position {start} is too long ({len(raw)} characters)"
+                raise SpecError(message) from None
         elif kind == "string":
             value = raw[1:-1]
         elif kind == "name" and raw.lower() in _KEYWORDS:
@@ -103,6 +108,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def error(self, message: str) -> SpecError:
         return SpecError(f"{message} in {self.text!r}")
@@ -138,6 +144,15 @@ class _Parser:
         return value
 
     def value(self) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > _MAX_DEPTH:
+                raise self.error(f"spec nested deeper than {_MAX_DEPTH} levels")
+            return self._value()
+        finally:
+            self.depth -= 1
+
+    def _value(self) -> Any:
         token = self.peek()
         if token is None:
             raise self.error("unexpected end of spec")
@@ -292,11 +307,7 @@ _HINTS: dict[type, dict[str, Any]] = {}
 
 def _type_hints(cls: type) -> dict[str, Any]:
     if cls not in _HINTS:
-        import sys
-
-        module = sys.modules.get(cls.__module__)
-        namespace = dict(vars(module)) if module else {}
-        _HINTS[cls] = typing.get_type_hints(cls, globalns=namespace)
+        _HINTS[cls] = typing.get_type_hints(cls)  # each base's names from its own module
     return _HINTS[cls]
 
 

@@ -1,0 +1,142 @@
+"""The ``rl-lr`` command.
+
+Errors in what the user typed print one line on stderr and exit with code 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rl_lr.schedules import POLICIES
+from rl_lr.spec import SpecError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rl-lr",
+        description="Learning-rate policies for reinforcement learning (Stable-Baselines3).",
+        epilog="Example: rl-lr lr 'cosine(3e-4, warmup=0.05)' --points 11",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    preview = commands.add_parser(
+        "lr",
+        help="preview an LR policy as CSV (progress,lr) and optionally a plot",
+        description="Print an LR policy's value at K evenly spaced points of a run as CSV with "
+        "the header 'progress,lr' (row i is at progress i/(K-1)).",
+        epilog="Example: rl-lr lr 'sequence(constant(1e-3), cosine(1e-3), at=[0.5])' "
+        "--total-steps 100000 --points 5 --plot lr.png --log",
+    )
+    preview.add_argument("spec", help="LR policy spec, e.g. 'cosine(3e-4, warmup=0.05)'")
+    preview.add_argument(
+        "--total-steps", type=_positive_int, default=None,
+        help="run length in env steps; the plot's x-axis is then timesteps",
+    )
+    preview.add_argument(
+        "--points", type=_positive_int, default=101, help="number of rows (>= 2, default 101)"
+    )
+    preview.add_argument("--plot", type=Path, default=None, help="also draw the curve to this PNG")
+    preview.add_argument("--log", action="store_true", help="log-scale LR axis in the plot")
+
+    listing = commands.add_parser(
+        "list",
+        help="list registered LR policies with one line each",
+        description="List every registered LR policy name with its signature line.",
+        epilog="Example: rl-lr list",
+    )
+    listing.add_argument("kind", nargs="?", default="policies", choices=["policies"])
+
+    demo = commands.add_parser(
+        "demo",
+        help="train one small PPO agent with a cosine LR and write its progress and LR plot",
+        description="Train PPO on CartPole-v1 with cosine(1e-3, warmup=0.05); write "
+        "progress.csv and lr.png into --out.",
+        epilog="Example: rl-lr demo --out runs/demo",
+    )
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory")
+    demo.add_argument("--steps", type=_positive_int, default=40_000, help="training budget")
+    demo.add_argument("--seed", type=int, default=1, help="random seed")
+    return parser
+
+
+def _cmd_lr(args: argparse.Namespace) -> None:
+    if args.points < 2:
+        raise UsageError(f"rl-lr lr: --points must be >= 2, got {args.points}")
+    policy = POLICIES.parse(args.spec)
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise UsageError(f"rl-lr lr: --plot must name a .png file, got {str(args.plot)!r}")
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["progress", "lr"])
+    for i in range(args.points):
+        progress = i / (args.points - 1)
+        writer.writerow([repr(progress), repr(policy.value(progress))])
+    if args.plot is not None:
+        from rl_lr.plots import plot_lr_policy
+
+        ax = plot_lr_policy(policy, total_steps=args.total_steps, log_scale=args.log)
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        ax.figure.savefig(args.plot, dpi=150)
+        print(f"plot: {args.plot}", file=sys.stderr)
+
+
+def _cmd_list(args: argparse.Namespace) -> None:
+    for name, cls in POLICIES:
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()).replace("``", "")
+        print(f"{name:16s} {summary[:117] + '...' if len(summary) > 120 else summary}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from rl_lr.demo import run_demo
+
+    outputs = run_demo(args.out, total_timesteps=args.steps, seed=args.seed)
+    print("demo outputs:")
+    for name, path in outputs.items():
+        print(f"  {name}: {path}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rl-lr`` console script; returns the exit code."""
+    try:
+        args = _build_parser().parse_args(argv)
+        {"lr": _cmd_lr, "list": _cmd_list, "demo": _cmd_demo}[args.command](args)
+    except (UsageError, SpecError) as err:
+        print(f"rl-lr: error: {err}" if isinstance(err, SpecError) else err, file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+"""The one place that touches Stable-Baselines3 internals.
+
+Two ways to use an LR policy with SB3:
+
+1. Pure schedules need nothing from rl-lr at run time: ``PPO("MlpPolicy", env,
+   learning_rate=rl_lr.cosine(3e-4))``. SB3 calls the schedule with its per-``learn()``
+   ``progress_remaining``.
+2. :func:`attach` wires everything else, in one call::
+
+       model = SAC("MlpPolicy", env)
+       rl_lr.attach(model, {"actor": "cosine(3e-4)", "critic": "constant(1e-3)",
+                            "ent_coef": "constant(3e-4)"}, total_timesteps=50_000)
+       model.learn(50_000)
+
+   - per-network LRs for algorithms with several optimizers (SAC, TD3, DDPG, TQC, CrossQ);
+   - a clock taken from ``model.num_timesteps / total_timesteps``, so chunked ``learn()`` calls
+     and save / load / continue keep one LR trajectory (SB3's own ``progress_remaining``
+     restarts or warps with each ``learn()`` call);
+   - the LR actually applied, read back from each optimizer's ``param_groups``, logged as
+     ``train/learning_rate`` (and ``train/lr/<network>`` when there are several);
+   - :class:`~rl_lr.signals.TrainingSignals` after every update for stateful policies
+     (controllers), including gradient norms through optimizer step hooks when asked for.
+
+How: :func:`attach` stores an :class:`AttachedLR` as ``model.learning_rate`` (it is what SB3
+saves in the model zip, policy state included) and switches the model's class to a thin
+subclass of its own class that overrides ``_update_learning_rate``, ``train`` and
+``_excluded_save_params``. ``isinstance(model, PPO)`` stays true. After ``PPO.load(...)`` call
+``rl_lr.attach(model)`` again to resume the saved policy; training a loaded model without it
+raises a clear error instead of silently changing the LR trajectory.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from rl_lr.schedules import POLICIES, LRPolicy
+from rl_lr.signals import TrainingSignals
+from rl_lr.spec import SpecError
+
+__all__ = ["AttachedLR", "LRHook", "attach", "network_optimizers"]
+
+ALL_NETWORKS = "default"
+
+
+def network_optimizers(model: BaseAlgorithm) -> dict[str, torch.optim.Optimizer]:
+    """The model's optimizers by network name.
+
+    ``{"policy": ...}`` for single-optimizer algorithms (PPO, A2C, DQN, TRPO, ...);
+    ``{"actor", "critic"[, "ent_coef"]}`` for off-policy actor-critics (SAC, TD3, DDPG, TQC,
+    CrossQ); ``ent_coef`` only when the entropy coefficient is learned.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> sorted(network_optimizers(PPO("MlpPolicy", "CartPole-v1")))
+        ['policy']
+    """
+    named: dict[str, torch.optim.Optimizer] = {}
+    actor, critic = getattr(model, "actor", None), getattr(model, "critic", None)
+    if hasattr(actor, "optimizer") and hasattr(critic, "optimizer"):
+        named["actor"] = actor.optimizer  # type: ignore[union-attr]
+        named["critic"] = critic.optimizer  # type: ignore[union-attr]
+        ent_coef_optimizer = getattr(model, "ent_coef_optimizer", None)
+        if ent_coef_optimizer is not None:
+            named["ent_coef"] = ent_coef_optimizer
+    elif isinstance(getattr(model.policy, "optimizer", None), torch.optim.Optimizer):
+        named["policy"] = model.policy.optimizer
+    if not named:
+        raise SpecError(f"{type(model).__name__} has no optimizer whose LR rl-lr could drive")
+    return named
+
+
+@dataclass
+class AttachedLR:
+    """What rl-lr stores as ``model.learning_rate`` and SB3 saves in the model zip.
+
+    Attributes:
+        policies: LR policy per network name; the key ``"default"`` covers every network not
+            named (a single policy is ``{"default": policy}``).
+        total_timesteps: the run's declared budget; ``None`` uses SB3's per-``learn()``
+            progress.
+    """
+
+    policies: dict[str, LRPolicy]
+    total_timesteps: int | None = None
+
+    def policy_for(self, network: str) -> LRPolicy:
+        return self.policies[network if network in self.policies else ALL_NETWORKS]
+
+    @property
+    def needs_hook(self) -> bool:
+        """True if SB3's own ``lr_schedule`` mechanism cannot reproduce this alone."""
+        only = self.policies.get(ALL_NETWORKS)
+        return len(self.policies) > 1 or only is None or only.stateful or (
+            self.total_timesteps is not None
+        )
+
+    def __call__(self, progress_remaining: float) -> float:
+        """SB3's schedule protocol. SB3 calls it when it builds optimizers (progress_remaining
+        = 1); during training the hook sets LRs instead, so a call mid-run means the model
+        lost its hook (loaded without :func:`attach`)."""
+        if progress_remaining < 1.0 and self.needs_hook:
+            raise RuntimeError(
+                "rl-lr: this model's LR policy is not attached (was the model loaded?); "
+                "call rl_lr.attach(model) before training it"
+            )
+        first = next(iter(self.policies.values()))
+        return first(progress_remaining)
+
+    def __repr__(self) -> str:
+        return f"AttachedLR({self.policies!r}, total_timesteps={self.total_timesteps})"
+
+
+class LRHook:
+    """Runtime link between an :class:`AttachedLR` and a live model (never saved).
+
+    Reach it as ``model._rl_lr_hook`` or as the return value of :func:`attach`.
+    """
+
+    def __init__(self, model: BaseAlgorithm, attached: AttachedLR) -> None:
+        self.model = model
+        self.attached = attached
+        self.optimizers = network_optimizers(model)
+        self._names = {id(opt): name for name, opt in self.optimizers.items()}
+        self.n_updates = 0
+        self.last_lr: dict[str, float] = {}
+        self._seen_episodes: list[dict[str, Any]] = []
+        self._grad_sums: dict[str, float] = {}
+        self._grad_counts: dict[str, int] = {}
+        self._handles: list[Any] = []
+        if any(p.needs_gradients for p in attached.policies.values()):
+            for name, optimizer in self.optimizers.items():
+                self._handles.append(optimizer.register_step_pre_hook(self._grad_hook(name)))
+
+    # -- clock ---------------------------------------------------------------------------
+    def progress(self) -> float:
+        """0 -> 1 over the declared budget, else SB3's progress within this ``learn()``."""
+        total = self.attached.total_timesteps
+        if total is not None:
+            return min(1.0, self.model.num_timesteps / total)
+        return 1.0 - float(self.model._current_progress_remaining)
+
+    # -- called by the hooked algorithm ----------------------------------------------------
+    def apply(self, optimizers: list[torch.optim.Optimizer] | torch.optim.Optimizer) -> None:
+        """Set every optimizer's LR from its network's policy and log what was applied."""
+        applied = self.set_lrs(optimizers if isinstance(optimizers, list) else [optimizers])
+        logger = self.model.logger
+        logger.record("train/learning_rate", next(iter(applied.values())))
+        if len(applied) > 1:
+            for name, lr in applied.items():
+                logger.record(f"train/lr/{name}", lr)
+
+    def set_lrs(self, optimizers: list[torch.optim.Optimizer]) -> dict[str, float]:
+        """Write each policy's value at the current progress into its optimizer's
+        ``param_groups``; return the LRs read back, by network name."""
+        progress = self.progress()
+        applied: dict[str, float] = {}
+        for optimizer in optimizers:
+            name = self._names.get(id(optimizer), ALL_NETWORKS)
+            lr = self.attached.policy_for(name).value(progress)
+            if not math.isfinite(lr) or lr < 0:
+                raise FloatingPointError(f"rl-lr: LR for {name} became {lr!r} at progress {progress}")
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            applied[name] = float(optimizer.param_groups[0]["lr"])
+        self.last_lr = applied
+        return applied
+
+    def after_update(self) -> None:
+        """Build this update's :class:`TrainingSignals` and feed every stateful policy once."""
+        self.n_updates += 1
+        signals = self.signals()
+        seen: set[int] = set()
+        for policy in self.attached.policies.values():
+            if policy.stateful and id(policy) not in seen:
+                seen.add(id(policy))
+                policy.observe(signals)
+        self._grad_sums.clear()
+        self._grad_counts.clear()
+
+    def signals(self) -> TrainingSignals:
+        buffer = list(self.model.ep_info_buffer or ())
+        seen_ids = {id(info) for info in self._seen_episodes}
+        new = [info for info in buffer if id(info) not in seen_ids]
+        self._seen_episodes = buffer  # holding them keeps their ids unique
+        stats = {
+            key.removeprefix("train/"): float(value)
+            for key, value in self.model.logger.name_to_value.items()
+            if key.startswith("train/") and isinstance(value, numbers.Real)
+        }
+        grad_norms = {
+            name: self._grad_sums[name] / self._grad_counts[name] for name in self._grad_sums
+        }
+        return TrainingSignals(
+            num_timesteps=int(self.model.num_timesteps),
+            progress=self.progress(),
+            n_updates=self.n_updates,
+            new_episode_returns=tuple(float(info["r"]) for info in new),
+            new_episode_lengths=tuple(int(info["l"]) for info in new),
+            recent_returns=tuple(float(info["r"]) for info in buffer),
+            train_stats=stats,
+            lr=dict(self.last_lr),
+            grad_norms=grad_norms,
+        )
+
+    def _grad_hook(self, name: str) -> Any:
+        def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+            if grads:
+                norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+                self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
+                self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
+
+        return hook
+
+    def remove(self) -> None:
+        """Remove the optimizer step hooks (called when the model is attached again)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
+class _HookedAlgorithm(BaseAlgorithm):
+    """Mixed in front of a model's own class by :func:`attach`."""
+
+    _rl_lr_hook: LRHook
+
+    def _update_learning_rate(
+        self, optimizers: list[torch.optim.Optimizer] | torch.optim.Optimizer
+    ) -> None:
+        hook = self.__dict__.get("_rl_lr_hook")
+        if hook is None:
+            super()._update_learning_rate(optimizers)
+        else:
+            hook.apply(optimizers)
+
+    def train(self, *args: Any, **kwargs: Any) -> None:
+        super().train(*args, **kwargs)  # type: ignore[safe-super]
+        hook = self.__dict__.get("_rl_lr_hook")
+        if hook is not None:
+            hook.after_update()
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_rl_lr_hook"]
+
+
+@functools.cache
+def _hooked_class(cls: type[BaseAlgorithm]) -> type[BaseAlgorithm]:
+    return type(cls.__name__, (_HookedAlgorithm, cls), {"__module__": __name__})
+
+
+def _as_policies(policy: Any, model: BaseAlgorithm) -> dict[str, LRPolicy]:
+    if policy is None:
+        current = model.learning_rate
+        if isinstance(current, AttachedLR):
+            return current.policies
+        if isinstance(current, LRPolicy):
+            return {ALL_NETWORKS: current}
+        raise SpecError(
+            f"attach: the model's learning_rate is {current!r}; pass an LR policy, e.g. "
+            "rl_lr.attach(model, 'cosine(3e-4)')"
+        )
+    if isinstance(policy, Mapping) and "name" not in policy:
+        networks = set(network_optimizers(model))
+        unknown = set(policy) - networks - {ALL_NETWORKS}
+        if unknown:
+            raise SpecError(
+                f"attach: unknown network(s) {', '.join(sorted(unknown))} for "
+                f"{type(model).__name__}; networks: {', '.join(sorted(networks))} (or 'default')"
+            )
+        missing = networks - set(policy)
+        if missing and ALL_NETWORKS not in policy:
+            raise SpecError(
+                f"attach: no LR for network(s) {', '.join(sorted(missing))} of "
+                f"{type(model).__name__}; name them or add a 'default' entry"
+            )
+        return {str(k): POLICIES.parse(v) for k, v in policy.items()}
+    return {ALL_NETWORKS: POLICIES.parse(policy)}
+
+
+def attach(
+    model: BaseAlgorithm,
+    policy: Any = None,
+    *,
+    total_timesteps: int | None = None,
+) -> LRHook:
+    """Drive ``model``'s learning rate(s) with rl-lr policies.
+
+    Args:
+        model: any SB3 / sb3-contrib algorithm with an optimizer.
+        policy: a spec string, mapping, number or :class:`~rl_lr.LRPolicy`; or per network a
+            dict such as ``{"actor": ..., "critic": ..., "ent_coef": ...}`` (``"default"``
+            covers the rest); ``None`` re-attaches the policy already on the model (after
+            ``load``) or the schedule it was built with.
+        total_timesteps: the run's budget. Given, progress is ``num_timesteps / total`` across
+            all ``learn()`` calls and reloads; omitted, progress is SB3's per-``learn()`` one
+            (or the value stored with the model when re-attaching).
+
+    Returns:
+        The :class:`LRHook`, also at ``model._rl_lr_hook``.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> import rl_lr
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64)
+        >>> hook = rl_lr.attach(model, "cosine(1e-3)", total_timesteps=128)
+        >>> _ = model.learn(128)
+        >>> round(model.policy.optimizer.param_groups[0]["lr"], 6)  # applied at progress 0.5
+        0.0005
+    """
+    if total_timesteps is not None and (
+        not isinstance(total_timesteps, int) or isinstance(total_timesteps, bool) or total_timesteps <= 0
+    ):
+        raise SpecError(f"attach: total_timesteps must be a positive integer, got {total_timesteps!r}")
+    policies = _as_policies(policy, model)
+    if total_timesteps is None and policy is None and isinstance(model.learning_rate, AttachedLR):
+        total_timesteps = model.learning_rate.total_timesteps
+    previous = model.__dict__.get("_rl_lr_hook")
+    if previous is not None:
+        previous.remove()
+    model.learning_rate = AttachedLR(policies, total_timesteps)  # type: ignore[assignment]
+    model._setup_lr_schedule()
+    if not isinstance(model, _HookedAlgorithm):
+        model.__class__ = _hooked_class(type(model))
+    hook = LRHook(model, model.learning_rate)  # type: ignore[arg-type]
+    model._rl_lr_hook = hook  # type: ignore[attr-defined]
+    hook.set_lrs(list(hook.optimizers.values()))  # the optimizers hold the policy's LR from now
+    return hook
