@@ -25,7 +25,6 @@ from rl_lr.schedules import (
     MultiStep,
     OneCycle,
     Polynomial,
-    Sequence,
     Step,
     register,
     sequence,

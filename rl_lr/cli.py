@@ -102,11 +102,10 @@ def _cmd_lr(args: argparse.Namespace) -> None:
         progress = i / (args.points - 1)
         writer.writerow([repr(progress), repr(policy.value(progress))])
     if args.plot is not None:
-        from rl_lr.plots import plot_lr_policy
+        from rl_lr.plots import plot_lr_policy, save_figure
 
-        ax = plot_lr_policy(policy, total_steps=args.total_steps, log_scale=args.log)
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-        ax.figure.savefig(args.plot, dpi=150)
+        save_figure(plot_lr_policy(policy, total_steps=args.total_steps, log_scale=args.log),
+                    args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)
 
 

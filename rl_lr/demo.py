@@ -17,7 +17,7 @@ from stable_baselines3.common.env_util import make_vec_env
 
 import rl_lr
 from rl_lr.evaluation import EvalRecorder
-from rl_lr.plots import new_axes, plot_lr_curve
+from rl_lr.plots import new_axes, plot_lr_curve, save_figure
 
 __all__ = ["run_demo"]
 
@@ -60,5 +60,5 @@ def run_demo(out: Path, total_timesteps: int = 40_000, seed: int = 1) -> dict[st
     returns.plot(steps, [r["eval_return_mean"] for r in rows], color="tab:orange", marker="o")
     returns.set_ylabel("clean eval return", color="tab:orange")
     lr_png = out / "lr.png"
-    ax.figure.savefig(lr_png, dpi=150)
+    save_figure(ax, lr_png)
     return {"progress": progress_csv, "plot": lr_png}

@@ -11,6 +11,7 @@ none calls ``show()`` and none touches pyplot's global state, so they work headl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -18,13 +19,23 @@ from matplotlib.figure import Figure
 
 from rl_lr.schedules import LRPolicy
 
-__all__ = ["new_axes", "plot_lr_curve", "plot_lr_policy"]
+__all__ = ["new_axes", "plot_lr_curve", "plot_lr_policy", "save_figure"]
 
 
 def new_axes(width: float = 6.0, height: float = 3.5) -> Axes:
     """A fresh ``Axes`` on its own figure (no pyplot)."""
     axes: Axes = Figure(figsize=(width, height), layout="constrained").subplots()
     return axes
+
+
+def save_figure(ax: Axes, path: Path, dpi: int = 150) -> Path:
+    """Write the figure holding ``ax`` to ``path`` (format from the suffix); return ``path``."""
+    figure = ax.get_figure(root=True)
+    if figure is None:
+        raise ValueError("the Axes belongs to no figure")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    return path
 
 
 def plot_lr_curve(

@@ -166,7 +166,9 @@ class LRHook:
             name = self._names.get(id(optimizer), ALL_NETWORKS)
             lr = self.attached.policy_for(name).value(progress)
             if not math.isfinite(lr) or lr < 0:
-                raise FloatingPointError(f"rl-lr: LR for {name} became {lr!r} at progress {progress}")
+                raise FloatingPointError(
+                    f"rl-lr: LR for {name} became {lr!r} at progress {progress}"
+                )
             for group in optimizer.param_groups:
                 group["lr"] = lr
             applied[name] = float(optimizer.param_groups[0]["lr"])
@@ -212,9 +214,14 @@ class LRHook:
 
     def _grad_hook(self, name: str) -> Any:
         def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+            grads = [
+                p.grad for group in optimizer.param_groups for p in group["params"]
+                if p.grad is not None
+            ]
             if grads:
-                norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+                norm = float(torch.linalg.vector_norm(torch.stack(
+                    [torch.linalg.vector_norm(g) for g in grads]
+                )))
                 self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
                 self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
 
@@ -242,7 +249,7 @@ class _HookedAlgorithm(BaseAlgorithm):
             hook.apply(optimizers)
 
     def train(self, *args: Any, **kwargs: Any) -> None:
-        super().train(*args, **kwargs)  # type: ignore[safe-super]
+        super().train(*args, **kwargs)  # type: ignore[misc]  # abstract in BaseAlgorithm
         hook = self.__dict__.get("_rl_lr_hook")
         if hook is not None:
             hook.after_update()
@@ -310,26 +317,29 @@ def attach(
         >>> from stable_baselines3 import PPO
         >>> import rl_lr
         >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64)
-        >>> hook = rl_lr.attach(model, "cosine(1e-3)", total_timesteps=128)
-        >>> _ = model.learn(128)
-        >>> round(model.policy.optimizer.param_groups[0]["lr"], 6)  # applied at progress 0.5
-        0.0005
+        >>> hook = rl_lr.attach(model, "cosine(1e-3, end=1e-4)", total_timesteps=128)
+        >>> _ = model.learn(128)  # two updates, at progress 0.5 and 1
+        >>> hook.last_lr
+        {'policy': 0.0001}
     """
     if total_timesteps is not None and (
-        not isinstance(total_timesteps, int) or isinstance(total_timesteps, bool) or total_timesteps <= 0
+        type(total_timesteps) is not int or total_timesteps <= 0
     ):
-        raise SpecError(f"attach: total_timesteps must be a positive integer, got {total_timesteps!r}")
+        raise SpecError(
+            f"attach: total_timesteps must be a positive integer, got {total_timesteps!r}"
+        )
     policies = _as_policies(policy, model)
     if total_timesteps is None and policy is None and isinstance(model.learning_rate, AttachedLR):
         total_timesteps = model.learning_rate.total_timesteps
     previous = model.__dict__.get("_rl_lr_hook")
     if previous is not None:
         previous.remove()
-    model.learning_rate = AttachedLR(policies, total_timesteps)  # type: ignore[assignment]
+    attached = AttachedLR(policies, total_timesteps)
+    model.learning_rate = attached
     model._setup_lr_schedule()
     if not isinstance(model, _HookedAlgorithm):
         model.__class__ = _hooked_class(type(model))
-    hook = LRHook(model, model.learning_rate)  # type: ignore[arg-type]
+    hook = LRHook(model, attached)
     model._rl_lr_hook = hook  # type: ignore[attr-defined]
     hook.set_lrs(list(hook.optimizers.values()))  # the optimizers hold the policy's LR from now
     return hook

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -227,7 +228,7 @@ def _check_breakpoints(policy: SpecObject, name: str, *, allow_empty: bool) -> N
         raise policy.fail(name, "must list at least one fraction in (0, 1)")
     if not all(0.0 < m < 1.0 for m in points):
         raise policy.fail(name, "must be fractions in (0, 1)")
-    if any(b <= a for a, b in zip(points, points[1:])):
+    if any(b <= a for a, b in itertools.pairwise(points)):
         raise policy.fail(name, "must be strictly increasing")
 
 
@@ -339,6 +340,8 @@ class Cyclic(LRPolicy):
     low: float
     high: float
     cycles: int
+
+    _spec_positional: ClassVar[int] = 2
     mode: Literal["triangular", "triangular2", "exp_range"] = "triangular"
     gamma: float = 1.0
 
@@ -439,7 +442,9 @@ class Sequence(LRPolicy):
         return self.pieces[k].value(min(max(local, 0.0), 1.0))
 
 
-def sequence(*pieces: LRPolicy | float, at: list[float] | tuple[float, ...], **modifiers: Any) -> Sequence:
+def sequence(
+    *pieces: LRPolicy | float, at: list[float] | tuple[float, ...], **modifiers: Any
+) -> Sequence:
     """Python spelling of ``sequence(s1, s2, ..., at=[...])``; numbers mean ``constant``."""
     return Sequence(pieces=tuple(pieces), at=tuple(at), **modifiers)  # type: ignore[arg-type]
 

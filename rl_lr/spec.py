@@ -139,7 +139,9 @@ class _Parser:
         token = self.peek()
         if token is not None:
             if token[0] == "punct" and token[1] in ")]":
-                raise self.error(f"unbalanced brackets: unexpected {token[1]!r} at position {token[2]}")
+                raise self.error(
+                    f"unbalanced brackets: unexpected {token[1]!r} at position {token[2]}"
+                )
             raise self.error(f"trailing text {self.text[token[2]:]!r} at position {token[2]}")
         return value
 
@@ -224,7 +226,7 @@ def render_value(value: Any) -> str:
 def render_spec(obj: SpecObject) -> str:
     """``name(positional..., key=value...)``: required arguments by position, the others by
     keyword when they differ from their default."""
-    positional = _positional_names(type(obj))
+    positional = _positional_names(type(obj))[: obj._spec_positional]
     parts: list[str] = []
     keywords: list[str] = []
     for f in _spec_fields(type(obj)):
@@ -277,6 +279,7 @@ class SpecObject:
     """
 
     spec_name: ClassVar[str] = ""
+    _spec_positional: ClassVar[int] = 1  # leading required arguments rendered by position
     _spec_varargs: ClassVar[str | None] = None  # field that collects extra positional args
     _registry: ClassVar[Registry | None] = None
 
@@ -284,7 +287,8 @@ class SpecObject:
         hints = _type_hints(type(self))
         for f in _spec_fields(type(self)):
             value = getattr(self, f.name)
-            coerced = _coerce(value, hints[f.name], f"{self.spec_name or type(self).__name__}: {f.name}")
+            where = f"{self.spec_name or type(self).__name__}: {f.name}"
+            coerced = _coerce(value, hints[f.name], where)
             if coerced is not value:
                 object.__setattr__(self, f.name, coerced)
         self.validate()
@@ -476,7 +480,7 @@ class Registry:
         if isinstance(value, self.base):
             return value
         if isinstance(value, str):
-            if value.strip() != value or "(" in value or " " in value:
+            if value.strip() != value or "(" in value or " " in value or _NUMBER.fullmatch(value):
                 return self.parse(value)
             return self._build(_Call(value), where)
         if isinstance(value, _Call):
@@ -512,7 +516,7 @@ class Registry:
         positional = _positional_names(cls)
         kwargs: dict[str, Any] = {}
         args = list(call.args)
-        if cls._spec_varargs is not None:
+        if cls._spec_varargs is not None and args:  # else it may come by keyword (a mapping)
             kwargs[cls._spec_varargs] = args
             args = []
         if len(args) > len(positional):
@@ -520,9 +524,9 @@ class Registry:
                 f"{call.name} takes at most {len(positional)} positional argument(s) "
                 f"({', '.join(positional)}), got {len(args)}"
             )
-        kwargs.update(zip(positional, args))
+        kwargs.update(zip(positional, args, strict=False))  # fewer args than names is fine
         for key, value in call.kwargs:
-            if key not in names or key == cls._spec_varargs:
+            if key not in names:
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise SpecError(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from sb3_contrib import TQC, TRPO, CrossQ
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from rl_lr.sb3 import network_optimizers
-
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
     "ppo": PPO, "a2c": A2C, "trpo": TRPO, "dqn": DQN,
@@ -49,8 +47,8 @@ def make_model(algo: str, learning_rate: Any = 1e-3, env: Any = None, seed: int 
 
 
 class LRRecorder(BaseCallback):
-    """After every update (at the next rollout start, or at the end of learn()): timesteps, logged ``train/*`` LRs and
-    the LR read back from every optimizer."""
+    """After every update (at the next rollout start, or at the end of learn()): timesteps,
+    logged ``train/*`` LRs and the LR read back from every optimizer."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,8 +62,10 @@ class LRRecorder(BaseCallback):
         logged = self.model.logger.name_to_value
         self.rows.append({
             "timesteps": self.model.num_timesteps,
-            "logged": {k: v for k, v in logged.items() if k.startswith(("train/learning_rate", "train/lr/"))},
-            "applied": {n: o.param_groups[0]["lr"] for n, o in network_optimizers(self.model).items()},
+            "logged": {k: v for k, v in logged.items()
+                       if k.startswith(("train/learning_rate", "train/lr/"))},
+            "applied": {n: o.param_groups[0]["lr"]
+                        for n, o in network_optimizers(self.model).items()},
         })
 
     def _on_training_end(self) -> None:

@@ -22,7 +22,9 @@ SCHEDULE = rl_lr.cosine(1e-3, end=1e-4)
 
 
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
-def test_schedule_as_learning_rate_is_applied_and_logged(algo: str, lr_recorder: LRRecorder) -> None:
+def test_schedule_as_learning_rate_is_applied_and_logged(
+    algo: str, lr_recorder: LRRecorder
+) -> None:
     """Plain SB3 usage: ``learning_rate=rl_lr.cosine(...)``, no attach."""
     total = budget(algo)
     model = make_model(algo, SCHEDULE)
@@ -76,16 +78,17 @@ def test_per_network_lrs(algo: str, lr_recorder: LRRecorder) -> None:
     optimizers = network_optimizers(model)
     for name, policy in networks.items():
         groups = optimizers[name].param_groups
-        assert all(g["lr"] == pytest.approx(policy.value(model.num_timesteps / total)) for g in groups)
+        final = policy.value(model.num_timesteps / total)
+        assert all(g["lr"] == pytest.approx(final) for g in groups)
 
 
 def test_per_network_default_entry_and_errors() -> None:
     model = make_model("sac")
     hook = rl_lr.attach(model, {"actor": "constant(1e-3)", "default": "constant(2e-4)"})
     assert hook.last_lr == {"actor": 1e-3, "critic": 2e-4, "ent_coef": 2e-4}
-    with pytest.raises(rl_lr.SpecError, match="unknown network.*actr.*networks: actor, critic"):
+    with pytest.raises(rl_lr.SpecError, match=r"unknown network.*actr.*networks: actor, critic"):
         rl_lr.attach(model, {"actr": "constant(1e-3)", "default": "constant(1e-3)"})
-    with pytest.raises(rl_lr.SpecError, match="no LR for network.*critic, ent_coef"):
+    with pytest.raises(rl_lr.SpecError, match=r"no LR for network.*critic, ent_coef"):
         rl_lr.attach(model, {"actor": "constant(1e-3)"})
     with pytest.raises(rl_lr.SpecError, match="total_timesteps must be a positive integer"):
         rl_lr.attach(model, "constant(1e-3)", total_timesteps=0)

@@ -1,0 +1,94 @@
+"""The ``rl-lr`` command: preview, list, demo, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+import rl_lr
+from rl_lr.cli import main
+
+RL_LR = [sys.executable, "-m", "rl_lr.cli"]
+
+
+def test_preview_prints_progress_lr_csv(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lr", "cosine(3e-4, warmup=0.2)", "--points", "6"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["progress", "lr"]
+    policy = rl_lr.cosine(3e-4, warmup=0.2)
+    assert [float(r[0]) for r in rows[1:]] == [i / 5 for i in range(6)]
+    assert [float(r[1]) for r in rows[1:]] == [policy.value(i / 5) for i in range(6)]
+
+
+def _assert_png(path: Path, min_width: int = 600) -> None:
+    image = matplotlib.image.imread(path)
+    assert image.shape[1] >= min_width and image.shape[2] in (3, 4)
+    assert float(np.std(image[..., :3])) > 0.01  # not blank
+
+
+def test_preview_plot_writes_a_real_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sub" / "lr.png"
+    spec = "sequence(constant(1e-3), cosine(1e-3, end=1e-6), at=[0.5])"
+    assert main(["lr", spec, "--total-steps", "100000", "--plot", str(out), "--log"]) == 0
+    _assert_png(out)
+
+
+def test_list_shows_every_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == rl_lr.POLICIES.names()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["lr", "cosin(3e-4)"], "did you mean 'cosine'"),
+        (["lr", "cosine(3e-4"], "unbalanced brackets"),
+        (["lr", "cosine(-1)"], "lr must be a finite number > 0"),
+        (["lr", "cosine(nan)"], "lr must be a finite number > 0"),
+        (["lr", "cosine(3e-4)", "--points", "1"], "--points must be >= 2"),
+        (["lr", "cosine(3e-4)", "--points", "x"], "expected a positive integer"),
+        (["lr", "cosine(3e-4)", "--plot", "out.jpg"], "must name a .png file"),
+        (["nonsense"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(argv: list[str], message: str) -> None:
+    result = subprocess.run([*RL_LR, *argv], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_help_explains_with_an_example() -> None:
+    for argv in ([], ["lr"], ["list"], ["demo"]):
+        result = subprocess.run([*RL_LR, *argv, "--help"], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0 and "Example: rl-lr" in result.stdout
+
+
+def test_demo_trains_and_writes_progress_and_plot(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--steps", "2560"]) == 0
+    assert str(tmp_path / "progress.csv") in capsys.readouterr().out
+    with (tmp_path / "progress.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "timesteps", "eval_return_mean", "eval_return_std", "train_return", "lr"]
+    assert int(rows[0]["timesteps"]) == 0 and int(rows[-1]["timesteps"]) >= 2560
+    # Each row's LR is the one applied at the last update before it (8 envs x 32 steps each).
+    policy = rl_lr.parse("cosine(1e-3, warmup=0.05)")
+    for row in rows:
+        last_update = int(row["timesteps"]) // 256 * 256
+        if int(row["timesteps"]) % 256 == 0 and int(row["timesteps"]) > 0:
+            last_update -= 256  # evaluated inside the rollout that ends at this step
+        assert float(row["lr"]) == pytest.approx(policy.value(last_update / 2560), rel=1e-12)
+    _assert_png(tmp_path / "lr.png")
