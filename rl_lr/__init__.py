@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rl_lr.bandit import Bandit
+from rl_lr.controllers import Controller, KLAdaptive, Plateau, Trend, Volatility
+from rl_lr.hypergradient import Hypergradient
 from rl_lr.schedules import (
     POLICIES,
     Constant,
@@ -45,6 +48,12 @@ cosine = Cosine
 cosine_restarts = CosineRestarts
 cyclic = Cyclic
 onecycle = OneCycle
+plateau = Plateau
+kl_adaptive = KLAdaptive
+volatility = Volatility
+trend = Trend
+hypergradient = Hypergradient
+bandit = Bandit
 
 
 def parse(spec: str | Mapping[str, Any] | LRPolicy | float) -> LRPolicy:
@@ -67,21 +76,28 @@ def attach(*args: Any, **kwargs: Any) -> Any:
 
 __all__ = [
     "POLICIES",
+    "Controller",
     "LRPolicy",
     "SpecError",
     "TrainingSignals",
     "attach",
+    "bandit",
     "constant",
     "cosine",
     "cosine_restarts",
     "cyclic",
     "exponential",
+    "hypergradient",
+    "kl_adaptive",
     "linear",
     "multistep",
     "onecycle",
     "parse",
+    "plateau",
     "polynomial",
     "register",
     "sequence",
     "step",
+    "trend",
+    "volatility",
 ]

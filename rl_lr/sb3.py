@@ -31,6 +31,7 @@ raises a clear error instead of silently changing the LR trajectory.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import numbers
@@ -135,9 +136,9 @@ class LRHook:
         self._grad_sums: dict[str, float] = {}
         self._grad_counts: dict[str, int] = {}
         self._handles: list[Any] = []
-        if any(p.needs_gradients for p in attached.policies.values()):
+        if any(p.wants_gradients() for p in attached.policies.values()):
             for name, optimizer in self.optimizers.items():
-                self._handles.append(optimizer.register_step_pre_hook(self._grad_hook(name)))
+                self._handles.append(optimizer.register_step_pre_hook(self._step_hook(name)))
 
     # -- clock ---------------------------------------------------------------------------
     def progress(self) -> float:
@@ -153,9 +154,14 @@ class LRHook:
         applied = self.set_lrs(optimizers if isinstance(optimizers, list) else [optimizers])
         logger = self.model.logger
         logger.record("train/learning_rate", next(iter(applied.values())))
-        if len(applied) > 1:
+        several = len(applied) > 1
+        if several:
             for name, lr in applied.items():
                 logger.record(f"train/lr/{name}", lr)
+        for name, policy in self.attached.policies.items():
+            prefix = f"train/lr_controller/{name}/" if several else "train/lr_controller/"
+            for key, value in policy.log_values().items():
+                logger.record(prefix + key, value)
 
     def set_lrs(self, optimizers: list[torch.optim.Optimizer]) -> dict[str, float]:
         """Write each policy's value at the current progress into its optimizer's
@@ -212,18 +218,26 @@ class LRHook:
             grad_norms=grad_norms,
         )
 
-    def _grad_hook(self, name: str) -> Any:
+    def _step_hook(self, name: str) -> Any:
+        """A torch step pre-hook: record the gradient norm, let the network's policy learn
+        from the gradients, and apply its LR to this very step."""
+        policy = self.attached.policy_for(name)
+
         def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             grads = [
                 p.grad for group in optimizer.param_groups for p in group["params"]
                 if p.grad is not None
             ]
-            if grads:
-                norm = float(torch.linalg.vector_norm(torch.stack(
-                    [torch.linalg.vector_norm(g) for g in grads]
-                )))
-                self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
-                self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
+            if not grads:
+                return
+            norm = float(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g) for g in grads]
+            )))
+            self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
+            self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
+            if policy.wants_gradients():
+                policy.on_optimizer_step(optimizer)
+                self.set_lrs([optimizer])
 
         return hook
 
@@ -292,6 +306,23 @@ def _as_policies(policy: Any, model: BaseAlgorithm) -> dict[str, LRPolicy]:
     return {ALL_NETWORKS: POLICIES.parse(policy)}
 
 
+def _own_copies(policies: dict[str, LRPolicy], networks: set[str]) -> dict[str, LRPolicy]:
+    """Give every network its own instance of a stateful policy: a controller shared by the
+    actor and the critic (``default`` or the same object twice) would advance twice per
+    update, and hypergradient descent must learn one LR per optimizer."""
+    if not any(p.stateful for p in policies.values()):
+        return policies
+    default = policies.get(ALL_NETWORKS)
+    expanded = {n: policies.get(n, default) for n in sorted(networks)}
+    owned: dict[str, LRPolicy] = {}
+    seen: set[int] = set()
+    for name, policy in expanded.items():
+        assert policy is not None  # _as_policies checked every network is covered
+        owned[name] = copy.deepcopy(policy) if id(policy) in seen else policy
+        seen.add(id(policy))
+    return owned
+
+
 def attach(
     model: BaseAlgorithm,
     policy: Any = None,
@@ -328,7 +359,7 @@ def attach(
         raise SpecError(
             f"attach: total_timesteps must be a positive integer, got {total_timesteps!r}"
         )
-    policies = _as_policies(policy, model)
+    policies = _own_copies(_as_policies(policy, model), set(network_optimizers(model)))
     if total_timesteps is None and policy is None and isinstance(model.learning_rate, AttachedLR):
         total_timesteps = model.learning_rate.total_timesteps
     previous = model.__dict__.get("_rl_lr_hook")

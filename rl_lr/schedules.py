@@ -113,9 +113,37 @@ class LRPolicy(SpecObject):
         """Advance the policy's state after one update. Only stateful policies (controllers)
         receive signals, through :func:`rl_lr.attach`; schedules have nothing to advance."""
 
+    def wants_gradients(self) -> bool:
+        """Whether :meth:`on_optimizer_step` must be called (here or in a nested policy)."""
+        return self.needs_gradients
+
+    def on_optimizer_step(self, optimizer: Any) -> None:
+        """Called before every step of the network's torch optimizer, gradients in place, for
+        policies with ``needs_gradients`` (e.g. hypergradient descent)."""
+
+    def log_values(self) -> dict[str, float]:
+        """Internal numbers to log under ``train/lr_controller/*`` after each update."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The policy's mutable state (schedules have none)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output (schedules have nothing to restore)."""
+
     def __call__(self, progress_remaining: float) -> float:
         """Stable-Baselines3's ``Schedule`` protocol: the one place where SB3's
-        ``progress_remaining`` (1 -> 0) becomes rl-lr's ``progress`` (0 -> 1)."""
+        ``progress_remaining`` (1 -> 0) becomes rl-lr's ``progress`` (0 -> 1).
+
+        SB3 also calls it once with 1.0 to build its optimizers; a stateful policy called by
+        SB3 later than that was never attached and would silently act as its base schedule,
+        so it refuses."""
+        if self.stateful and progress_remaining < 1.0:
+            raise RuntimeError(
+                f"rl-lr: {self.spec_name} is a controller and needs training signals; "
+                "attach it with rl_lr.attach(model, policy, total_timesteps=...)"
+            )
         return self.value(1.0 - progress_remaining)
 
 

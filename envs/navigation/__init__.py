@@ -1,0 +1,67 @@
+"""Point-robot navigation tasks on MuJoCo, registered with Gymnasium on import.
+
+Importing this package registers three ids (idempotently):
+
+=============================  ==========================================  ==================
+id                             task                                        max_episode_steps
+=============================  ==========================================  ==================
+``rl_lr/PointNav-v0``          open 4 x 4 m arena, random start and goal   500
+``rl_lr/PointNavObstacles-v0`` 5 x 5 m arena, 8 random cylinder obstacles  750
+``rl_lr/PointNavMaze-v0``      fixed 7 x 9-cell maze, random free cells    1000
+=============================  ==========================================  ==================
+
+One env step is 0.05 s (``frame_skip=5`` x 0.01 s). Every constructor argument (control mode,
+reward weights, ...) can be passed to ``gymnasium.make``. Without importing this package
+first, use the ``"module:id"`` form: ``gym.make("rl_lr.envs.navigation:rl_lr/PointNav-v0")``.
+
+Example:
+    >>> import gymnasium as gym
+    >>> import rl_lr.envs.navigation
+    >>> env = gym.make("rl_lr/PointNav-v0", control="diff_drive", ctrl_cost_weight=0.0)
+    >>> obs, info = env.reset(seed=0)
+    >>> env.spec.max_episode_steps
+    500
+    >>> env.close()
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from rl_lr.envs.navigation.base import OBS_BASE_SIZE, REWARD_TERMS, NavigationEnv
+from rl_lr.envs.navigation.tasks import PointNavEnv, PointNavMazeEnv, PointNavObstaclesEnv
+
+__all__ = [
+    "ENV_IDS",
+    "OBS_BASE_SIZE",
+    "REWARD_TERMS",
+    "NavigationEnv",
+    "PointNavEnv",
+    "PointNavMazeEnv",
+    "PointNavObstaclesEnv",
+    "register_envs",
+]
+
+_TASKS = "rl_lr.envs.navigation.tasks"
+
+#: id -> (entry point, max_episode_steps)
+_REGISTRY: dict[str, tuple[str, int]] = {
+    "rl_lr/PointNav-v0": (f"{_TASKS}:PointNavEnv", 500),
+    "rl_lr/PointNavObstacles-v0": (f"{_TASKS}:PointNavObstaclesEnv", 750),
+    "rl_lr/PointNavMaze-v0": (f"{_TASKS}:PointNavMazeEnv", 1000),
+}
+
+#: The registered navigation env ids.
+ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def register_envs() -> None:
+    """Register the navigation ids with Gymnasium; ids already registered are left alone."""
+    for env_id, (entry_point, max_episode_steps) in _REGISTRY.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(
+                id=env_id, entry_point=entry_point, max_episode_steps=max_episode_steps
+            )
+
+
+register_envs()
