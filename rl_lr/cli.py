@@ -71,11 +71,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser(
         "list",
-        help="list registered LR policies with one line each",
-        description="List every registered LR policy name with its signature line.",
-        epilog="Example: rl-lr list",
+        help="list LR policies or reward perturbations, one line each",
+        description="List every registered name of a kind with its signature and summary.",
+        epilog="Example: rl-lr list perturbations",
     )
-    listing.add_argument("kind", nargs="?", default="policies", choices=["policies"])
+    listing.add_argument("kind", nargs="?", default="policies",
+                         choices=["policies", "perturbations"])
 
     demo = commands.add_parser(
         "demo",
@@ -110,9 +111,12 @@ def _cmd_lr(args: argparse.Namespace) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
-    for name, cls in POLICIES:
-        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()).replace("``", "")
-        print(f"{name:16s} {summary[:117] + '...' if len(summary) > 120 else summary}")
+    if args.kind == "perturbations":
+        from rl_lr.envs import PERTURBATIONS
+
+        print("\n".join(PERTURBATIONS.describe()))
+    else:
+        print("\n".join(POLICIES.describe()))
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

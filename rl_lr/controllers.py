@@ -93,6 +93,11 @@ class Controller(LRPolicy):
         p, w = self.state.progress, self.warmup
         return self.base.value((p - w) / (1.0 - w) if p >= w and w > 0 else max(p, 0.0))
 
+    requires_stats: ClassVar[frozenset[str]] = frozenset()
+
+    def required_stats(self) -> set[str]:
+        return set(self.requires_stats) | self.base.required_stats()
+
     def wants_gradients(self) -> bool:
         return self.needs_gradients or self.base.wants_gradients()
 
@@ -243,6 +248,8 @@ class KLAdaptive(Controller):
     factor: float = 1.5
     min_lr: float = field(default=1e-6, kw_only=True)
     max_lr: float = field(default=1e-2, kw_only=True)
+
+    requires_stats: ClassVar[frozenset[str]] = frozenset({"approx_kl"})
 
     def validate(self) -> None:
         super().validate()

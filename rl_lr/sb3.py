@@ -49,6 +49,8 @@ from rl_lr.spec import SpecError
 __all__ = ["AttachedLR", "LRHook", "attach", "network_optimizers"]
 
 ALL_NETWORKS = "default"
+# SB3 train/* statistics that only some algorithms report, by algorithm class name.
+_REPORTED_BY = {"approx_kl": {"PPO", "RecurrentPPO", "MaskablePPO"}}
 
 
 def network_optimizers(model: BaseAlgorithm) -> dict[str, torch.optim.Optimizer]:
@@ -306,6 +308,18 @@ def _as_policies(policy: Any, model: BaseAlgorithm) -> dict[str, LRPolicy]:
     return {ALL_NETWORKS: POLICIES.parse(policy)}
 
 
+def _check_stats_reported(model: BaseAlgorithm, policies: dict[str, LRPolicy]) -> None:
+    algorithm_names = {cls.__name__ for cls in type(model).__mro__}
+    for policy in policies.values():
+        for stat in sorted(policy.required_stats()):
+            reporters = _REPORTED_BY.get(stat)
+            if reporters is not None and not reporters & algorithm_names:
+                raise SpecError(
+                    f"{policy!r} needs train/{stat}, which "
+                    f"{type(model).__name__} does not report (only {', '.join(sorted(reporters))})"
+                )
+
+
 def _own_copies(policies: dict[str, LRPolicy], networks: set[str]) -> dict[str, LRPolicy]:
     """Give every network its own instance of a stateful policy: a controller shared by the
     actor and the critic (``default`` or the same object twice) would advance twice per
@@ -360,6 +374,7 @@ def attach(
             f"attach: total_timesteps must be a positive integer, got {total_timesteps!r}"
         )
     policies = _own_copies(_as_policies(policy, model), set(network_optimizers(model)))
+    _check_stats_reported(model, policies)
     if total_timesteps is None and policy is None and isinstance(model.learning_rate, AttachedLR):
         total_timesteps = model.learning_rate.total_timesteps
     previous = model.__dict__.get("_rl_lr_hook")

@@ -113,6 +113,10 @@ class LRPolicy(SpecObject):
         """Advance the policy's state after one update. Only stateful policies (controllers)
         receive signals, through :func:`rl_lr.attach`; schedules have nothing to advance."""
 
+    def required_stats(self) -> set[str]:
+        """SB3 ``train/*`` statistics this policy (or a nested one) reads, e.g. ``approx_kl``."""
+        return set()
+
     def wants_gradients(self) -> bool:
         """Whether :meth:`on_optimizer_step` must be called (here or in a nested policy)."""
         return self.needs_gradients

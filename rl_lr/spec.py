@@ -395,6 +395,12 @@ def render_value_safe(value: Any) -> str:
         return repr(value)
 
 
+# Keyword arguments every member of a registry shares, left out of one-line descriptions.
+_COMMON_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "LR policy": ("warmup", "warmup_start", "warmup_mode", "min_lr", "max_lr"),
+}
+
+
 class Registry:
     """A namespace of spec names, one per kind of object (LR policies, perturbations, ...).
 
@@ -497,6 +503,42 @@ class Registry:
             f"{where} must be a {self.kind} spec such as "
             f"'{self.names()[0] if self._classes else 'name'}(...)', got {render_value_safe(value)}"
         )
+
+    def parse_list(self, spec: Any) -> tuple[Any, ...]:
+        """Read a chain of specs: ``None`` / ``""`` / ``"none"`` (empty), one spec (string,
+        mapping or object), a list of them, or a string holding a list ``"[a(1), b(2)]"``."""
+        if spec is None:
+            return ()
+        if isinstance(spec, str):
+            if not spec.strip():
+                return ()
+            parsed = _Parser(spec).parse()
+            if parsed is None:
+                return ()
+            items = parsed if isinstance(parsed, list) else [parsed]
+        elif isinstance(spec, (Mapping, self.base)):
+            items = [spec]
+        elif isinstance(spec, (list, tuple)):
+            items = list(spec)
+        else:
+            raise SpecError(
+                f"{self.kind}s must be a spec string, a mapping or a list of them, got {spec!r}"
+            )
+        return tuple(self.resolve(item, f"{self.kind}[{i}]") for i, item in enumerate(items))
+
+    def describe(self) -> list[str]:
+        """One line per registered name: its signature and its docstring's first sentence."""
+        lines = []
+        for name, cls in self:
+            args = [
+                f.name if _is_required(f) else f"{f.name}={render_value(_default_of(f))}"
+                for f in _spec_fields(cls)
+                if not f.kw_only or f.name not in _COMMON_KEYWORDS.get(self.kind, ())
+            ]
+            doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+            summary = doc.split("``: ", 1)[-1].replace("``", "").split(". ")[0].rstrip(".")
+            lines.append(f"{name}({', '.join(args)})  {summary}.")
+        return lines
 
     def _call_from_mapping(self, mapping: Mapping[str, Any], where: str) -> _Call:
         if "name" not in mapping:

@@ -53,6 +53,7 @@ class LRRecorder(BaseCallback):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []
+        self.extra_prefixes: tuple[str, ...] = ()  # more logged keys to keep
         self._updates_seen = 0
 
     def _on_rollout_start(self) -> None:
@@ -63,7 +64,7 @@ class LRRecorder(BaseCallback):
         self.rows.append({
             "timesteps": self.model.num_timesteps,
             "logged": {k: v for k, v in logged.items()
-                       if k.startswith(("train/learning_rate", "train/lr/"))},
+                       if k.startswith(("train/learning_rate", "train/lr/", *self.extra_prefixes))},
             "applied": {n: o.param_groups[0]["lr"]
                         for n, o in network_optimizers(self.model).items()},
         })

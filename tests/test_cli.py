@@ -40,10 +40,13 @@ def test_preview_plot_writes_a_real_png(tmp_path: Path, capsys: pytest.CaptureFi
     _assert_png(out)
 
 
-def test_list_shows_every_policy(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list"]) == 0
-    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == rl_lr.POLICIES.names()
+def test_list_shows_every_policy_and_perturbation(capsys: pytest.CaptureFixture[str]) -> None:
+    from rl_lr.envs import PERTURBATIONS
+
+    for argv, registry in ((["list"], rl_lr.POLICIES), (["list", "perturbations"], PERTURBATIONS)):
+        assert main(argv) == 0
+        names = [line.split("(")[0] for line in capsys.readouterr().out.splitlines()]
+        assert names == registry.names()
 
 
 @pytest.mark.parametrize(
