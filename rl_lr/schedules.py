@@ -99,7 +99,7 @@ class LRPolicy(SpecObject):
             target = self._value(0.0)
             frac = p / w
             if self.warmup_mode == "exponential":
-                lr = self.warmup_start * (target / self.warmup_start) ** frac
+                lr = _geometric(self.warmup_start, target, frac)
             else:
                 lr = self.warmup_start + (target - self.warmup_start) * frac
         else:
@@ -176,6 +176,14 @@ def _check_fraction(policy: SpecObject, name: str, *, open_low: bool, open_high:
         raise policy.fail(name, f"must be a fraction in {interval}")
 
 
+def _geometric(start: float, end: float, frac: float) -> float:
+    """``start * (end / start) ** frac`` computed in log space (no overflow for extreme
+    ratios); ``end`` may be 0 only at ``frac == 0``."""
+    if end <= 0.0:
+        return start if frac == 0.0 else 0.0
+    return math.exp(math.log(start) + frac * (math.log(end) - math.log(start)))
+
+
 def _cosine(start: float, end: float, frac: float) -> float:
     return end + (start - end) * (1.0 + math.cos(math.pi * frac)) / 2.0
 
@@ -217,7 +225,8 @@ class Linear(LRPolicy):
 @dataclass(frozen=True, repr=False)
 class Step(LRPolicy):
     """``step(lr, every, gamma=0.1)``: multiply by ``gamma`` after each ``every`` fraction of
-    the run (torch ``StepLR``; gamma default as torch's)."""
+    the run (torch ``StepLR``; gamma default as torch's). ``gamma`` is in (0, 1]: growth is
+    ``exponential``'s job."""
 
     lr: float
     every: float
@@ -227,7 +236,7 @@ class Step(LRPolicy):
         super().validate()
         _check_lr(self, "lr")
         _check_fraction(self, "every", open_low=True, open_high=False)
-        _check_lr(self, "gamma")
+        _check_fraction(self, "gamma", open_low=True, open_high=False)
 
     def _value(self, progress: float) -> float:
         return self.lr * self.gamma ** _floor(progress / self.every)
@@ -246,7 +255,7 @@ class MultiStep(LRPolicy):
     def validate(self) -> None:
         super().validate()
         _check_lr(self, "lr")
-        _check_lr(self, "gamma")
+        _check_fraction(self, "gamma", open_low=True, open_high=False)
         _check_breakpoints(self, "milestones", allow_empty=False)
 
     def _value(self, progress: float) -> float:
@@ -279,7 +288,7 @@ class Exponential(LRPolicy):
         _check_lr(self, "end")
 
     def _value(self, progress: float) -> float:
-        return self.lr * (self.end / self.lr) ** progress
+        return _geometric(self.lr, self.end, progress)
 
 
 @register("polynomial")
@@ -344,6 +353,9 @@ class CosineRestarts(LRPolicy):
             raise self.fail("cycles", "must be an integer >= 1")
         if not (math.isfinite(self.mult) and self.mult >= 1):
             raise self.fail("mult", "must be a finite number >= 1")
+        if self.cycles * math.log(self.mult) > math.log(1e9):
+            raise self.fail("mult", f"** cycles must be <= 1e9 (a first cycle longer than 1e-9 "
+                                    f"of the run) with cycles={self.cycles}")
 
     def _value(self, progress: float) -> float:
         if self.mult == 1.0:

@@ -322,7 +322,9 @@ def _type_name(hint: Any) -> str:
     if origin in (Union, types.UnionType):
         return " or ".join(_type_name(a) for a in get_args(hint))
     if origin is tuple:
-        return f"a list of {_type_name(get_args(hint)[0])}"
+        item = get_args(hint)[0]
+        plural = {float: "numbers", int: "integers", str: "strings", bool: "booleans"}
+        return f"a list of {plural.get(item, 'specs')}"
     if hint is type(None):
         return "none"
     if isinstance(hint, type) and issubclass(hint, SpecObject):
@@ -399,6 +401,10 @@ def render_value_safe(value: Any) -> str:
 _COMMON_KEYWORDS: dict[str, tuple[str, ...]] = {
     "LR policy": ("warmup", "warmup_start", "warmup_mode", "min_lr", "max_lr"),
 }
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" or noun.startswith("LR") else "a"
 
 
 class Registry:
@@ -500,7 +506,7 @@ class Registry:
         ):
             return self._number_factory(float(value))
         raise SpecError(
-            f"{where} must be a {self.kind} spec such as "
+            f"{where} must be {_article(self.kind)} {self.kind} spec such as "
             f"'{self.names()[0] if self._classes else 'name'}(...)', got {render_value_safe(value)}"
         )
 
