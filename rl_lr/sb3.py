@@ -42,11 +42,12 @@ from typing import Any
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from rl_lr.optimizers import is_schedule_free
 from rl_lr.schedules import POLICIES, LRPolicy
 from rl_lr.signals import TrainingSignals
 from rl_lr.spec import SpecError
 
-__all__ = ["AttachedLR", "LRHook", "attach", "network_optimizers"]
+__all__ = ["AttachedLR", "LRHook", "attach", "install_optimizers", "network_optimizers"]
 
 ALL_NETWORKS = "default"
 # SB3 train/* statistics that only some algorithms report, by algorithm class name.
@@ -78,6 +79,64 @@ def network_optimizers(model: BaseAlgorithm) -> dict[str, torch.optim.Optimizer]
     if not named:
         raise SpecError(f"{type(model).__name__} has no optimizer whose LR rl-lr could drive")
     return named
+
+
+def _assign_optimizer(model: BaseAlgorithm, network: str, optimizer: torch.optim.Optimizer) -> None:
+    """Put ``optimizer`` where SB3 keeps ``network``'s optimizer (and saves it from)."""
+    if network == "policy":
+        model.policy.optimizer = optimizer
+    elif network == "ent_coef":
+        model.ent_coef_optimizer = optimizer  # type: ignore[attr-defined]
+    else:
+        getattr(model, network).optimizer = optimizer
+
+
+def _shapes(params: Any) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(p.shape) for p in params)
+
+
+@dataclass(frozen=True)
+class NetworkOptimizers:
+    """The optimizer factory rl-lr puts in SB3's ``policy_kwargs["optimizer_class"]``.
+
+    SB3 calls it once per network when it builds a policy, also when it *loads* one, so a
+    saved model comes back with the right optimizer classes and their saved state. Each
+    network is recognised by the shapes of its parameters.
+    """
+
+    by_shapes: tuple[tuple[tuple[tuple[int, ...], ...], Any], ...]
+
+    def __call__(self, params: Any, lr: float, **sb3_defaults: Any) -> torch.optim.Optimizer:
+        params = list(params)
+        for shapes, spec in self.by_shapes:
+            if shapes == _shapes(params):
+                built: torch.optim.Optimizer = spec.build(params, lr)
+                return built
+        raise RuntimeError("rl-lr: no optimizer spec matches a network with parameter shapes "
+                           f"{_shapes(params)}")
+
+
+def install_optimizers(model: BaseAlgorithm, specs: Mapping[str, Any]) -> None:
+    """Replace each named network's optimizer by ``specs[network].build(...)`` over the same
+    parameters at the current LR (used by :func:`rl_lr.optimizers.set_optimizers`), and record
+    the choice in ``model.policy_kwargs`` so that ``load`` rebuilds the same optimizers."""
+    current = network_optimizers(model)
+    by_shapes: dict[tuple[tuple[int, ...], ...], Any] = {}
+    for network, spec in specs.items():
+        old = current[network]
+        params = [p for group in old.param_groups for p in group["params"]]
+        shapes = _shapes(params)
+        if by_shapes.get(shapes, spec) != spec:
+            raise SpecError(f"optimizer: two networks with identical parameter shapes need the "
+                            f"same optimizer, got {by_shapes[shapes]!r} and {spec!r}")
+        by_shapes[shapes] = spec
+        _assign_optimizer(model, network, spec.build(params, lr=float(old.param_groups[0]["lr"])))
+    model.policy_kwargs["optimizer_class"] = NetworkOptimizers(tuple(by_shapes.items()))
+    model.policy_kwargs["optimizer_kwargs"] = {}
+    _ensure_hooked_class(model)
+    hook = model.__dict__.get("_rl_lr_hook")
+    if hook is not None:
+        attach(model)  # re-map the hook onto the new optimizer objects
 
 
 @dataclass
@@ -265,7 +324,14 @@ class _HookedAlgorithm(BaseAlgorithm):
             hook.apply(optimizers)
 
     def train(self, *args: Any, **kwargs: Any) -> None:
-        super().train(*args, **kwargs)  # type: ignore[misc]  # abstract in BaseAlgorithm
+        schedule_free = [o for o in network_optimizers(self).values() if is_schedule_free(o)]
+        for optimizer in schedule_free:
+            optimizer.train()  # type: ignore[attr-defined]  # schedule-free steps in train mode
+        try:
+            super().train(*args, **kwargs)  # type: ignore[misc]  # abstract in BaseAlgorithm
+        finally:
+            for optimizer in schedule_free:
+                optimizer.eval()  # type: ignore[attr-defined]  # weights used in eval mode
         hook = self.__dict__.get("_rl_lr_hook")
         if hook is not None:
             hook.after_update()
@@ -277,6 +343,11 @@ class _HookedAlgorithm(BaseAlgorithm):
 @functools.cache
 def _hooked_class(cls: type[BaseAlgorithm]) -> type[BaseAlgorithm]:
     return type(cls.__name__, (_HookedAlgorithm, cls), {"__module__": __name__})
+
+
+def _ensure_hooked_class(model: BaseAlgorithm) -> None:
+    if not isinstance(model, _HookedAlgorithm):
+        model.__class__ = _hooked_class(type(model))
 
 
 def _as_policies(policy: Any, model: BaseAlgorithm) -> dict[str, LRPolicy]:
@@ -380,11 +451,11 @@ def attach(
     previous = model.__dict__.get("_rl_lr_hook")
     if previous is not None:
         previous.remove()
+        model._rl_lr_hook = None  # type: ignore[attr-defined]
     attached = AttachedLR(policies, total_timesteps)
     model.learning_rate = attached
     model._setup_lr_schedule()
-    if not isinstance(model, _HookedAlgorithm):
-        model.__class__ = _hooked_class(type(model))
+    _ensure_hooked_class(model)
     hook = LRHook(model, attached)
     model._rl_lr_hook = hook  # type: ignore[attr-defined]
     hook.set_lrs(list(hook.optimizers.values()))  # the optimizers hold the policy's LR from now
