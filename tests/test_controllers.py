@@ -7,6 +7,7 @@ import pickle
 from collections.abc import Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -319,3 +320,50 @@ def test_controller_state_survives_save_and_load(tmp_path: Any) -> None:
     assert restored == saved and restored.state_dict() == saved.state_dict()
     loaded.learn(512, reset_num_timesteps=False)
     assert len(restored.state.history) > len(saved.state.history)
+
+
+class EpisodeTotals(gym.Wrapper):  # type: ignore[type-arg]
+    """Outside the Monitor: sums the observed and the clean reward of every episode."""
+
+    def __init__(self, env: gym.Env) -> None:  # type: ignore[type-arg]
+        super().__init__(env)
+        self.observed: list[float] = []
+        self.clean: list[float] = []
+        self._sums = [0.0, 0.0]
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._sums[0] += float(reward)
+        self._sums[1] += float(info["clean_reward"])
+        if terminated or truncated:
+            self.observed.append(self._sums[0])
+            self.clean.append(self._sums[1])
+            self._sums = [0.0, 0.0]
+        return obs, reward, terminated, truncated, info
+
+
+def test_controllers_see_the_perturbed_return_never_the_clean_one() -> None:
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from rl_lr.envs import apply_perturbations, parse_perturbations
+
+    perturbed = apply_perturbations(gym.make("CartPole-v1"),
+                                    parse_perturbations("[gaussian(std=1.0), dropout(p=0.2)]"))
+    totals = EpisodeTotals(Monitor(perturbed))
+    perturbed.reset(seed=0)
+    model = make_model("ppo", env=DummyVecEnv([lambda: totals]))
+    controller = rl_lr.plateau(1e-3, patience=1)
+    seen: list[float] = []
+    original = controller.observe
+
+    def spy(signals: TrainingSignals) -> None:
+        seen.extend(signals.new_episode_returns)
+        original(signals)
+
+    object.__setattr__(controller, "observe", spy)
+    rl_lr.attach(model, controller, total_timesteps=512)
+    model.learn(512)
+    assert len(seen) >= 10
+    assert seen == pytest.approx(totals.observed[: len(seen)], abs=1e-4)  # Monitor rounds
+    assert all(abs(s - c) > 1e-3 for s, c in zip(seen, totals.clean, strict=False))
