@@ -28,7 +28,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python benchmarks/bench_hook_overhead.py
+	$(BIN)/python benchmarks/bench_lr_overhead.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

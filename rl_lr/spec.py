@@ -9,8 +9,8 @@ A spec is a registered name followed by arguments, positional then keyword::
     {name: cosine, lr: 3e-4, end: 1e-5}    # the same as a YAML / dict mapping
 
 Values are numbers, strings (bare words or quoted), booleans (``true``/``True``), ``none``,
-lists ``[...]`` and nested specs. Parsing never evaluates code: a hand-written tokenizer and a
-recursive-descent parser build the object through its registered class, whose dataclass fields
+lists ``[...]`` and nested specs. Parsing never evaluates code: :mod:`rl_lr.grammar` reads the
+text, and this module builds the object through its registered class, whose dataclass fields
 are the arguments and whose type hints drive coercion. Every problem raises :class:`SpecError`
 with a one-line message naming what is wrong and what is allowed.
 
@@ -26,201 +26,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
-__all__ = ["Registry", "SpecError", "SpecObject"]
+from rl_lr.grammar import BARE_WORD, NUMBER, Call, SpecError, parse_text, render_value
 
-
-class SpecError(ValueError):
-    """A spec (string, mapping or constructor call) is malformed or out of range.
-
-    The message is one line: what is wrong, and what is allowed.
-    """
+__all__ = ["Registry", "SpecError", "SpecObject", "render_value"]
 
 
 _T = TypeVar("_T", bound="SpecObject")
-
-
-@dataclasses.dataclass(frozen=True)
-class _Call:
-    """A parsed ``name(args, key=value)`` before it is resolved against a registry."""
-
-    name: str
-    args: tuple[Any, ...] = ()
-    kwargs: tuple[tuple[str, Any], ...] = ()
-
-
-# --------------------------------------------------------------------------------------------
-# Tokenizer and parser
-# --------------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<number>[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf\b|nan\b))
-      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<string>'[^']*'|"[^"]*")
-      | (?P<punct>[()\[\],=])
-    )""",
-    re.VERBOSE,
-)
-_NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|nan)")
-_KEYWORDS: dict[str, Any] = {"true": True, "false": False, "none": None}
-_MAX_DEPTH = 50  # nesting of calls and lists; deeper input is a SpecError, not a RecursionError
-
-
-def _tokenize(text: str) -> list[tuple[str, Any, int]]:
-    tokens: list[tuple[str, Any, int]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            bad = text[pos:].lstrip()[:1]
-            at = len(text) - len(text[pos:].lstrip())
-            raise SpecError(f"unexpected character {bad!r} at position {at} in {text!r}")
-        kind = match.lastgroup or ""
-        raw = match.group(kind)
-        start = match.start(kind)
-        if kind == "number":
-            try:
-                value: Any = float(raw) if re.search(r"[.eEna]", raw) else int(raw)
-            except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
-                message = f"number at position {start} is too long ({len(raw)} characters)"
-                raise SpecError(message) from None
-        elif kind == "string":
-            value = raw[1:-1]
-        elif kind == "name" and raw.lower() in _KEYWORDS:
-            kind, value = "literal", _KEYWORDS[raw.lower()]
-        else:
-            value = raw
-        tokens.append((kind, value, start))
-        pos = match.end()
-    return tokens
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = _tokenize(text)
-        self.i = 0
-        self.depth = 0
-
-    def error(self, message: str) -> SpecError:
-        return SpecError(f"{message} in {self.text!r}")
-
-    def peek(self) -> tuple[str, Any, int] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def take(self, punct: str) -> bool:
-        token = self.peek()
-        if token is not None and token[0] == "punct" and token[1] == punct:
-            self.i += 1
-            return True
-        return False
-
-    def expect(self, punct: str, closing_for: int | None = None) -> None:
-        if self.take(punct):
-            return
-        token = self.peek()
-        if token is None:
-            where = f" opened at position {closing_for}" if closing_for is not None else ""
-            raise self.error(f"unbalanced brackets: missing {punct!r}{where}")
-        raise self.error(f"expected {punct!r} at position {token[2]}, found {token[1]!r}")
-
-    def parse(self) -> Any:
-        if not self.tokens:
-            raise SpecError("empty spec: write a name with arguments, e.g. 'cosine(3e-4)'")
-        value = self.value()
-        token = self.peek()
-        if token is not None:
-            if token[0] == "punct" and token[1] in ")]":
-                raise self.error(
-                    f"unbalanced brackets: unexpected {token[1]!r} at position {token[2]}"
-                )
-            raise self.error(f"trailing text {self.text[token[2]:]!r} at position {token[2]}")
-        return value
-
-    def value(self) -> Any:
-        self.depth += 1
-        try:
-            if self.depth > _MAX_DEPTH:
-                raise self.error(f"spec nested deeper than {_MAX_DEPTH} levels")
-            return self._value()
-        finally:
-            self.depth -= 1
-
-    def _value(self) -> Any:
-        token = self.peek()
-        if token is None:
-            raise self.error("unexpected end of spec")
-        kind, value, pos = token
-        if kind in ("number", "string", "literal"):
-            self.i += 1
-            return value
-        if kind == "name":
-            self.i += 1
-            if self.take("("):
-                return self.call_rest(value, pos)
-            return value  # a bare word: a string, or a call without arguments where a spec is due
-        if value == "[":
-            self.i += 1
-            items: list[Any] = []
-            while not self.take("]"):
-                items.append(self.value())
-                if not self.take(","):
-                    self.expect("]", closing_for=pos)
-                    break
-            return items
-        raise self.error(f"unexpected {value!r} at position {pos}")
-
-    def call_rest(self, name: str, pos: int) -> _Call:
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        while not self.take(")"):
-            token = self.peek()
-            nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
-            if token and token[0] == "name" and nxt and nxt[0] == "punct" and nxt[1] == "=":
-                self.i += 2
-                if token[1] in kwargs:
-                    raise self.error(f"argument {token[1]!r} given twice")
-                kwargs[token[1]] = self.value()
-            else:
-                if kwargs:
-                    raise self.error(f"positional argument after keyword arguments in {name}(...)")
-                args.append(self.value())
-            if not self.take(","):
-                self.expect(")", closing_for=pos + len(name))
-                break
-        return _Call(name, tuple(args), tuple(kwargs.items()))
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering (the inverse of parsing)
-# --------------------------------------------------------------------------------------------
-
-_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def render_value(value: Any) -> str:
-    """Render one argument value in the grammar (the inverse of parsing it)."""
-    if isinstance(value, SpecObject):
-        return repr(value)
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        if _BARE_WORD.match(value) and value.lower() not in (*_KEYWORDS, "inf", "nan"):
-            return value
-        return repr(value)
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(render_value(v) for v in value) + "]"
-    raise TypeError(f"cannot render {value!r} ({type(value).__name__}) in a spec")
 
 
 def render_spec(obj: SpecObject) -> str:
@@ -363,8 +179,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, (list, tuple)):
             return tuple(_coerce(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value))
         raise SpecError(f"{where} must be {_type_name(hint)}, got {render_value_safe(value)}")
-    if hint in (float, int) and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        value = _tokenize(value)[0][1]  # YAML 1.1 reads "3e-4" as a string
+    if hint in (float, int) and isinstance(value, str) and NUMBER.fullmatch(value.strip()):
+        value = parse_text(value)  # YAML 1.1 reads "3e-4" as a string
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -439,7 +255,7 @@ class Registry:
         The class must be a dataclass deriving from this registry's base; its repr becomes its
         spec. Registering a taken name is an error (names are global to the registry).
         """
-        if not _BARE_WORD.match(name):
+        if not BARE_WORD.match(name):
             raise ValueError(f"spec name must be an identifier, got {name!r}")
 
         def decorate(cls: type[_T]) -> type[_T]:
@@ -484,7 +300,7 @@ class Registry:
         """Parse a spec string, a YAML-style mapping, a number (where allowed) or pass an
         already built object through (checked to be of this kind)."""
         if isinstance(spec, str):
-            return self.resolve(_Parser(spec).parse(), self.kind)
+            return self.resolve(parse_text(spec), self.kind)
         return self.resolve(spec, self.kind)
 
     def resolve(self, value: Any, where: str) -> Any:
@@ -492,10 +308,10 @@ class Registry:
         if isinstance(value, self.base):
             return value
         if isinstance(value, str):
-            if value.strip() != value or "(" in value or " " in value or _NUMBER.fullmatch(value):
+            if value.strip() != value or "(" in value or " " in value or NUMBER.fullmatch(value):
                 return self.parse(value)
-            return self._build(_Call(value), where)
-        if isinstance(value, _Call):
+            return self._build(Call(value), where)
+        if isinstance(value, Call):
             return self._build(value, where)
         if isinstance(value, Mapping):
             return self._build(self._call_from_mapping(value, where), where)
@@ -518,7 +334,7 @@ class Registry:
         if isinstance(spec, str):
             if not spec.strip():
                 return ()
-            parsed = _Parser(spec).parse()
+            parsed = parse_text(spec)
             if parsed is None:
                 return ()
             items = parsed if isinstance(parsed, list) else [parsed]
@@ -546,7 +362,7 @@ class Registry:
             lines.append(f"{name}({', '.join(args)})  {summary}.")
         return lines
 
-    def _call_from_mapping(self, mapping: Mapping[str, Any], where: str) -> _Call:
+    def _call_from_mapping(self, mapping: Mapping[str, Any], where: str) -> Call:
         if "name" not in mapping:
             raise SpecError(
                 f"{where}: a mapping spec needs a 'name' key (one of {', '.join(self.names())}),"
@@ -555,9 +371,9 @@ class Registry:
         name = mapping["name"]
         if not isinstance(name, str):
             raise SpecError(f"{where}: 'name' must be a string, got {name!r}")
-        return _Call(name, (), tuple((str(k), v) for k, v in mapping.items() if k != "name"))
+        return Call(name, (), tuple((str(k), v) for k, v in mapping.items() if k != "name"))
 
-    def _build(self, call: _Call, where: str) -> SpecObject:
+    def _build(self, call: Call, where: str) -> SpecObject:
         cls = self.get(call.name)
         fields = _spec_fields(cls)
         names = [f.name for f in fields]
