@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +48,11 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Learning-rate policies for reinforcement learning (Stable-Baselines3).",
         epilog="Example: rl-lr lr 'cosine(3e-4, warmup=0.05)' --points 11",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+        help="import a module or .py file first, e.g. one that registers your own LR policy "
+        "(repeatable)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -91,6 +98,28 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def import_plugin(target: str) -> None:
+    """Import a module by name, or a Python file by path, so that what it registers (LR
+    policies, controllers, perturbations) is known to the grammar."""
+    try:
+        if target.endswith(".py") or "/" in target:
+            path = Path(target)
+            if not path.is_file():
+                raise UsageError(f"rl-lr: --import: no such file {target!r}")
+            spec = importlib.util.spec_from_file_location(f"rl_lr_plugin_{path.stem}", path)
+            if spec is None or spec.loader is None:
+                raise UsageError(f"rl-lr: --import: cannot import {target!r}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        else:
+            importlib.import_module(target)
+    except UsageError:
+        raise
+    except Exception as err:  # the plugin's own failure, reported in one line
+        raise UsageError(f"rl-lr: --import {target}: {type(err).__name__}: {err}") from None
+
+
 def _cmd_lr(args: argparse.Namespace) -> None:
     if args.points < 2:
         raise UsageError(f"rl-lr lr: --points must be >= 2, got {args.points}")
@@ -132,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rl-lr`` console script; returns the exit code."""
     try:
         args = _build_parser().parse_args(argv)
+        for target in args.imports:
+            import_plugin(target)
         {"lr": _cmd_lr, "list": _cmd_list, "demo": _cmd_demo}[args.command](args)
     except (UsageError, SpecError) as err:
         print(f"rl-lr: error: {err}" if isinstance(err, SpecError) else err, file=sys.stderr)
