@@ -9,7 +9,7 @@ rotates) so that drift in machine load hits every arm alike:
 * ``ratio``: median over rounds of ``learn()`` wall time of the arm / the plain-float-LR run
   of the same round (end to end; noisy on a shared machine, given with its range).
 
-    python benchmarks/bench_lr_overhead.py [--rounds 5] [--steps 4096]
+    python benchmarks/bench_lr_overhead.py [--rounds 5] [--steps 4096] [--arms NAME ...]
 """
 
 from __future__ import annotations
@@ -76,12 +76,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4096)
+    parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=list(ARMS),
+                        help="arms to run (the plain float LR is always included)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     instrument()
     one_run("constant(3e-4)", 1024, seed=0)  # warm-up: imports, allocator, env registration
 
-    names = list(ARMS)
+    names = ["plain float LR", *(a for a in args.arms if a != "plain float LR")]
     walls: dict[str, list[float]] = defaultdict(list)
     shares: dict[str, list[float]] = defaultdict(list)
     for round_index in range(args.rounds):

@@ -34,35 +34,26 @@ class HypergradientState(ControllerState):
     previous: Any = None  # previous gradient (SGD-HD), a flat tensor
 
 
-def _flat_grads(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """One new flat tensor holding all of ``tensors`` (a copy: safe to keep)."""
     import torch
 
-    grads = [
-        p.grad.reshape(-1) for group in optimizer.param_groups for p in group["params"]
-        if p.grad is not None
-    ]
-    return torch.cat(grads).detach().clone() if grads else None
+    return torch.cat([t.reshape(-1) for t in tensors])
 
 
-def _adam_direction(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
-    """The last Adam step's direction m_hat / (sqrt(v_hat) + eps), flattened; None before the
-    first step or for optimizers without Adam state."""
-    import torch
-
-    parts = []
-    for group in optimizer.param_groups:
-        beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = optimizer.state.get(p, {})
-            if "exp_avg" not in state:
-                return None
-            step = float(state["step"])
-            m_hat = state["exp_avg"] / (1.0 - beta1**step)
-            v_hat = state["exp_avg_sq"] / (1.0 - beta2**step)
-            parts.append((m_hat / (v_hat.sqrt() + group["eps"])).reshape(-1))
-    return torch.cat(parts) if parts else None
+def _adam_direction(optimizer: torch.optim.Optimizer, params: list[Any]) -> torch.Tensor | None:
+    """The last Adam step's direction ``m_hat / (sqrt(v_hat) + eps)``, flattened; None before
+    the first step or for optimizers without Adam state. Five vector operations on two
+    concatenations: per-parameter Python loops would cost more than the optimizer step."""
+    states = [optimizer.state.get(p) for p in params]
+    if not all(state and "exp_avg" in state for state in states):
+        return None
+    group = optimizer.param_groups[0]
+    beta1, beta2 = group["betas"]
+    step = float(states[0]["step"])  # type: ignore[index]
+    m_hat = _flat([s["exp_avg"] for s in states]) / (1.0 - beta1**step)  # type: ignore[index]
+    v_hat = _flat([s["exp_avg_sq"] for s in states]) / (1.0 - beta2**step)  # type: ignore[index]
+    return m_hat / (v_hat.sqrt_() + group["eps"])
 
 
 @register("hypergradient")
@@ -104,13 +95,15 @@ class Hypergradient(Controller):
         """Called before each ``optimizer.step()``, gradients in place: adapt the multiplier."""
         super().on_optimizer_step(optimizer)
         s: HypergradientState = self.state
-        grads = _flat_grads(optimizer)
-        if grads is None:
+        params = [p for group in optimizer.param_groups for p in group["params"]
+                  if p.grad is not None]
+        if not params:
             return
+        grads = _flat([p.grad for p in params])
         use_adam = self.variant == "adam" or (
             self.variant == "auto" and all("betas" in g for g in optimizer.param_groups)
         )
-        direction = _adam_direction(optimizer) if use_adam else s.previous
+        direction = _adam_direction(optimizer, params) if use_adam else s.previous
         if self.variant == "adam" and direction is None and s.steps > 0:
             raise ValueError("hypergradient(variant=adam) needs an Adam-family optimizer")
         s.previous = None if use_adam else grads

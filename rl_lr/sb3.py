@@ -291,9 +291,7 @@ class LRHook:
             ]
             if not grads:
                 return
-            norm = float(torch.linalg.vector_norm(torch.stack(
-                [torch.linalg.vector_norm(g) for g in grads]
-            )))
+            norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
             self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
             self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
             if policy.wants_gradients():
