@@ -101,6 +101,12 @@ class Controller(LRPolicy):
     def wants_gradients(self) -> bool:
         return self.needs_gradients or self.base.wants_gradients()
 
+    def wants_minibatch_stats(self) -> bool:
+        return self.base.wants_minibatch_stats()
+
+    def observe_minibatch(self, stats: dict[str, float]) -> None:
+        self.base.observe_minibatch(stats)
+
     def on_optimizer_step(self, optimizer: Any) -> None:
         self.base.on_optimizer_step(optimizer)  # a nested controller learns too
 
@@ -233,19 +239,23 @@ class Plateau(Controller):
 @register("kl_adaptive")
 @dataclass(frozen=True, repr=False)
 class KLAdaptive(Controller):
-    """``kl_adaptive(base, target=0.008, factor=1.5, min_lr=1e-6, max_lr=1e-2)``: keep the
-    policy's KL divergence per update near ``target``.
+    """``kl_adaptive(base, target=0.008, factor=1.5, cadence=minibatch, min_lr=1e-6,
+    max_lr=1e-2)``: keep the policy's KL divergence near ``target``.
 
-    The rule of rl_games' ``AdaptiveScheduler`` (also Brax, Sample Factory, rsl_rl): after an
-    update whose ``train/approx_kl`` exceeds ``2 * target`` the LR becomes
-    ``max(lr / factor, min_lr)``; below ``target / 2`` it becomes ``min(lr * factor, max_lr)``.
-    Applied once per update on SB3's mean KL of that update (SB3 does not expose per-minibatch
-    KL without forking its ``train()``). Only for algorithms that report ``approx_kl`` (PPO and
-    its sb3-contrib variants); anywhere else it raises at the first update.
+    The rule of rl_games' ``AdaptiveScheduler`` (also Brax, Sample Factory, rsl_rl): when the
+    KL exceeds ``2 * target`` the LR becomes ``max(lr / factor, min_lr)``; below
+    ``target / 2`` it becomes ``min(lr * factor, max_lr)``. ``cadence=minibatch`` (rl_games'
+    default) applies it after every optimizer step on that minibatch's approximate KL between
+    the rollout policy and the current one (SB3's estimator, ``mean(exp(r) - 1 - r)`` of the
+    log-ratio ``r``), so the new LR drives the next step; ``cadence=update`` applies it once per
+    update on SB3's ``train/approx_kl``. Only for the PPO family (PPO, MaskablePPO,
+    RecurrentPPO, whose padded steps enter the minibatch KL); :func:`rl_lr.attach` refuses
+    anything else.
     """
 
     target: float = 0.008
     factor: float = 1.5
+    cadence: Literal["minibatch", "update"] = "minibatch"
     min_lr: float = field(default=1e-6, kw_only=True)
     max_lr: float = field(default=1e-2, kw_only=True)
 
@@ -258,13 +268,24 @@ class KLAdaptive(Controller):
             raise self.fail("factor", "must be a finite number > 1")
 
     def wants(self, signals: TrainingSignals) -> bool:
-        return True
+        return self.cadence == "update"
+
+    def wants_minibatch_stats(self) -> bool:
+        return self.cadence == "minibatch" or super().wants_minibatch_stats()
 
     def update(self, signals: TrainingSignals) -> None:
-        kl = signals.train_stats.get("approx_kl")
+        self._apply_rule(signals.train_stats.get("approx_kl"))
+
+    def observe_minibatch(self, stats: dict[str, float]) -> None:
+        super().observe_minibatch(stats)
+        if self.cadence == "minibatch":
+            self._apply_rule(stats.get("approx_kl"))
+            self._bound_multiplier()
+
+    def _apply_rule(self, kl: float | None) -> None:
         if kl is None:
             raise ValueError(
-                "kl_adaptive needs train/approx_kl, which only PPO-family algorithms report; "
+                "kl_adaptive needs approx_kl, which only PPO-family algorithms report; "
                 "use plateau, trend, volatility, hypergradient or bandit instead"
             )
         if kl > 2.0 * self.target:

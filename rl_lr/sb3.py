@@ -200,6 +200,11 @@ class LRHook:
         if any(p.wants_gradients() for p in attached.policies.values()):
             for name, optimizer in self.optimizers.items():
                 self._handles.append(optimizer.register_step_pre_hook(self._step_hook(name)))
+        self._minibatch_kl: float | None = None
+        self._old_log_prob: torch.Tensor | None = None
+        self._wrapped: list[tuple[Any, str]] = []
+        if any(p.wants_minibatch_stats() for p in attached.policies.values()):
+            self._capture_minibatch_kl()
 
     # -- clock ---------------------------------------------------------------------------
     def progress(self) -> float:
@@ -300,11 +305,53 @@ class LRHook:
 
         return hook
 
+    def _capture_minibatch_kl(self) -> None:
+        """PPO family: compute each minibatch's approximate KL (rollout policy vs current) as
+        SB3 does, from the minibatch's ``old_log_prob`` (captured where the rollout buffer
+        hands it out) and the ``log_prob`` of ``evaluate_actions``; after each optimizer step,
+        give it to the policies and apply the LR they decide to the next step."""
+        buffer, policy = self.model.rollout_buffer, self.model.policy  # type: ignore[attr-defined]
+        get_samples: Any = buffer._get_samples
+        evaluate_actions: Any = policy.evaluate_actions
+
+        def capture_samples(*args: Any, **kwargs: Any) -> Any:
+            samples = get_samples(*args, **kwargs)
+            self._old_log_prob = samples.old_log_prob
+            return samples
+
+        def evaluate_with_kl(*args: Any, **kwargs: Any) -> Any:
+            values, log_prob, entropy = evaluate_actions(*args, **kwargs)
+            old = self._old_log_prob
+            if old is not None and old.shape == log_prob.shape:
+                with torch.no_grad():
+                    ratio = log_prob - old
+                    self._minibatch_kl = float(torch.mean(torch.exp(ratio) - 1 - ratio))
+            return values, log_prob, entropy
+
+        setattr(buffer, "_get_samples", capture_samples)  # noqa: B010 - instance override
+        setattr(policy, "evaluate_actions", evaluate_with_kl)  # noqa: B010 - instance override
+        self._wrapped += [(buffer, "_get_samples"), (policy, "evaluate_actions")]
+        optimizer = self.optimizers["policy"]
+        self._handles.append(optimizer.register_step_post_hook(self._after_minibatch))
+
+    def _after_minibatch(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self._minibatch_kl is None:
+            return
+        stats = {"approx_kl": self._minibatch_kl}
+        self._minibatch_kl = None
+        for policy in self.attached.policies.values():
+            if policy.wants_minibatch_stats():
+                policy.observe_minibatch(stats)
+        self.set_lrs([optimizer])
+
     def remove(self) -> None:
-        """Remove the optimizer step hooks (called when the model is attached again)."""
+        """Remove the optimizer step hooks and SB3 method wrappers (when attached again)."""
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        for owner, name in self._wrapped:
+            owner.__dict__.pop(name, None)  # back to the class's own method
+        self._wrapped.clear()
 
 
 class _HookedAlgorithm(BaseAlgorithm):

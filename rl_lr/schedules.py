@@ -117,6 +117,14 @@ class LRPolicy(SpecObject):
         """SB3 ``train/*`` statistics this policy (or a nested one) reads, e.g. ``approx_kl``."""
         return set()
 
+    def wants_minibatch_stats(self) -> bool:
+        """Whether :meth:`observe_minibatch` must be called after every optimizer step."""
+        return False
+
+    def observe_minibatch(self, stats: dict[str, float]) -> None:
+        """Per-minibatch statistics (``approx_kl`` of the minibatch just stepped on, PPO
+        family), for policies that adapt within an update."""
+
     def wants_gradients(self) -> bool:
         """Whether :meth:`on_optimizer_step` must be called (here or in a nested policy)."""
         return self.needs_gradients

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 from collections.abc import Sequence
@@ -93,7 +94,7 @@ def test_plateau_relative_threshold_works_for_negative_returns() -> None:
 
 # -- kl_adaptive -----------------------------------------------------------------------------
 def test_kl_adaptive_matches_the_rule_at_thresholds_and_bounds() -> None:
-    c = rl_lr.kl_adaptive(1e-3, target=0.008)
+    c = rl_lr.kl_adaptive(1e-3, target=0.008, cadence="update")
     feed = Feeder(c)
     assert feed(approx_kl=0.02) == pytest.approx(1e-3 / 1.5)  # > 2 * target
     assert feed(approx_kl=0.016) == pytest.approx(1e-3 / 1.5)  # == 2 * target: unchanged
@@ -108,7 +109,7 @@ def test_kl_adaptive_matches_the_rule_at_thresholds_and_bounds() -> None:
 
 
 def test_kl_adaptive_needs_kl() -> None:
-    feed = Feeder(rl_lr.kl_adaptive(1e-3))
+    feed = Feeder(rl_lr.kl_adaptive(1e-3, cadence="update"))
     with pytest.raises(ValueError, match="approx_kl"):
         feed([1.0])
     with pytest.raises(rl_lr.SpecError, match=r"kl_adaptive\(.*needs train/approx_kl.*SAC"):
@@ -263,7 +264,7 @@ def _check_applied_matches_logged_state(rows: list[dict[str, Any]], spec: str,
             key = "train/lr_controller/multiplier" if len(row["applied"]) == 1 else \
                 f"train/lr_controller/{name}/multiplier"
             assert key in logged, logged
-            if "hypergradient" not in spec:  # hypergradient moves within the update
+            if not spec.startswith(("hypergradient", "kl_adaptive")):  # these move per step
                 assert lr == pytest.approx(base.value(progress) * logged[key], rel=1e-9)
 
 
@@ -367,3 +368,29 @@ def test_controllers_see_the_perturbed_return_never_the_clean_one() -> None:
     assert len(seen) >= 10
     assert seen == pytest.approx(totals.observed[: len(seen)], abs=1e-4)  # Monitor rounds
     assert all(abs(s - c) > 1e-3 for s, c in zip(seen, totals.clean, strict=False))
+
+
+def test_kl_adaptive_per_minibatch_matches_the_rule_and_acts_within_updates() -> None:
+    c = rl_lr.kl_adaptive(1e-3, target=0.008)
+    c.observe_minibatch({"approx_kl": 0.02})
+    assert c.value(0.0) == pytest.approx(1e-3 / 1.5)
+    c.observe_minibatch({"approx_kl": 0.001})
+    assert c.value(0.0) == pytest.approx(1e-3)
+    Feeder(c)([1.0], approx_kl=1.0)  # per-update signals are ignored at minibatch cadence
+    assert c.value(0.0) == pytest.approx(1e-3)
+
+    model = make_model("ppo", n_steps=128, batch_size=32, n_epochs=2)
+    hook = rl_lr.attach(model, "kl_adaptive(1e-3, target=0.0005)", total_timesteps=512)
+    applied: list[float] = []
+    model.policy.optimizer.register_step_pre_hook(
+        lambda opt, args, kwargs: applied.append(opt.param_groups[0]["lr"]))
+    model.learn(512)
+    updates = 4
+    assert len(applied) == updates * 2 * 4  # epochs x minibatches
+    assert len(set(applied)) > updates  # the LR moved within updates
+    for before, after in itertools.pairwise(applied):  # each change is one step of the rule
+        if before != after:
+            assert after / before in (pytest.approx(1.5), pytest.approx(1 / 1.5)) or \
+                after in (pytest.approx(1e-6), pytest.approx(1e-2))
+    hook.remove()
+    assert "evaluate_actions" not in model.policy.__dict__
