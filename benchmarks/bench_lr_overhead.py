@@ -56,6 +56,8 @@ def instrument() -> None:
     """Time every entry point of rl-lr's code that SB3 calls during learn()."""
     LRHook.apply = _timed(LRHook.apply)  # type: ignore[method-assign]
     LRHook.after_update = _timed(LRHook.after_update)  # type: ignore[method-assign]
+    LRHook._record_minibatch_kl = _timed(LRHook._record_minibatch_kl)  # type: ignore
+    LRHook._after_minibatch = _timed(LRHook._after_minibatch)  # type: ignore[method-assign]
     make_step_hook = LRHook._step_hook
     LRHook._step_hook = lambda self, name: _timed(make_step_hook(self, name))  # type: ignore
 

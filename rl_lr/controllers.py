@@ -104,11 +104,11 @@ class Controller(LRPolicy):
     def wants_minibatch_stats(self) -> bool:
         return self.base.wants_minibatch_stats()
 
-    def observe_minibatch(self, stats: dict[str, float]) -> None:
-        self.base.observe_minibatch(stats)
+    def observe_minibatch(self, stats: dict[str, float]) -> bool:
+        return self.base.observe_minibatch(stats)
 
-    def on_optimizer_step(self, optimizer: Any) -> None:
-        self.base.on_optimizer_step(optimizer)  # a nested controller learns too
+    def on_optimizer_step(self, optimizer: Any) -> float | None:
+        return self.base.on_optimizer_step(optimizer)  # a nested controller learns too
 
     def observe(self, signals: TrainingSignals) -> None:
         if self.base.stateful:
@@ -276,13 +276,15 @@ class KLAdaptive(Controller):
     def update(self, signals: TrainingSignals) -> None:
         self._apply_rule(signals.train_stats.get("approx_kl"))
 
-    def observe_minibatch(self, stats: dict[str, float]) -> None:
-        super().observe_minibatch(stats)
-        if self.cadence == "minibatch":
-            self._apply_rule(stats.get("approx_kl"))
+    def observe_minibatch(self, stats: dict[str, float]) -> bool:
+        changed = super().observe_minibatch(stats)
+        if self.cadence == "minibatch" and self._apply_rule(stats.get("approx_kl")):
             self._bound_multiplier()
+            changed = True
+        return changed
 
-    def _apply_rule(self, kl: float | None) -> None:
+    def _apply_rule(self, kl: float | None) -> bool:
+        """Apply the rule to one KL measurement; return whether the multiplier moved."""
         if kl is None:
             raise ValueError(
                 "kl_adaptive needs approx_kl, which only PPO-family algorithms report; "
@@ -292,6 +294,9 @@ class KLAdaptive(Controller):
             self.state.multiplier /= self.factor
         elif kl < self.target / 2.0:
             self.state.multiplier *= self.factor
+        else:
+            return False
+        return True
 
 
 # ------------------------------------------------------------------------------------------

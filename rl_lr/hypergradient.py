@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
+
+import torch
 
 from rl_lr.controllers import Controller, ControllerState
 from rl_lr.schedules import register
 from rl_lr.signals import TrainingSignals
-
-if TYPE_CHECKING:
-    import torch
 
 __all__ = ["Hypergradient"]
 
@@ -36,8 +35,6 @@ class HypergradientState(ControllerState):
 
 def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
     """One new flat tensor holding all of ``tensors`` (a copy: safe to keep)."""
-    import torch
-
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
@@ -91,14 +88,15 @@ class Hypergradient(Controller):
     def wants(self, signals: TrainingSignals) -> bool:
         return False  # learns per optimizer step, not per update
 
-    def on_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Called before each ``optimizer.step()``, gradients in place: adapt the multiplier."""
+    def on_optimizer_step(self, optimizer: torch.optim.Optimizer) -> float | None:
+        """Called before each ``optimizer.step()``, gradients in place: adapt the multiplier.
+        Returns the gradient norm."""
         super().on_optimizer_step(optimizer)
         s: HypergradientState = self.state
         params = [p for group in optimizer.param_groups for p in group["params"]
                   if p.grad is not None]
         if not params:
-            return
+            return None
         grads = _flat([p.grad for p in params])
         use_adam = self.variant == "adam" or (
             self.variant == "auto" and all("betas" in g for g in optimizer.param_groups)
@@ -109,9 +107,10 @@ class Hypergradient(Controller):
         s.previous = None if use_adam else grads
         s.steps += 1
         if direction is None or direction.shape != grads.shape:
-            return
-        dot = float(grads @ direction)
-        norm = float(grads.norm() * direction.norm())
+            return float(grads.norm())
+        dot, grad_norm, direction_norm = torch.stack(
+            [grads @ direction, grads.norm(), direction.norm()]).tolist()
+        norm = grad_norm * direction_norm
         s.cosine = dot / norm if norm > 0 else 0.0
         if self.rule == "multiplicative":
             s.multiplier *= 1.0 + self.beta * s.cosine
@@ -121,6 +120,7 @@ class Hypergradient(Controller):
                 s.multiplier += self.beta * dot / base
         s.multiplier = min(max(s.multiplier, 1.0 / self.max_mult), self.max_mult)
         self._bound_multiplier()
+        return float(grad_norm)
 
     def log_values(self) -> dict[str, float]:
         s: HypergradientState = self.state

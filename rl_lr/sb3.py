@@ -200,10 +200,12 @@ class LRHook:
         if any(p.wants_gradients() for p in attached.policies.values()):
             for name, optimizer in self.optimizers.items():
                 self._handles.append(optimizer.register_step_pre_hook(self._step_hook(name)))
-        self._minibatch_kl: float | None = None
+        self._minibatch_kl: torch.Tensor | None = None
         self._old_log_prob: torch.Tensor | None = None
         self._wrapped: list[tuple[Any, str]] = []
-        if any(p.wants_minibatch_stats() for p in attached.policies.values()):
+        self._minibatch_policies = [
+            p for p in attached.policies.values() if p.wants_minibatch_stats()]
+        if self._minibatch_policies:
             self._capture_minibatch_kl()
 
     # -- clock ---------------------------------------------------------------------------
@@ -290,17 +292,18 @@ class LRHook:
         policy = self.attached.policy_for(name)
 
         def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            grads = [
-                p.grad for group in optimizer.param_groups for p in group["params"]
-                if p.grad is not None
-            ]
-            if not grads:
-                return
-            norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+            norm = policy.on_optimizer_step(optimizer) if policy.wants_gradients() else None
+            if norm is None:
+                grads = [
+                    p.grad for group in optimizer.param_groups for p in group["params"]
+                    if p.grad is not None
+                ]
+                if not grads:
+                    return
+                norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
             self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
             self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
             if policy.wants_gradients():
-                policy.on_optimizer_step(optimizer)
                 self.set_lrs([optimizer])
 
         return hook
@@ -321,11 +324,7 @@ class LRHook:
 
         def evaluate_with_kl(*args: Any, **kwargs: Any) -> Any:
             values, log_prob, entropy = evaluate_actions(*args, **kwargs)
-            old = self._old_log_prob
-            if old is not None and old.shape == log_prob.shape:
-                with torch.no_grad():
-                    ratio = log_prob - old
-                    self._minibatch_kl = float(torch.mean(torch.exp(ratio) - 1 - ratio))
+            self._record_minibatch_kl(log_prob)
             return values, log_prob, entropy
 
         setattr(buffer, "_get_samples", capture_samples)  # noqa: B010 - instance override
@@ -334,15 +333,20 @@ class LRHook:
         optimizer = self.optimizers["policy"]
         self._handles.append(optimizer.register_step_post_hook(self._after_minibatch))
 
+    def _record_minibatch_kl(self, log_prob: torch.Tensor) -> None:
+        old = self._old_log_prob
+        if old is not None and old.shape == log_prob.shape:
+            ratio = log_prob.detach() - old
+            self._minibatch_kl = (torch.expm1(ratio) - ratio).mean()
+
     def _after_minibatch(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self._minibatch_kl is None:
             return
-        stats = {"approx_kl": self._minibatch_kl}
+        stats = {"approx_kl": float(self._minibatch_kl)}
         self._minibatch_kl = None
-        for policy in self.attached.policies.values():
-            if policy.wants_minibatch_stats():
-                policy.observe_minibatch(stats)
-        self.set_lrs([optimizer])
+        changed = [policy.observe_minibatch(stats) for policy in self._minibatch_policies]
+        if any(changed):
+            self.set_lrs([optimizer])
 
     def remove(self) -> None:
         """Remove the optimizer step hooks and SB3 method wrappers (when attached again)."""

@@ -121,17 +121,20 @@ class LRPolicy(SpecObject):
         """Whether :meth:`observe_minibatch` must be called after every optimizer step."""
         return False
 
-    def observe_minibatch(self, stats: dict[str, float]) -> None:
+    def observe_minibatch(self, stats: dict[str, float]) -> bool:
         """Per-minibatch statistics (``approx_kl`` of the minibatch just stepped on, PPO
-        family), for policies that adapt within an update."""
+        family), for policies that adapt within an update. Returns whether the LR changed."""
+        return False
 
     def wants_gradients(self) -> bool:
         """Whether :meth:`on_optimizer_step` must be called (here or in a nested policy)."""
         return self.needs_gradients
 
-    def on_optimizer_step(self, optimizer: Any) -> None:
+    def on_optimizer_step(self, optimizer: Any) -> float | None:
         """Called before every step of the network's torch optimizer, gradients in place, for
-        policies with ``needs_gradients`` (e.g. hypergradient descent)."""
+        policies with ``needs_gradients`` (e.g. hypergradient descent). May return the global
+        gradient norm it computed anyway, which the hook then reuses."""
+        return None
 
     def log_values(self) -> dict[str, float]:
         """Internal numbers to log under ``train/lr_controller/*`` after each update."""
