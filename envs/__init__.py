@@ -2,7 +2,14 @@
 
 Installed as ``rl_lr.envs`` (import it under that name, never as ``envs``). The public names
 here are the perturbations (:mod:`rl_lr.envs.perturbations`) and their wrappers
-(:mod:`rl_lr.envs.reward_wrappers`); task environments live in sub-packages.
+(:mod:`rl_lr.envs.reward_wrappers`), and the gymnasium-robotics flattening wrapper
+(:mod:`rl_lr.envs.robotics`). The env suites with their thresholds and normalisation ranges
+are in :mod:`rl_lr.envs.suites` (import it by name); task environments live in sub-packages
+(:mod:`rl_lr.envs.navigation`).
+
+Importing this package registers every rl-lr id with Gymnasium (``rl_lr/PointNav-v0``, ...;
+see :mod:`rl_lr.envs.registration`) without importing MuJoCo: the env code loads when an env
+is made.
 
 Example:
     >>> import gymnasium as gym
@@ -33,6 +40,7 @@ from rl_lr.envs.perturbations import (
     parse_perturbations,
     register,
 )
+from rl_lr.envs.registration import ENV_IDS, register_envs
 from rl_lr.envs.reward_wrappers import (
     DelayedReward,
     GaussianNoise,
@@ -45,14 +53,17 @@ from rl_lr.envs.reward_wrappers import (
     RewardDropout,
     wrapper_for,
 )
+from rl_lr.envs.robotics import FlatGoalEnv, make_robotics_env
 
 __all__ = [
+    "ENV_IDS",
     "PERTURBATIONS",
     "Corrupt",
     "Delay",
     "DelayedReward",
     "Drift",
     "Dropout",
+    "FlatGoalEnv",
     "Gaussian",
     "GaussianNoise",
     "HeavyTailed",
@@ -69,7 +80,11 @@ __all__ = [
     "Sparse",
     "Switch",
     "apply_perturbations",
+    "make_robotics_env",
     "parse_perturbations",
     "register",
+    "register_envs",
     "wrapper_for",
 ]
+
+register_envs()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import rl_lr.envs.navigation as nav
 from rl_lr.envs.navigation import OBS_BASE_SIZE, REWARD_TERMS, NavigationEnv
 from rl_lr.envs.navigation.layout import MAZE_MAP, parse_maze
+from rl_lr.envs.navigation.scripted import ScriptedNavigator, grid_path
 
 CONTROLS = ("force", "diff_drive")
 
@@ -53,6 +58,37 @@ def test_ids_registered_once_with_time_limits() -> None:
     }
 
 
+def run_fresh(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (nothing imported yet); return its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_import_rl_lr_envs_registers_every_id_without_importing_mujoco() -> None:
+    out = run_fresh(
+        "import sys, gymnasium, rl_lr.envs\n"
+        "print(all(i in gymnasium.registry for i in rl_lr.envs.ENV_IDS), len(rl_lr.envs.ENV_IDS),"
+        " 'mujoco' in sys.modules, 'gymnasium_robotics' in sys.modules)"
+    )
+    assert out == "True 5 False False"
+
+
+def test_gymnasium_module_prefix_makes_ids_without_importing_rl_lr() -> None:
+    """Gymnasium >= 1.0 loads no entry-point plugins (so rl-lr declares none): a plain
+    ``import gymnasium`` does not know the ids, the ``"module:id"`` form imports and makes."""
+    out = run_fresh(
+        "import gymnasium, sys\n"
+        "before = 'rl_lr/PointNav-v0' in gymnasium.registry or 'rl_lr' in sys.modules\n"
+        "env = gymnasium.make('rl_lr.envs:rl_lr/PointNav-v0')\n"
+        "obs, _ = env.reset(seed=0)\n"
+        "print(before, env.spec.id, env.spec.max_episode_steps, obs.shape)"
+    )
+    assert out == "False rl_lr/PointNav-v0 500 (18,)"
+
+
 @pytest.mark.parametrize("env_id", nav.ENV_IDS)
 @pytest.mark.parametrize("control", CONTROLS)
 def test_check_env(env_id: str, control: str) -> None:
@@ -60,6 +96,7 @@ def test_check_env(env_id: str, control: str) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*infinity.*")  # unbounded Box, as in v5
         check_env(env.unwrapped, skip_render_check=True)
+        sb3_check_env(env, warn=True)
     assert env.observation_space.shape == (OBS_BASE_SIZE + 8,)
     assert env.action_space.shape == (2,)
     env.close()
@@ -84,7 +121,8 @@ def test_reward_is_exact_sum_of_terms(env_id: str, control: str) -> None:
     env.reset(seed=3)
     env.action_space.seed(3)
     for _ in range(150):
-        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert np.isfinite(obs).all()
         total = 0.0
         for key in REWARD_TERMS:
             total += info[key]
@@ -224,6 +262,46 @@ def test_proportional_controller_reaches_goal() -> None:
             reached += 1
     assert reached >= 4
     env.close()
+
+
+@pytest.mark.parametrize("env_id", nav.ENV_IDS)
+def test_scripted_navigator_reaches_every_goal(env_id: str) -> None:
+    env = make(env_id)
+    policy = ScriptedNavigator(env)
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        terminated = truncated = False
+        while not (terminated or truncated):
+            obs, _, terminated, truncated, info = env.step(policy(obs))
+            assert np.isfinite(obs).all()
+        assert terminated and info["is_success"] and info["reward_success"] > 0
+    env.close()
+
+
+def test_observations_stay_finite_under_extreme_actions() -> None:
+    """Full-force pushes into walls and obstacles for a whole episode, both control modes."""
+    for control in CONTROLS:
+        env = make("rl_lr/PointNavObstacles-v0", control=control, n_obstacles=8)
+        env.reset(seed=0)
+        for step in range(750):
+            action = np.full(2, 1.0 if (step // 100) % 2 == 0 else -1.0, dtype=np.float32)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            assert np.isfinite(obs).all() and np.isfinite(reward)
+            if terminated or truncated:
+                env.reset()
+        env.close()
+
+
+def test_grid_path_and_scripted_navigator_validation() -> None:
+    walls = parse_maze(MAZE_MAP)
+    path = grid_path(walls, (1, 1), (1, 3))
+    assert path[0] == (1, 1) and path[-1] == (1, 3)
+    assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in itertools.pairwise(path))
+    assert not any(walls[cell] for cell in path)
+    with pytest.raises(ValueError, match="no path"):
+        grid_path(walls, (1, 1), (0, 0))
+    with pytest.raises(TypeError, match="force-mode"):
+        ScriptedNavigator(make("rl_lr/PointNav-v0", control="diff_drive"))
 
 
 def test_pickle_roundtrip_keeps_arguments() -> None:

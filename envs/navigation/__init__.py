@@ -1,6 +1,6 @@
 """Point-robot navigation tasks on MuJoCo, registered with Gymnasium on import.
 
-Importing this package registers three ids (idempotently):
+``import rl_lr.envs`` registers three ids (see :mod:`rl_lr.envs.registration`):
 
 =============================  ==========================================  ==================
 id                             task                                        max_episode_steps
@@ -11,12 +11,12 @@ id                             task                                        max_e
 =============================  ==========================================  ==================
 
 One env step is 0.05 s (``frame_skip=5`` x 0.01 s). Every constructor argument (control mode,
-reward weights, ...) can be passed to ``gymnasium.make``. Without importing this package
-first, use the ``"module:id"`` form: ``gym.make("rl_lr.envs.navigation:rl_lr/PointNav-v0")``.
+reward weights, ...) can be passed to ``gymnasium.make``. Without importing ``rl_lr.envs``
+first, use the ``"module:id"`` form: ``gym.make("rl_lr.envs:rl_lr/PointNav-v0")``.
 
 Example:
     >>> import gymnasium as gym
-    >>> import rl_lr.envs.navigation
+    >>> import rl_lr.envs
     >>> env = gym.make("rl_lr/PointNav-v0", control="diff_drive", ctrl_cost_weight=0.0)
     >>> obs, info = env.reset(seed=0)
     >>> env.spec.max_episode_steps
@@ -26,10 +26,9 @@ Example:
 
 from __future__ import annotations
 
-import gymnasium
-
 from rl_lr.envs.navigation.base import OBS_BASE_SIZE, REWARD_TERMS, NavigationEnv
 from rl_lr.envs.navigation.tasks import PointNavEnv, PointNavMazeEnv, PointNavObstaclesEnv
+from rl_lr.envs.registration import NAVIGATION_IDS, register_envs
 
 __all__ = [
     "ENV_IDS",
@@ -42,26 +41,7 @@ __all__ = [
     "register_envs",
 ]
 
-_TASKS = "rl_lr.envs.navigation.tasks"
-
-#: id -> (entry point, max_episode_steps)
-_REGISTRY: dict[str, tuple[str, int]] = {
-    "rl_lr/PointNav-v0": (f"{_TASKS}:PointNavEnv", 500),
-    "rl_lr/PointNavObstacles-v0": (f"{_TASKS}:PointNavObstaclesEnv", 750),
-    "rl_lr/PointNavMaze-v0": (f"{_TASKS}:PointNavMazeEnv", 1000),
-}
-
 #: The registered navigation env ids.
-ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
+ENV_IDS: tuple[str, ...] = NAVIGATION_IDS
 
-
-def register_envs() -> None:
-    """Register the navigation ids with Gymnasium; ids already registered are left alone."""
-    for env_id, (entry_point, max_episode_steps) in _REGISTRY.items():
-        if env_id not in gymnasium.registry:
-            gymnasium.register(
-                id=env_id, entry_point=entry_point, max_episode_steps=max_episode_steps
-            )
-
-
-register_envs()
+register_envs()  # already done by ``import rl_lr.envs``; kept for direct imports (no-op)
