@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import copyreg
 import inspect
 import io
 import pickle
@@ -46,8 +45,6 @@ import torch
 from gymnasium.utils.ezpickle import EzPickle
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.save_util import load_from_zip_file
-from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 __all__ = ["Checkpoint", "RunState", "checkpoint_dir", "load", "restore_pending", "save",
@@ -55,6 +52,10 @@ __all__ = ["Checkpoint", "RunState", "checkpoint_dir", "load", "restore_pending"
 
 MODEL = "model.zip"
 STATE = "state.pkl"
+
+
+def _new(cls: type[Any]) -> Any:
+    return object.__new__(cls)
 
 
 def _set_dict(obj: Any, state: dict[str, Any]) -> None:
@@ -73,9 +74,9 @@ class _StatePickler(cloudpickle.CloudPickler):
         if not isinstance(obj, type):
             if isinstance(obj, VecEnvWrapper):
                 state = {k: v for k, v in obj.__dict__.items() if k != "class_attributes"}
-                return copyreg.__newobj__, (type(obj),), state, None, None, _set_wrapper_dict
+                return _new, (type(obj),), state, None, None, _set_wrapper_dict
             if isinstance(obj, EzPickle):
-                return copyreg.__newobj__, (type(obj),), dict(obj.__dict__), None, None, _set_dict
+                return _new, (type(obj),), dict(obj.__dict__), None, None, _set_dict
         return super().reducer_override(obj)
 
 
@@ -93,6 +94,11 @@ def _action_dists(model: BaseAlgorithm) -> dict[str, Any]:
         if dist is not None:
             found[owner] = dist
     return found
+
+
+def _tensors(dist: Any) -> dict[str, torch.Tensor]:
+    """The tensors a distribution carries between calls (gSDE exploration matrices, ...)."""
+    return {k: v.detach().clone() for k, v in vars(dist).items() if isinstance(v, torch.Tensor)}
 
 
 def _buffer_state(buffer: Any) -> dict[str, Any]:
@@ -166,7 +172,7 @@ def save(out: Path, model: BaseAlgorithm, extra: dict[str, Any]) -> None:
         env=snapshot(model.get_env()),
         rng={"python": random.getstate(), "numpy": np.random.get_state(),
              "torch": torch.get_rng_state()},
-        action_dists={k: copy.deepcopy(vars(d)) for k, d in _action_dists(model).items()},
+        action_dists={k: _tensors(d) for k, d in _action_dists(model).items()},
         action_noise=copy.deepcopy(model.action_noise) if hasattr(model, "action_noise") else None,
         hook_updates=hook.n_updates if hook is not None else 0,
         replay_buffer=_buffer_state(buffer) if buffer is not None else None,
@@ -186,15 +192,15 @@ def save(out: Path, model: BaseAlgorithm, extra: dict[str, Any]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load(directory: Path, algo_cls: type[BaseAlgorithm], optimizer: Any = None,
-         device: str = "cpu") -> RunState:
+def load(directory: Path, algo_cls: type[BaseAlgorithm], device: str = "cpu") -> RunState:
     """Rebuild the model, its envs and the LR hook from a checkpoint directory.
+
+    Optimizers chosen with :func:`rl_lr.optimizers.set_optimizers` come back through SB3's
+    own ``load`` (the choice is saved in ``policy_kwargs``), with their state.
 
     Args:
         directory: a directory returned by :func:`checkpoint_dir`.
         algo_cls: the algorithm class.
-        optimizer: the run's optimizer spec(s), re-applied through
-            :func:`rl_lr.optimizers.set_optimizers` before the saved optimizer states load.
         device: torch device.
 
     Returns:
@@ -207,18 +213,14 @@ def load(directory: Path, algo_cls: type[BaseAlgorithm], optimizer: Any = None,
     with (directory / STATE).open("rb") as handle:
         state: Checkpoint = pickle.load(handle)
     env = pickle.loads(state.env)
+    inner = env.unwrapped if isinstance(env, VecEnvWrapper) else env
+    seeds, options = copy.deepcopy(inner._seeds), copy.deepcopy(inner._options)
     model = algo_cls.load(directory / MODEL, env=env, device=device, force_reset=False)
-    if optimizer is not None:
-        from rl_lr.optimizers import set_optimizers
-
-        set_optimizers(model, optimizer)
-        _, params, _ = load_from_zip_file(directory / MODEL, device=get_device(device))
-        for name, saved in (params or {}).items():
-            target: Any = model
-            for part in name.split("."):
-                target = getattr(target, part)
-            if isinstance(target, torch.optim.Optimizer):
-                target.load_state_dict(saved)
+    # load() re-seeds (OffPolicyAlgorithm._setup_model): undo it. The model samples random
+    # actions from the env's own action space object (SB3 shares it), whose state the env
+    # snapshot holds; the env's pending reset seeds go back to what they were.
+    model.action_space = env.action_space
+    inner._seeds, inner._options = seeds, options
     hook = rl_lr.attach(model)
     hook.n_updates = state.hook_updates
     hook._seen_episodes = list(model.ep_info_buffer or ())  # already seen before the stop
@@ -242,6 +244,9 @@ def restore_pending(model: BaseAlgorithm, pending: dict[str, Any]) -> None:
     dists = _action_dists(model)
     for owner, attributes in pending["action_dists"].items():
         if owner in dists:
-            dists[owner].__dict__.update(copy.deepcopy(attributes))
-    if hasattr(model, "action_noise"):
-        model.action_noise = copy.deepcopy(pending["action_noise"])
+            dists[owner].__dict__.update({k: v.clone() for k, v in attributes.items()})
+    saved_noise = pending["action_noise"]
+    noise = getattr(model, "action_noise", None)
+    if noise is not None and saved_noise is not None:
+        # in place: the running collect_rollouts() already holds this object
+        noise.__dict__.update(copy.deepcopy(saved_noise.__dict__))

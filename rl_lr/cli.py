@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -67,23 +67,23 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("spec", help="LR policy spec, e.g. 'cosine(3e-4, warmup=0.05)'")
     preview.add_argument(
-        "--total-steps", type=_positive_int, default=None,
+        "--total-steps", type=positive_int, default=None,
         help="run length in env steps; the plot's x-axis is then timesteps",
     )
     preview.add_argument(
-        "--points", type=_positive_int, default=101, help="number of rows (>= 2, default 101)"
+        "--points", type=positive_int, default=101, help="number of rows (>= 2, default 101)"
     )
     preview.add_argument("--plot", type=Path, default=None, help="also draw the curve to this PNG")
     preview.add_argument("--log", action="store_true", help="log-scale LR axis in the plot")
 
     listing = commands.add_parser(
         "list",
-        help="list LR policies or reward perturbations, one line each",
+        help="list LR policies, reward perturbations or benchmark envs, one line each",
         description="List every registered name of a kind with its signature and summary.",
         epilog="Example: rl-lr list perturbations",
     )
     listing.add_argument("kind", nargs="?", default="policies",
-                         choices=["policies", "perturbations"])
+                         choices=["policies", "perturbations", "envs"])
 
     demo = commands.add_parser(
         "demo",
@@ -93,8 +93,15 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog="Example: rl-lr demo --out runs/demo",
     )
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory")
-    demo.add_argument("--steps", type=_positive_int, default=40_000, help="training budget")
+    demo.add_argument("--steps", type=positive_int, default=40_000, help="training budget")
     demo.add_argument("--seed", type=int, default=1, help="random seed")
+
+    from rl_lr.train_cli import add_parser as add_train_parser  # heavy imports are lazy
+
+    add_train_parser(commands)
+    from rl_lr.bench_cli import add_parser as add_bench_parser
+
+    add_bench_parser(commands)
     return parser
 
 
@@ -144,6 +151,10 @@ def _cmd_list(args: argparse.Namespace) -> None:
         from rl_lr.envs import PERTURBATIONS
 
         print("\n".join(PERTURBATIONS.describe()))
+    elif args.kind == "envs":
+        from rl_lr.envs.suites import describe_envs
+
+        print("\n".join(describe_envs()))
     else:
         print("\n".join(POLICIES.describe()))
 
@@ -157,13 +168,31 @@ def _cmd_demo(args: argparse.Namespace) -> None:
         print(f"  {name}: {path}")
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    from rl_lr.train_cli import run_command
+
+    code = run_command(args)
+    if code:
+        raise SystemExit(code)
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from rl_lr.bench_cli import run_command
+
+    code = run_command(args)
+    if code:
+        raise SystemExit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rl-lr`` console script; returns the exit code."""
     try:
         args = _build_parser().parse_args(argv)
         for target in args.imports:
             import_plugin(target)
-        {"lr": _cmd_lr, "list": _cmd_list, "demo": _cmd_demo}[args.command](args)
+        commands = {"lr": _cmd_lr, "list": _cmd_list, "demo": _cmd_demo, "train": _cmd_train,
+                    "bench": _cmd_bench}
+        commands[args.command](args)
     except (UsageError, SpecError) as err:
         print(f"rl-lr: error: {err}" if isinstance(err, SpecError) else err, file=sys.stderr)
         return EXIT_USAGE

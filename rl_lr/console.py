@@ -50,6 +50,10 @@ class ProgressBar:
         self.eval_return: float | None = None
         self.lr: float | None = None
 
+    def due(self) -> bool:
+        """Whether :meth:`update` would redraw now (lets callers skip computing figures)."""
+        return self.enabled and time.monotonic() - self._last_draw >= self.interval
+
     def update(self, steps: int, force: bool = False) -> None:
         """Redraw for ``steps`` done (throttled unless ``force``)."""
         if not self.enabled:

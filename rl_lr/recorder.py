@@ -23,7 +23,7 @@ consistent and a checkpoint can resume exactly. Each evaluation appends one row:
 Wall-clock figures go to a separate list (``timing.csv``), so that the rows are a
 deterministic function of the run's configuration.
 
-Divergence: a non-finite ``train/*`` value or parameter at an update boundary, or a
+Divergence: a non-finite loss, KL or parameter at an update boundary, or a
 non-finite LR (the hook raises ``FloatingPointError``), ends the run; see :class:`Diverged`.
 """
 
@@ -48,6 +48,9 @@ __all__ = ["FIXED_COLUMNS", "Diverged", "RunRecorder", "StopRun", "columns", "ev
 
 FIXED_COLUMNS = ("timesteps", "eval_return_mean", "eval_return_std", "train_return", "lr")
 _OWN_STATS = ("train/learning_rate", "train/lr/", "train/lr_controller/")
+# train/* statistics besides the losses whose non-finite value means divergence (others, such
+# as explained_variance, are legitimately NaN at times).
+_WATCHED = ("approx_kl", "ent_coef")
 
 
 class Diverged(Exception):  # noqa: N818  (a result, not an error)
@@ -90,10 +93,13 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def find_divergence(model: BaseAlgorithm) -> str | None:
-    """Why the model has diverged (a non-finite logged loss/statistic or parameter), or
-    ``None``."""
-    for key, value in model.logger.name_to_value.items():
-        if key.startswith("train/") and isinstance(value, (int, float, np.floating)) \
+    """Why the model has diverged, or ``None``: a non-finite loss (``train/*loss*``),
+    ``train/approx_kl``, ``train/ent_coef`` or parameter."""
+    logger = model.__dict__.get("_logger")  # absent on a loaded model before learn()
+    for key, value in (logger.name_to_value.items() if logger is not None else ()):
+        name = key.removeprefix("train/")
+        if key.startswith("train/") and ("loss" in name or name in _WATCHED) \
+                and isinstance(value, (int, float, np.floating)) \
                 and not math.isfinite(float(value)):
             return f"{key} is {float(value)}"
     with torch.no_grad():
@@ -256,10 +262,12 @@ class RunRecorder(BaseCallback):
                 raise StopRun(int(self.model.num_timesteps))
 
     def _on_step(self) -> bool:
-        if self.bar.enabled:
+        if self.bar.due():
             buffer = self.model.ep_info_buffer
             if buffer:
                 self.bar.train_return = float(np.mean([ep["r"] for ep in buffer]))
+            optimizer = next(iter(network_optimizers(self.model).values()))
+            self.bar.lr = float(optimizer.param_groups[0]["lr"])
             self.bar.update(int(self.model.num_timesteps))
         return True
 

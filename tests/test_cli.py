@@ -47,6 +47,11 @@ def test_list_shows_every_policy_and_perturbation(capsys: pytest.CaptureFixture[
         assert main(argv) == 0
         names = [line.split("(")[0] for line in capsys.readouterr().out.splitlines()]
         assert names == registry.names()
+    from rl_lr.envs.suites import SUITES
+
+    assert main(["list", "envs"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [entry.id for suite in SUITES.values() for entry in suite]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,364 @@
+"""The algorithm factory: ``make(algo, env_id, lr=...)`` -> a ready-to-train :class:`Agent`.
+
+Two steps, so that every mistake surfaces before anything expensive is built:
+
+1. :func:`resolve` reads the preset, merges the overrides, parses every spec (LR, reward
+   perturbation, optimizer) and checks the compatibility rules (:mod:`rl_lr.agents.compat`),
+   returning a plain, serialisable :class:`AgentSpec`;
+2. :func:`build` builds the training envs, the model (preset + overrides), the optimizers and
+   attaches the LR policy through :func:`rl_lr.attach`.
+
+Honesty: each training env is ``Monitor(perturbations(gym.make(env_id)))`` -- the Monitor
+records the *observed* (perturbed) reward, which is what ``model.ep_info_buffer`` and every
+controller see -- and ``VecNormalize`` (when the preset normalises) sits above the Monitors.
+The evaluation env (:meth:`Agent.make_eval_env`) is never perturbed.
+
+Example:
+    >>> from rl_lr.agents import make
+    >>> agent = make("ppo", "CartPole-v1", lr="cosine(1e-3)", seed=1, n_envs=2,
+    ...              total_timesteps=256, n_steps=64, batch_size=64)
+    >>> _ = agent.model.learn(256)
+    >>> agent.hook.last_lr["policy"] == agent.hook.attached.policies["default"].value(1.0)
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    VecEnv,
+    VecNormalize,
+    sync_envs_normalization,
+)
+
+from rl_lr.agents.compat import (
+    check_action_space,
+    check_reported_stats,
+    resolve_algo,
+    resolve_env_id,
+)
+from rl_lr.agents.hyperparams import check_keys, merge, plain, to_constructor_kwargs
+from rl_lr.agents.presets import PresetWarning, load_preset, normalize_arguments
+from rl_lr.envs import apply_perturbations, parse_perturbations
+from rl_lr.schedules import POLICIES, LRPolicy
+from rl_lr.spec import SpecError
+
+__all__ = ["Agent", "AgentSpec", "build", "evaluate", "make", "make_eval_env", "resolve"]
+
+ALL_NETWORKS = "default"
+
+
+def _parse_lr(spec: Any) -> dict[str, LRPolicy]:
+    """An LR spec (string, number, mapping spec, policy) or one per network -> policies."""
+    if isinstance(spec, Mapping) and "name" not in spec:
+        if not spec:
+            raise SpecError("lr: an empty mapping names no network")
+        return {str(k): POLICIES.parse(v) for k, v in spec.items()}
+    return {ALL_NETWORKS: POLICIES.parse(spec)}
+
+
+def _render_policies(policies: Mapping[str, Any]) -> str | dict[str, str]:
+    if set(policies) == {ALL_NETWORKS}:
+        return repr(policies[ALL_NETWORKS])
+    return {k: repr(v) for k, v in policies.items()}
+
+
+def _parse_optimizer(spec: Any) -> Any:
+    if spec is None:
+        return None
+    try:
+        from rl_lr.optimizers import OPTIMIZERS
+    except ImportError:
+        raise SpecError(
+            "optimizer: rl_lr.optimizers is not available in this install"
+        ) from None
+    if isinstance(spec, Mapping) and "name" not in spec:
+        return {str(k): OPTIMIZERS.parse(v) for k, v in spec.items()}
+    return OPTIMIZERS.parse(spec)
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """Everything :func:`build` needs, resolved and plain (it is what ``config.yaml`` holds).
+
+    Attributes:
+        algo: algorithm name.
+        env_id: Gymnasium id.
+        seed: run seed (training env ``i`` is seeded ``seed + i``).
+        n_envs: vectorised training envs.
+        total_timesteps: the run's budget (the LR clock and fractional perturbation switch
+            points use it); ``None`` leaves SB3's per-``learn()`` progress.
+        lr: LR spec, or one per network.
+        perturb: reward-perturbation chain as a spec (``None``: clean training reward).
+        optimizer: optimizer spec, or one per network (``None``: the algorithm's own).
+        preset: preset name asked for; ``preset_source`` says what was used.
+        policy: SB3 policy name.
+        normalize: VecNormalize arguments, ``None`` for none.
+        env_kwargs: ``gymnasium.make`` keyword arguments.
+        hyperparams: constructor arguments given by the preset and the overrides (plain).
+        device: torch device.
+        reward_threshold: the env's registered success threshold, if any.
+    """
+
+    algo: str
+    env_id: str
+    seed: int
+    n_envs: int
+    total_timesteps: int | None
+    lr: str | dict[str, str]
+    perturb: str | None
+    optimizer: str | dict[str, str] | None
+    preset: str
+    preset_source: str
+    policy: str
+    normalize: dict[str, Any] | None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    reward_threshold: float | None = None
+
+    def resolved_hyperparams(self) -> dict[str, Any]:
+        """Every constructor argument actually used: SB3's defaults updated by the preset
+        and the overrides (plain values, sorted)."""
+        values = resolve_algo(self.algo).defaults() | self.hyperparams
+        return {k: plain(values[k]) for k in sorted(values)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping (YAML-safe) with the fully resolved hyper-parameters."""
+        data = asdict(self)
+        data["hyperparams"] = self.resolved_hyperparams()
+        resolved: dict[str, Any] = plain(data)
+        return resolved
+
+    @property
+    def per_env_timesteps(self) -> int | None:
+        """Steps each training env takes in the run (for fractional perturbation points)."""
+        if self.total_timesteps is None:
+            return None
+        return max(1, self.total_timesteps // self.n_envs)
+
+
+def resolve(
+    algo: str,
+    env_id: str,
+    lr: Any = None,
+    *,
+    seed: int = 0,
+    perturb: Any = None,
+    optimizer: Any = None,
+    preset: str = "default",
+    n_envs: int | None = None,
+    total_timesteps: int | None = None,
+    **overrides: Any,
+) -> AgentSpec:
+    """Resolve and check a run without building it (cheap: creates the env once to read its
+    spaces). Arguments as :func:`make`.
+
+    Raises:
+        SpecError: bad name, spec or hyper-parameter key (IncompatibleError for impossible
+            combinations), one line each.
+    """
+    info = resolve_algo(algo)
+    env_spec = resolve_env_id(env_id)
+    for name, value, low in (("seed", seed, 0), ("n_envs", n_envs, 1),
+                             ("total_timesteps", total_timesteps, 1)):
+        if value is not None and (type(value) is not int or value < low):
+            raise SpecError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_keys(info, list(overrides), "overrides")
+    with warnings.catch_warnings(record=True) as caught:  # re-issued once every check passed
+        warnings.simplefilter("always", PresetWarning)
+        chosen = load_preset(info.name, env_id, preset)
+    policies = _parse_lr((chosen.lr or info.default_lr()) if lr is None or lr == "preset" else lr)
+    perturbations = parse_perturbations(perturb)
+    optimizers = _parse_optimizer(optimizer)
+    merged = merge(
+        {"normalize": chosen.normalize, "env_kwargs": chosen.env_kwargs,
+         "policy": chosen.policy, **chosen.hyperparams},
+        overrides,
+    )
+    normalize = normalize_arguments(merged.pop("normalize"))
+    env_kwargs = dict(merged.pop("env_kwargs") or {})
+    policy = merged.pop("policy")
+    device = str(merged.pop("device", "cpu"))
+    try:
+        probe = gym.make(env_id, **env_kwargs)
+    except TypeError as err:
+        raise SpecError(f"env_kwargs for {env_id}: {err}") from None
+    try:
+        check_action_space(info.name, env_id, probe.action_space)
+        if policy is None:
+            dict_obs = isinstance(probe.observation_space, gym.spaces.Dict)
+            policy = "MultiInputPolicy" if dict_obs else "MlpPolicy"
+    finally:
+        probe.close()
+    check_reported_stats(info.name, policies.values())
+    for warning in caught:
+        warnings.warn(warning.message, warning.category, stacklevel=2)
+    return AgentSpec(
+        algo=info.name,
+        env_id=env_id,
+        seed=seed,
+        n_envs=n_envs or chosen.n_envs,
+        total_timesteps=total_timesteps,
+        lr=_render_policies(policies),
+        perturb=f"[{', '.join(map(repr, perturbations))}]" if perturbations else None,
+        optimizer=None if optimizers is None else (
+            {k: repr(v) for k, v in optimizers.items()} if isinstance(optimizers, dict)
+            else repr(optimizers)
+        ),
+        preset=preset,
+        preset_source=chosen.source,
+        policy=str(policy),
+        normalize=normalize,
+        env_kwargs=env_kwargs,
+        hyperparams={k: plain(v) for k, v in merged.items()},
+        device=device,
+        reward_threshold=env_spec.reward_threshold,
+    )
+
+
+def _training_env(env_id: str, env_kwargs: dict[str, Any], perturbations: tuple[Any, ...],
+                  per_env_timesteps: int | None) -> gym.Env[Any, Any]:
+    """Monitor(perturbations(env)): the Monitor records the observed reward."""
+    env = apply_perturbations(gym.make(env_id, **env_kwargs), perturbations,
+                              total_timesteps=per_env_timesteps)
+    return Monitor(env)
+
+
+def _clean_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env[Any, Any]:
+    return Monitor(gym.make(env_id, **env_kwargs))
+
+
+@dataclass
+class Agent:
+    """A built run: the model (LR policy attached), its training env and its spec.
+
+    Attributes:
+        model: the SB3 algorithm, ready for ``learn()``.
+        env: the vectorised training env (perturbed, possibly normalised).
+        hook: the :class:`~rl_lr.sb3.LRHook` driving the LR.
+        spec: the resolved :class:`AgentSpec`.
+    """
+
+    model: BaseAlgorithm
+    env: VecEnv
+    hook: Any
+    spec: AgentSpec
+
+    def make_eval_env(self) -> VecEnv:
+        """A separate, unperturbed, single env for clean evaluation. When training
+        normalises observations it is wrapped in a non-updating VecNormalize that
+        :meth:`evaluate` syncs from the training env; returns stay raw (the Monitor sits
+        below the normalisation)."""
+        return make_eval_env(self.spec)
+
+    def evaluate(self, eval_env: VecEnv, n_episodes: int, seed: int) -> list[float]:
+        """Clean returns of ``n_episodes`` deterministic episodes, the env seeded ``seed``."""
+        return evaluate(self.model, eval_env, n_episodes, seed)
+
+
+def make_eval_env(spec: AgentSpec) -> VecEnv:
+    """The clean evaluation env of ``spec`` (see :meth:`Agent.make_eval_env`)."""
+    env: VecEnv = DummyVecEnv([functools.partial(_clean_env, spec.env_id, spec.env_kwargs)])
+    if spec.normalize is not None:
+        env = VecNormalize(env, training=False, **(spec.normalize | {"norm_reward": False}))
+    return env
+
+
+def evaluate(model: BaseAlgorithm, eval_env: VecEnv, n_episodes: int, seed: int) -> list[float]:
+    """Clean returns of ``n_episodes`` deterministic episodes on ``eval_env`` seeded ``seed``
+    (observation statistics synced from the training env first; schedule-free optimizers are
+    in eval mode outside ``train()`` already, see :mod:`rl_lr.optimizers`)."""
+    if isinstance(eval_env, VecNormalize):
+        sync_envs_normalization(model.get_env(), eval_env)  # type: ignore[arg-type]
+    eval_env.seed(seed)
+    returns, _ = evaluate_policy(model, eval_env, n_eval_episodes=n_episodes,
+                                 deterministic=True, return_episode_rewards=True)
+    return [float(r) for r in returns]  # type: ignore[union-attr]  # a list with episode rewards
+
+
+def build(spec: AgentSpec) -> Agent:
+    """Build the envs and the model of ``spec``, set its optimizers, attach its LR policy."""
+    import rl_lr
+
+    info = resolve_algo(spec.algo)
+    policies = _parse_lr(spec.lr)
+    perturbations = parse_perturbations(spec.perturb)
+    env: VecEnv = DummyVecEnv([
+        functools.partial(_training_env, spec.env_id, spec.env_kwargs, perturbations,
+                          spec.per_env_timesteps)
+        for _ in range(spec.n_envs)
+    ])
+    if spec.normalize is not None:
+        gamma = spec.hyperparams.get("gamma", info.defaults().get("gamma", 0.99))
+        env = VecNormalize(env, **({"gamma": gamma} | spec.normalize))
+    try:
+        kwargs = to_constructor_kwargs(spec.hyperparams, env.action_space)
+        model = info.cls(spec.policy, env, learning_rate=next(iter(policies.values())),
+                         seed=spec.seed, device=spec.device, **kwargs)
+    except (TypeError, ValueError, AssertionError, KeyError) as err:
+        env.close()
+        if isinstance(err, SpecError):
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SpecError(f"{info.class_name} refused its hyper-parameters: {message}") from None
+    if spec.optimizer is not None:
+        from rl_lr.optimizers import set_optimizers
+
+        set_optimizers(model, _parse_optimizer(spec.optimizer))
+    hook = rl_lr.attach(model, policies, total_timesteps=spec.total_timesteps)
+    return Agent(model=model, env=env, hook=hook, spec=spec)
+
+
+def make(
+    algo: str,
+    env_id: str,
+    lr: Any = None,
+    *,
+    seed: int = 0,
+    perturb: Any = None,
+    optimizer: Any = None,
+    preset: str = "default",
+    n_envs: int | None = None,
+    total_timesteps: int | None = None,
+    **overrides: Any,
+) -> Agent:
+    """Build a ready-to-train agent.
+
+    Args:
+        algo: ``ppo``, ``a2c``, ``sac``, ``td3``, ``ddpg``, ``dqn``, ``tqc``, ``trpo`` or
+            ``crossq``.
+        env_id: a registered Gymnasium id (rl-lr's own ``rl_lr/...`` ids included).
+        lr: an LR spec (string, number, mapping, policy), one per network
+            (``{"actor": ..., "critic": ...}``), or ``None`` / ``"preset"`` for the preset's
+            LR (SB3's default when the preset has none).
+        seed: run seed.
+        perturb: reward perturbation(s) for the training envs (never the evaluation env).
+        optimizer: optimizer spec, or one per network (see :mod:`rl_lr.optimizers`).
+        preset: ``default`` (tuned entry, else SB3's defaults with a warning) or ``sb3``.
+        n_envs: training envs (default: the preset's, else 1).
+        total_timesteps: the run's budget, for the LR clock (see :func:`rl_lr.attach`).
+        **overrides: hyper-parameters over the preset: constructor arguments, ``normalize``,
+            ``env_kwargs``, ``policy``, ``device`` (default ``cpu``), or dotted keys into a
+            mapping (``**{"policy_kwargs.net_arch": [64, 64]}``).
+
+    Returns:
+        The :class:`Agent`.
+
+    Raises:
+        SpecError: bad input or an impossible combination, before anything is built.
+    """
+    return build(resolve(
+        algo, env_id, lr, seed=seed, perturb=perturb, optimizer=optimizer, preset=preset,
+        n_envs=n_envs, total_timesteps=total_timesteps, **overrides,
+    ))

@@ -1,0 +1,178 @@
+"""Where the runs of a sweep execute: a local process pool or a Ray cluster.
+
+Both run :func:`execute_run` once per run, each run in a fresh process with one torch thread,
+so a run's files do not depend on which worker ran it, in which order, or on which backend:
+the local pool and Ray give byte-identical results.
+
+A backend is an iterator factory: ``backend.map(payloads)`` yields results as runs finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["Backend", "LocalBackend", "RayBackend", "execute_run", "make_backend"]
+
+PARTIAL = ".partial-"
+
+
+def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """Train one run into ``payload["out"]`` and return ``{run_id, status, summary|error}``.
+
+    The run is written into a private ``<run_id>.partial-<pid>`` directory and renamed to
+    ``<run_id>`` only when complete, so a run directory exists if and only if the run
+    finished, whatever crashed or was killed meanwhile. A run already complete is not redone.
+    """
+    import json
+
+    import torch
+
+    from rl_lr.spec import SpecError
+    from rl_lr.train import TrainConfig, train
+
+    torch.set_num_threads(1)
+    run_id = payload["run_id"]
+    final = Path(payload["out"])
+    if (final / "summary.json").exists():
+        return {"run_id": run_id, "status": "complete",
+                "summary": json.loads((final / "summary.json").read_text())}
+    partial = final.with_name(f"{final.name}{PARTIAL}{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        result = train(TrainConfig(**payload["config"]), partial, threads=1)
+        try:
+            os.rename(partial, final)  # atomic
+        except OSError:
+            if not (final / "summary.json").exists():
+                raise
+            shutil.rmtree(partial, ignore_errors=True)  # another attempt finished it first
+    except (SpecError, OSError, ValueError, RuntimeError, FloatingPointError) as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        return {"run_id": run_id, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+    except Exception as err:  # a bug: keep the sweep going, report it with its traceback
+        shutil.rmtree(partial, ignore_errors=True)
+        last = traceback.format_exc().strip().splitlines()[-3:]
+        return {"run_id": run_id, "status": "failed",
+                "error": f"{type(err).__name__}: {err} ({' | '.join(last)})"}
+    return {"run_id": run_id, "status": result.status, "summary": result.summary}
+
+
+def clean_partial(runs_dir: Path) -> list[Path]:
+    """Remove what interrupted attempts left behind; return the removed paths."""
+    removed = []
+    for path in runs_dir.glob(f"*{PARTIAL}*"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+class Backend(Protocol):
+    name: str
+    workers: int
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]: ...
+
+    def active(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalBackend:
+    """A process pool on this machine: ``workers`` processes (default: the cores), each run in
+    a fresh process forked from a server that has the libraries imported already."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["rl_lr.train", "rl_lr.backends"])
+        self._pool = ProcessPoolExecutor(  # type: ignore[call-overload]  # typeshed lags 3.11
+            max_workers=self.workers, mp_context=context, max_tasks_per_child=1)
+        self._running: dict[Future[dict[str, Any]], str] = {}
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        queue = list(payloads)
+        while queue or self._running:
+            while queue and len(self._running) < self.workers:
+                payload = queue.pop(0)
+                self._running[self._pool.submit(execute_run, payload)] = payload["run_id"]
+            done, _ = wait(set(self._running), return_when=FIRST_COMPLETED)
+            for future in done:
+                del self._running[future]
+                yield future.result()
+
+    def active(self) -> list[str]:
+        """Run ids executing now."""
+        return list(self._running.values())
+
+    def close(self) -> None:
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+
+class RayBackend:
+    """Ray tasks on a local cluster started here (``address=None``, ``workers`` CPUs) or on an
+    existing cluster (``address``); one task per run, one CPU each, a fresh worker process per
+    task (``max_calls=1``)."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            from rl_lr.spec import SpecError
+
+            raise SpecError("--backend ray needs Ray: pip install 'rl-lr[ray]'") from None
+        self._ray = ray
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, log_to_driver=False, include_dashboard=False)
+            else:
+                ray.init(num_cpus=workers or os.cpu_count(), log_to_driver=False,
+                         include_dashboard=False)
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self._task = ray.remote(num_cpus=1, max_calls=1)(execute_run)
+        self._refs: list[Any] = []
+        self._ids: dict[Any, str] = {}
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        ray = self._ray
+        self._refs = [self._task.remote(p) for p in payloads]
+        self._ids = {ref: p["run_id"] for ref, p in zip(self._refs, payloads, strict=True)}
+        pending = list(self._refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                del self._ids[ref]
+                yield ray.get(ref)
+
+    def active(self) -> list[str]:
+        """The runs Ray is most likely executing: the oldest unfinished ones, one per CPU."""
+        return list(self._ids.values())[: self.workers]
+
+    def close(self) -> None:
+        for ref in self._refs:
+            self._ray.cancel(ref, force=True)
+        self._ray.shutdown()
+
+
+def make_backend(name: str, workers: int | None = None, address: str | None = None) -> Backend:
+    """``local`` (default) or ``ray``."""
+    if name == "local":
+        return LocalBackend(workers)
+    if name == "ray":
+        return RayBackend(workers, address)
+    from rl_lr.spec import SpecError
+
+    raise SpecError(f"unknown backend {name!r} (allowed: local, ray)")

@@ -1,0 +1,189 @@
+"""``rl-lr bench``: run every run of an experiment, resume after a crash, collect the results.
+
+Layout of ``DIR`` (every file written atomically):
+
+- ``experiment.yaml``: the resolved experiment, with its run ids;
+- ``runs/<run_id>/``: one complete run each (``rl-lr train``'s files); a run directory exists
+  only once its run finished (see :func:`rl_lr.backends.execute_run`);
+- ``summary.csv``: one row per finished run: its axis labels, specs, seed, final metrics,
+  ``diverged`` — deterministic (no wall-clock columns);
+- ``timing.csv``: the wall-clock figures per run;
+- ``curves.csv``: long format ``run_id, timesteps, metric, value`` from every ``progress.csv``;
+- ``metrics.csv``: per group of runs (all axes but the seed): aggregates with confidence
+  intervals and stability metrics (:mod:`rl_lr.aggregate`);
+- ``failures.csv``: runs that failed (not diverged: those are results) and why.
+
+Running the same command again skips finished runs and redoes the others; Ctrl-C stops
+cleanly and keeps what finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from rl_lr.backends import clean_partial, make_backend
+from rl_lr.experiment import Experiment, PlannedRun, load_experiment, plan_runs
+from rl_lr.run_files import write_csv, write_yaml
+
+__all__ = ["SweepResult", "collect", "run_sweep"]
+
+WALL_CLOCK_KEYS = ("wall_time", "wall_time_s", "steps_per_second")
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: runs planned, finished before, finished now, failed (with reasons)."""
+
+    out: Path
+    planned: int
+    already_done: int = 0
+    finished: int = 0
+    diverged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def _payload(run: PlannedRun, runs_dir: Path) -> dict[str, Any]:
+    return {"run_id": run.run_id, "config": run.config.to_dict(),
+            "out": str(runs_dir / run.run_id)}
+
+
+class _Progress:
+    """On a terminal: one overall line (done / total, failures, ETA) and a line per active
+    run, redrawn in place; otherwise one line per finished run."""
+
+    def __init__(self, total: int, stream: TextIO, quiet: bool) -> None:
+        self.total, self.stream, self.quiet = total, stream, quiet
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.done = self.failed = 0
+        self.start = time.monotonic()
+        self._drawn = 0
+
+    def update(self, result: Mapping[str, Any], label: str, active: list[str]) -> None:
+        self.done += 1
+        self.failed += result["status"] == "failed"
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        filled = int(20 * self.done / max(self.total, 1))
+        line = (f"[{'#' * filled}{'.' * (20 - filled)}] {self.done}/{self.total} runs  "
+                f"failures {self.failed}  ETA {eta:,.0f}s")
+        if not self.tty:
+            self.stream.write(f"{line}  finished: {label} ({result['status']})\n")
+        else:
+            lines = [line, *(f"  running: {a}" for a in active)]
+            clear = "\x1b[F\x1b[K" * self._drawn
+            self.stream.write(clear + "\n".join(x[:150] for x in lines) + "\n")
+            self._drawn = len(lines)
+        self.stream.flush()
+
+
+def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = "local",
+              workers: int | None = None, ray_address: str | None = None,
+              quiet: bool = False, stream: TextIO | None = None) -> SweepResult:
+    """Run (or finish) an experiment into ``out``; see the module docstring for the files.
+
+    The experiment is validated completely before anything is written or started.
+    """
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    plan = plan_runs(experiment)
+    stream = stream or sys.stderr
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    clean_partial(runs_dir)
+    write_yaml(out / "experiment.yaml", {**experiment.to_dict(), "source": experiment.source,
+                                         "run_ids": [run.run_id for run in plan]},
+               "rl-lr bench: the resolved experiment and the ids of its runs.")
+    result = SweepResult(out, planned=len(plan))
+    pending = [run for run in plan if not (runs_dir / run.run_id / "summary.json").exists()]
+    result.already_done = len(plan) - len(pending)
+    varying = [k for k in plan[0].labels if len({run.labels.get(k) for run in plan}) > 1]
+    labels = {run.run_id: " ".join(f"{k}={run.labels[k]}" for k in varying) for run in plan}
+    if pending:
+        pool = make_backend(backend, workers, ray_address)
+        progress = _Progress(len(pending), stream, quiet)
+        try:
+            for outcome in pool.map([_payload(run, runs_dir) for run in pending]):
+                run_id = outcome["run_id"]
+                if outcome["status"] == "failed":
+                    result.failed[run_id] = outcome["error"]
+                else:
+                    result.finished += 1
+                    if outcome["status"] == "diverged":
+                        result.diverged.append(run_id)
+                progress.update(outcome, labels[run_id], [labels[a] for a in pool.active()])
+                collect(out, plan, result.failed)
+        except KeyboardInterrupt:
+            result.interrupted = True
+        finally:
+            pool.close()
+    collect(out, plan, result.failed)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Collecting the finished runs
+# --------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _spec_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def collect(out: Path, plan: Sequence[PlannedRun], failed: Mapping[str, str] | None = None
+            ) -> dict[str, int]:
+    """(Re)write the sweep-level files from the finished runs, in plan order."""
+    from rl_lr.aggregate import write_metrics
+
+    runs_dir = out / "runs"
+    summary_rows: list[dict[str, Any]] = []
+    timing_rows: list[dict[str, Any]] = []
+    curve_rows: list[dict[str, Any]] = []
+    label_keys: list[str] = []
+    for run in plan:
+        label_keys += [k for k in run.labels if k not in label_keys]
+    for run in plan:
+        summary_file = runs_dir / run.run_id / "summary.json"
+        if not summary_file.exists():
+            continue
+        summary = json.loads(summary_file.read_text())
+        row: dict[str, Any] = {"run_id": run.run_id}
+        row.update({k: run.labels.get(k, "") for k in label_keys})
+        config = run.config
+        row.update({"lr_spec": _spec_text(config.lr), "perturb_spec": _spec_text(config.perturb),
+                    "optimizer_spec": _spec_text(config.optimizer), "steps": config.steps})
+        row.update({k: v for k, v in summary.items() if k not in WALL_CLOCK_KEYS})
+        summary_rows.append(row)
+        timing_rows.append({"run_id": run.run_id,
+                            **{k: summary[k] for k in WALL_CLOCK_KEYS if k in summary}})
+        for progress_row in _read_csv(runs_dir / run.run_id / "progress.csv"):
+            steps = progress_row.pop("timesteps")
+            for metric, value in progress_row.items():
+                if value != "":
+                    curve_rows.append({"run_id": run.run_id, "timesteps": steps,
+                                       "metric": metric, "value": value})
+    summary_columns = list(dict.fromkeys(k for row in summary_rows for k in row))
+    write_csv(out / "summary.csv", summary_rows, summary_columns)
+    timing_columns = list(dict.fromkeys(k for row in timing_rows for k in row)) or ["run_id"]
+    write_csv(out / "timing.csv", timing_rows, timing_columns)
+    write_csv(out / "curves.csv", curve_rows, ["run_id", "timesteps", "metric", "value"])
+    failures = [{"run_id": k, "error": v} for k, v in sorted((failed or {}).items())]
+    write_csv(out / "failures.csv", failures, ["run_id", "error"])
+    write_metrics(out, plan, summary_rows, curve_rows)
+    return {"finished": len(summary_rows), "planned": len(plan)}

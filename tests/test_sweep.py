@@ -1,0 +1,170 @@
+"""The harness: experiment files, validation, the local pool, Ray, crash-safe resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rl_lr.experiment import ExperimentError, experiment_from_dict, load_experiment, plan_runs
+from rl_lr.spec import SpecError
+from rl_lr.sweep import run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "experiments" / "smoke.yaml"
+TINY = {"n_steps": [64], "batch_size": [64], "n_epochs": [2]}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_grid_expands_with_labels_overrides_and_explicit_runs() -> None:
+    experiment = experiment_from_dict({
+        "name": "t", "budget": {"steps": 512, "eval_every": 256},
+        "grid": {"env": ["CartPole-v1", "Pendulum-v1"], "algo": ["ppo"],
+                 "lr": {"cos": "cosine(1e-3)", "const": 3e-4},
+                 "perturb": {"clean": None, "noisy": "gaussian(std=0.1)"},
+                 "seed": [0, 1], "set": {"n_steps": [64, 128]}},
+        "overrides": {"env": {"Pendulum-v1": {"steps": 1024, "set": {"gamma": 0.9}}}},
+        "runs": [{"env": "CartPole-v1", "algo": "a2c", "lr": "linear(7e-4)", "seed": 3}],
+    })
+    plan = plan_runs(experiment)
+    assert len(plan) == 2 * 2 * 2 * 2 * 2 + 1
+    pendulum = [r for r in plan if r.config.env == "Pendulum-v1"]
+    assert {r.config.steps for r in pendulum} == {1024}
+    assert all(r.config.overrides["gamma"] == 0.9 for r in pendulum)
+    assert {r.labels["lr"] for r in plan} == {"cos", "const", "linear(7e-4)"}
+    assert len({r.run_id for r in plan}) == len(plan)
+    again = plan_runs(experiment)
+    assert [r.run_id for r in again] == [r.run_id for r in plan]  # identity is stable
+
+
+def test_validation_reports_every_problem_at_once_with_yaml_paths() -> None:
+    experiment = experiment_from_dict({
+        "name": "bad", "budget": {"steps": 512},
+        "grid": {"env": ["CartPole-v1", "Pendulum-v1"], "algo": ["dqn"],
+                 "lr": {"good": "cosine(1e-3)", "typo": "cosin(1e-3)", "neg": "constant(-1)"},
+                 "perturb": {"x": "gausian(std=1)"}, "seed": [0], "colour": ["red"]},
+    })
+    with pytest.raises(ExperimentError) as caught:
+        plan_runs(experiment)
+    errors = caught.value.errors
+    assert any(e.startswith("grid.lr.typo:") and "did you mean 'cosine'" in e for e in errors)
+    assert any(e.startswith("grid.lr.neg:") and "finite number > 0" in e for e in errors)
+    assert any(e.startswith("grid.perturb.x:") and "gaussian" in e for e in errors)
+    assert any(e.startswith("grid.colour:") and "unknown axis" in e for e in errors)
+    assert "\n" not in str(caught.value)
+
+    incompatible = experiment_from_dict({
+        "name": "bad2", "budget": {"steps": 512},
+        "grid": {"env": ["CartPole-v1", "Pendulum-v1"], "algo": ["dqn", "sac"],
+                 "lr": ["kl_adaptive(1e-3)"], "seed": [0]},
+    })
+    with pytest.raises(ExperimentError) as caught:
+        plan_runs(incompatible)
+    text = " ".join(caught.value.errors)
+    assert "env=Pendulum-v1, algo=dqn" in text and "env=CartPole-v1, algo=sac" in text
+    assert "kl_adaptive" in text
+
+
+def test_broken_yaml_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ngrid: {env: [CartPole-v1\n")
+    with pytest.raises(SpecError, match=r"broken YAML at line \d+"):
+        load_experiment(bad)
+    result = subprocess.run([sys.executable, "-m", "rl_lr.cli", "bench", str(bad), "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+@pytest.fixture(scope="module")
+def smoke_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    out = tmp_path_factory.mktemp("smoke") / "local"
+    result = run_sweep(SMOKE, out, workers=2, quiet=True)
+    return out, result
+
+
+def test_local_pool_runs_the_smoke_suite(smoke_local: tuple[Path, Any]) -> None:
+    out, result = smoke_local
+    assert result.planned == result.finished == 8 and not result.failed
+    summary = _rows(out / "summary.csv")
+    assert len(summary) == 8 and len({r["run_id"] for r in summary}) == 8
+    assert {r["lr"] for r in summary} == {"cosine", "plateau"}
+    assert {r["perturb"] for r in summary} == {"clean", "noise"}
+    for row in summary:
+        assert (out / "runs" / row["run_id"] / "progress.csv").exists()
+    metrics = _rows(out / "metrics.csv")
+    assert len(metrics) == 4
+    for row in metrics:
+        assert row["runs"] == "2"
+        assert float(row["final_iqm_low"]) <= float(row["final_iqm"]) <= float(
+            row["final_iqm_high"])
+        assert (row["sensitivity"] != "") == (row["perturb"] == "noise")
+    curves = _rows(out / "curves.csv")
+    assert {"eval_return_mean", "lr", "train_return"} <= {r["metric"] for r in curves}
+    experiment = yaml.safe_load((out / "experiment.yaml").read_text())
+    assert sorted(experiment["run_ids"]) == sorted(r["run_id"] for r in summary)
+    again = run_sweep(SMOKE, out, workers=2, quiet=True)
+    assert again.already_done == 8 and again.finished == 0
+
+
+def test_ray_backend_gives_byte_identical_results(smoke_local: tuple[Path, Any],
+                                                  tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import ray
+
+    local, _ = smoke_local
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        result = run_sweep(SMOKE, tmp_path, backend="ray", quiet=True)
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+    assert result.finished == 8
+    for name in ("summary.csv", "curves.csv", "metrics.csv"):
+        assert (tmp_path / name).read_bytes() == (local / name).read_bytes(), name
+
+
+def test_sigkill_mid_sweep_then_restart_completes_exactly_the_missing_runs(
+        tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "rl_lr.cli", "bench", str(SMOKE), "--out", str(tmp_path),
+               "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    runs = tmp_path / "runs"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        finished = [p for p in runs.glob("*") if (p / "summary.json").exists()] \
+            if runs.exists() else []
+        if len(finished) >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # the whole job: sweep, fork server, workers
+    process.wait(timeout=30)
+    survivors = {p.name: (p / "summary.json").stat().st_mtime_ns
+                 for p in runs.glob("*") if (p / "summary.json").exists()}
+    assert 2 <= len(survivors) < 8
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert f"({len(survivors)} before this call)" in result.stderr
+    summary = _rows(tmp_path / "summary.csv")
+    assert len(summary) == 8 and len({r["run_id"] for r in summary}) == 8
+    for run_id, mtime in survivors.items():  # finished runs were not redone
+        assert (runs / run_id / "summary.json").stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in runs.iterdir()) == sorted(r["run_id"] for r in summary)
+    for row in summary:
+        json.loads((runs / row["run_id"] / "summary.json").read_text())
+        assert len(_rows(runs / row["run_id"] / "progress.csv")) >= 2
