@@ -38,6 +38,10 @@ def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
     from rl_lr.train import TrainConfig, train
 
     torch.set_num_threads(1)
+    from rl_lr.cli import import_plugin
+
+    for target in payload.get("imports", ()):
+        import_plugin(target)  # the experiment's own policies, registered in this process too
     run_id = payload["run_id"]
     final = Path(payload["out"])
     if (final / "summary.json").exists():

@@ -240,6 +240,7 @@ def _budget_for(experiment: Experiment, point: dict[str, Any], where: str,
                 break
     budget.update({k: v for k, v in point["values"].items() if k in BUDGET_KEYS})
     hyper.update({k[4:]: v for k, v in point["values"].items() if k.startswith("set.")})
+    budget.update({k: hyper.pop(k) for k in BUDGET_KEYS if k in hyper})  # set: {n_envs: [..]}
     if "steps" not in budget:
         errors.append(f"{where}: no training budget (set budget.steps)")
     return budget, hyper

@@ -50,9 +50,9 @@ class SweepResult:
     interrupted: bool = False
 
 
-def _payload(run: PlannedRun, runs_dir: Path) -> dict[str, Any]:
+def _payload(run: PlannedRun, runs_dir: Path, imports: list[str]) -> dict[str, Any]:
     return {"run_id": run.run_id, "config": run.config.to_dict(),
-            "out": str(runs_dir / run.run_id)}
+            "out": str(runs_dir / run.run_id), "imports": imports}
 
 
 class _Progress:
@@ -112,7 +112,9 @@ def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = 
         pool = make_backend(backend, workers, ray_address)
         progress = _Progress(len(pending), stream, quiet)
         try:
-            for outcome in pool.map([_payload(run, runs_dir) for run in pending]):
+            imports = [str(Path(i).resolve()) if i.endswith(".py") else i
+                       for i in experiment.imports]
+            for outcome in pool.map([_payload(run, runs_dir, imports) for run in pending]):
                 run_id = outcome["run_id"]
                 if outcome["status"] == "failed":
                     result.failed[run_id] = outcome["error"]

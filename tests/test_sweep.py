@@ -168,3 +168,16 @@ def test_sigkill_mid_sweep_then_restart_completes_exactly_the_missing_runs(
     for row in summary:
         json.loads((runs / row["run_id"] / "summary.json").read_text())
         assert len(_rows(runs / row["run_id"] / "progress.csv")) >= 2
+
+
+def test_user_registered_controller_runs_in_the_harness(tmp_path: Path) -> None:
+    experiment = experiment_from_dict({
+        "name": "plugin", "imports": [str(ROOT / "examples" / "custom_controller.py")],
+        "budget": {"steps": 256, "eval_every": 128, "eval_episodes": 1},
+        "grid": {"env": ["CartPole-v1"], "algo": ["ppo"],
+                 "lr": {"dip": "halve_on_dip(cosine(1e-3))"}, "seed": [0],
+                 "set": {**TINY, "n_envs": [1]}},
+    })
+    result = run_sweep(experiment, tmp_path, workers=1, quiet=True)
+    assert result.finished == 1 and not result.failed, result.failed
+    assert _rows(tmp_path / "summary.csv")[0]["lr_spec"] == "halve_on_dip(cosine(1e-3))"
