@@ -13,8 +13,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[ray,tune,dev]"
+	$(BIN)/python -m pip install --quiet --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet --quiet -e ".[ray,tune,dev]"
 	touch $(STAMP)
 
 demo: setup

@@ -181,3 +181,23 @@ def test_user_registered_controller_runs_in_the_harness(tmp_path: Path) -> None:
     result = run_sweep(experiment, tmp_path, workers=1, quiet=True)
     assert result.finished == 1 and not result.failed, result.failed
     assert _rows(tmp_path / "summary.csv")[0]["lr_spec"] == "halve_on_dip(cosine(1e-3))"
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "rl_lr.cli", "bench", str(SMOKE), "--out", str(tmp_path),
+               "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    runs = tmp_path / "runs"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (
+            runs.exists() and any((p / "summary.json").exists() for p in runs.iterdir())):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted; run the same command again to finish" in stderr
+    assert "Traceback" not in stderr
+    finished = sorted(p.name for p in runs.iterdir() if (p / "summary.json").exists())
+    assert finished and len(finished) < 8
+    assert sorted(r["run_id"] for r in _rows(tmp_path / "summary.csv")) == finished
