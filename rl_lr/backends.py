@@ -14,7 +14,7 @@ import os
 import shutil
 import traceback
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -88,40 +88,62 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def _child(payload: dict[str, Any], conn: Connection) -> None:
+    """A worker process: run one payload, send the result back, exit."""
+    try:
+        conn.send(execute_run(payload))
+    finally:
+        conn.close()
+
+
 class LocalBackend:
-    """A process pool on this machine: ``workers`` processes (default: the cores), each run in
-    a fresh process forked from a server that has the libraries imported already."""
+    """A process pool on this machine: up to ``workers`` runs at a time (default: the cores),
+    each in a fresh process forked from a server that has the libraries imported already.
+
+    One ``Process`` per run rather than ``ProcessPoolExecutor(max_tasks_per_child=1)``, which
+    can deadlock on Python 3.11 (CPython gh-115634)."""
 
     name = "local"
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["rl_lr.train", "rl_lr.backends"])
-        self._pool = ProcessPoolExecutor(  # type: ignore[call-overload]  # typeshed lags 3.11
-            max_workers=self.workers, mp_context=context, max_tasks_per_child=1)
-        self._running: dict[Future[dict[str, Any]], str] = {}
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["rl_lr.train", "rl_lr.backends"])
+        self._running: dict[Any, tuple[str, Any, Connection]] = {}
 
     def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         queue = list(payloads)
         while queue or self._running:
             while queue and len(self._running) < self.workers:
                 payload = queue.pop(0)
-                self._running[self._pool.submit(execute_run, payload)] = payload["run_id"]
-            done, _ = wait(set(self._running), return_when=FIRST_COMPLETED)
-            for future in done:
-                del self._running[future]
-                yield future.result()
+                receive, send = self._context.Pipe(duplex=False)
+                process = self._context.Process(target=_child, args=(payload, send),
+                                                daemon=True)
+                process.start()
+                send.close()
+                self._running[receive] = (payload["run_id"], process, receive)
+            for ready in wait(list(self._running)):
+                run_id, process, receive = self._running.pop(ready)
+                try:
+                    result: dict[str, Any] = receive.recv()
+                except EOFError:  # the process died without a word
+                    process.join()
+                    result = {"run_id": run_id, "status": "failed",
+                              "error": f"worker process died (exit code {process.exitcode})"}
+                receive.close()
+                process.join()
+                yield result
 
     def active(self) -> list[str]:
         """Run ids executing now."""
-        return list(self._running.values())
+        return [run_id for run_id, _, _ in self._running.values()]
 
     def close(self) -> None:
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
+        for _, process, receive in self._running.values():
             process.terminate()
+            process.join(timeout=10)
+            receive.close()
+        self._running.clear()
 
 
 class RayBackend:

@@ -223,7 +223,6 @@ def load(directory: Path, algo_cls: type[BaseAlgorithm], device: str = "cpu") ->
     inner._seeds, inner._options = seeds, options
     hook = rl_lr.attach(model)
     hook.n_updates = state.hook_updates
-    hook._seen_episodes = list(model.ep_info_buffer or ())  # already seen before the stop
     if state.replay_buffer is not None and isinstance(model, OffPolicyAlgorithm):
         _restore_buffer(model.replay_buffer, state.replay_buffer)
     if model.num_timesteps != state.num_timesteps:

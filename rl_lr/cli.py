@@ -102,6 +102,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from rl_lr.bench_cli import add_parser as add_bench_parser
 
     add_bench_parser(commands)
+    from rl_lr.tune_cli import add_parsers as add_tune_parsers
+
+    add_tune_parsers(commands)
     return parser
 
 
@@ -184,6 +187,15 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         raise SystemExit(code)
 
 
+def _cmd_tune(args: argparse.Namespace) -> None:
+    """``tune``, ``find-lr`` and ``pbt``."""
+    from rl_lr.tune_cli import run_command
+
+    code = run_command(args)
+    if code:
+        raise SystemExit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rl-lr`` console script; returns the exit code."""
     try:
@@ -191,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for target in args.imports:
             import_plugin(target)
         commands = {"lr": _cmd_lr, "list": _cmd_list, "demo": _cmd_demo, "train": _cmd_train,
-                    "bench": _cmd_bench}
+                    "bench": _cmd_bench,
+                    "tune": _cmd_tune, "find-lr": _cmd_tune, "pbt": _cmd_tune}
         commands[args.command](args)
     except (UsageError, SpecError) as err:
         print(f"rl-lr: error: {err}" if isinstance(err, SpecError) else err, file=sys.stderr)

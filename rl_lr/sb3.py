@@ -193,7 +193,8 @@ class LRHook:
         self._names = {id(opt): name for name, opt in self.optimizers.items()}
         self.n_updates = 0
         self.last_lr: dict[str, float] = {}
-        self._seen_episodes: list[dict[str, Any]] = []
+        # Episodes already in the Monitor window (a loaded or re-attached model) are not new.
+        self._seen_episodes: list[dict[str, Any]] = list(model.ep_info_buffer or ())
         self._grad_sums: dict[str, float] = {}
         self._grad_counts: dict[str, int] = {}
         self._handles: list[Any] = []
@@ -506,6 +507,8 @@ def attach(
     model._setup_lr_schedule()
     _ensure_hooked_class(model)
     hook = LRHook(model, attached)
+    if previous is not None:
+        hook.n_updates = previous.n_updates  # one count of updates across re-attachments
     model._rl_lr_hook = hook  # type: ignore[attr-defined]
     hook.set_lrs(list(hook.optimizers.values()))  # the optimizers hold the policy's LR from now
     return hook

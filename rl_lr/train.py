@@ -94,7 +94,7 @@ class TrainConfig:
         """A plain, YAML-safe mapping (specs given as objects become their spec strings)."""
         from rl_lr.agents.hyperparams import plain
 
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # no recursion
         data["overrides"] = dict(self.overrides)
         plain_data: dict[str, Any] = plain(data)
         return plain_data
