@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/rl-lr demo --out runs/demo
+	$(BIN)/rl-lr bench --suite quick --out runs/quick
 
 test: setup lint
 	$(BIN)/python -m pytest -q

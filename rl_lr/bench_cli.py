@@ -64,7 +64,7 @@ def run_command(args: argparse.Namespace) -> int:
     done = result.already_done + result.finished
     print(f"rl-lr bench: {done}/{result.planned} runs finished ({result.already_done} before "
           f"this call), {len(result.diverged)} diverged, {len(result.failed)} failed; "
-          f"results in {out}", file=sys.stderr)
+          f"results in {out}, report {out / 'report' / 'index.html'}", file=sys.stderr)
     for run_id in result.diverged:
         print(f"  diverged: {run_id}", file=sys.stderr)
     for run_id, reason in result.failed.items():

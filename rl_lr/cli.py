@@ -102,6 +102,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from rl_lr.bench_cli import add_parser as add_bench_parser
 
     add_bench_parser(commands)
+    from rl_lr.plot_cli import add_parsers as add_plot_parsers
+
+    add_plot_parsers(commands)
     from rl_lr.tune_cli import add_parsers as add_tune_parsers
 
     add_tune_parsers(commands)
@@ -187,6 +190,22 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         raise SystemExit(code)
 
 
+def _cmd_plot(args: argparse.Namespace) -> None:
+    from rl_lr.plot_cli import run_plot
+
+    code = run_plot(args)
+    if code:
+        raise SystemExit(code)
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    from rl_lr.plot_cli import run_report
+
+    code = run_report(args)
+    if code:
+        raise SystemExit(code)
+
+
 def _cmd_tune(args: argparse.Namespace) -> None:
     """``tune``, ``find-lr`` and ``pbt``."""
     from rl_lr.tune_cli import run_command
@@ -203,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for target in args.imports:
             import_plugin(target)
         commands = {"lr": _cmd_lr, "list": _cmd_list, "demo": _cmd_demo, "train": _cmd_train,
-                    "bench": _cmd_bench,
+                    "bench": _cmd_bench, "plot": _cmd_plot, "report": _cmd_report,
                     "tune": _cmd_tune, "find-lr": _cmd_tune, "pbt": _cmd_tune}
         commands[args.command](args)
     except (UsageError, SpecError) as err:

@@ -129,6 +129,8 @@ def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = 
         finally:
             pool.close()
     collect(out, plan, result.failed)
+    from rl_lr.report import write_report  # figures and report/index.html (also if partial)
+    write_report(out)
     return result
 
 

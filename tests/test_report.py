@@ -1,0 +1,222 @@
+"""The HTML report: what it contains, partial sweeps, and a real browser: headless Chromium
+opens it from disk, every image loads, the console stays empty, the tables sort.
+
+Chromium is Debian's ``chromium`` package; the ``chromium`` fixture installs it with apt-get
+when it is missing (idempotent) and skips only when apt-get itself is unavailable."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rl_lr.cli import main
+from rl_lr.experiment import load_experiment, plan_runs
+from rl_lr.plots import FIGURES, make_figure
+from rl_lr.report import write_report
+from rl_lr.sweep import collect
+from rl_lr.sweep_data import load_sweep
+from tests.test_plots import SMOKE, smoke_sweep
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return smoke_sweep(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of Debian's chromium; ``apt-get install -y chromium`` first when it is missing."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if shutil.which("apt-get") is None:
+        pytest.skip("headless Chromium test: chromium is not installed and apt-get is not "
+                    "available to install Debian's 'chromium' package")
+    if os.geteuid() != 0:
+        pytest.skip("headless Chromium test: chromium is not installed and apt-get needs root "
+                    "to install it (run: apt-get install -y chromium)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200,
+                              check=False)
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed ({done.returncode}): "
+                        f"{(done.stderr or done.stdout)[-2000:]}")
+    found = shutil.which("chromium")
+    assert found, "apt-get installed chromium, but no chromium on PATH"
+    return found
+
+
+def browse(chromium: str, page: Path, profile: Path, *args: str
+           ) -> subprocess.CompletedProcess[str]:
+    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args,
+               page.resolve().as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+class _Body(HTMLParser):
+    """The attributes of <body> in a DOM dump."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":
+            self.attrs = {k: v or "" for k, v in attrs}
+
+
+def body_attributes(dom: str) -> dict[str, str]:
+    parser = _Body()
+    parser.feed(dom)
+    return parser.attrs
+
+
+# --------------------------------------------------------------------------- contents
+
+
+def test_bench_writes_a_complete_self_contained_report(sweep_dir: Path) -> None:
+    page = sweep_dir / "report" / "index.html"
+    html = page.read_text()
+    assert "<h1>smoke</h1>" in html and "PPO on CartPole-v1 with two LR policies" in html
+    assert "PARTIAL" not in html and "8 of 8 runs finished, 0 failed, 0 diverged" in html
+    ranking = html[html.index("<h2>Ranking</h2>"):html.index("<h2>Per condition</h2>")]
+    assert "<code>cosine(1e-3)</code>" in ranking and "plateau(1e-3, patience=1" in ranking
+    assert ranking.count("<tr>") == 1 + 2  # header + one row per policy
+    assert "optimality gap" in ranking and "P(beats next)" in ranking
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert sources == [f"figures/{kind}.png" for kind in FIGURES]
+    assert all((page.parent / s).is_file() for s in sources)
+    assert all((page.parent / s).with_suffix(".svg").is_file() for s in sources)
+    for kind in FIGURES.values():
+        assert escape(kind.guide) in html
+    assert "<h3>Failed runs</h3><p>None.</p>" in html
+    assert "<h3>Diverged runs</h3><p>None.</p>" in html
+    assert f"rl-lr bench --suite smoke --out {sweep_dir.resolve()}" in html
+    assert f"rl-lr report {sweep_dir.resolve()}" in html
+    # nothing from the network: no external scripts, styles, images or fonts
+    assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html
+    assert "@import" not in html and "url(" not in html
+
+
+def test_partial_sweep_report_is_marked_and_names_failed_runs(
+        sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sweep"
+    shutil.copytree(sweep_dir, out)
+    plan = plan_runs(load_experiment(SMOKE))
+    for run in plan[5:]:
+        shutil.rmtree(out / "runs" / run.run_id)  # as if still running, or failed
+    failed = plan[-1]
+    collect(out, plan, {failed.run_id: "RuntimeError: boom"})  # what the sweep rewrites
+    data = load_sweep(out)
+    assert (data.partial, data.finished, data.planned) == (True, 5, 8)
+    assert main(["report", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out / "report" / "index.html")
+    assert "PARTIAL: 5 of 8 runs finished" in captured.err
+    html = (out / "report" / "index.html").read_text()
+    assert ("PARTIAL: 5 of 8 runs finished (1 failed, 2 not finished yet): everything below "
+            "uses the finished runs only.") in html
+    problems = html[html.index("<h3>Failed runs (1)</h3>"):html.index("<h3>Diverged runs")]
+    assert failed.run_id in problems and "RuntimeError: boom" in problems
+    assert "lr=plateau" in problems and "perturb=noise" in problems
+    assert all((out / "report" / "figures" / f"{k}.png").is_file() for k in FIGURES)
+    stamps = [t.get_text() for t in make_figure(data, "curves").texts]
+    assert "PARTIAL: 5 of 8 runs finished" in stamps
+
+
+def test_report_of_a_sweep_that_has_just_started(tmp_path: Path) -> None:
+    (tmp_path / "experiment.yaml").write_text(json.dumps(
+        {"name": "fresh", "description": "nothing yet", "run_ids": ["a", "b"],
+         "source": "/nowhere.yaml", "grid": {"lr": {"cos": "cosine(1e-3)"}}}))
+    report = write_report(tmp_path)
+    assert report.figures == {} and report.errors == {}
+    assert set(report.missing) == set(FIGURES)
+    assert "PARTIAL: 0 of 2 runs finished" in report.html
+    assert "No panel where every policy has a finished run yet." in report.html
+    assert "Not drawn: no finished runs" in report.html
+    assert "rl-lr bench experiment.yaml --out" in report.html  # the source file is gone
+    assert not (tmp_path / "report" / "figures").exists() or not any(
+        (tmp_path / "report" / "figures").iterdir())
+
+
+# --------------------------------------------------------------------------- in a browser
+
+_SORT_PROBE = """<script>
+window.addEventListener('load', function () {
+  var table = document.querySelector('table.sortable');
+  function column(name) {
+    var cells = Array.prototype.slice.call(table.tHead.rows[0].cells);
+    return cells.filter(function (c) { return c.textContent.trim() === name; })[0];
+  }
+  function order(i) {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+      return r.cells[i].textContent.trim(); });
+  }
+  var result = {};
+  var policy = column('policy'), iqm = column('IQM');
+  policy.click(); result.policyAsc = order(1);
+  policy.click(); result.policyDesc = order(1);
+  iqm.click(); result.iqmAsc = order(3);
+  iqm.click(); result.iqmDesc = order(3);
+  document.body.setAttribute('data-sort-probe', JSON.stringify(result));
+});
+</script></body>"""
+
+
+def test_report_in_headless_chromium(chromium: str, sweep_dir: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    shutil.copytree(sweep_dir / "report", report)  # a copy: the probe page stays out of DIR
+    page = report / "index.html"
+    shot = tmp_path / "report.png"
+    done = browse(chromium, page, tmp_path / "profile-1", f"--screenshot={shot}",
+                  "--window-size=1280,2400")
+    assert done.returncode == 0, done.stderr[-2000:]
+    with Image.open(shot) as image:
+        assert image.format == "PNG" and image.size == (1280, 2400)
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 20 and (pixels < 128).mean() > 0.01  # text and figures, not blank
+
+    probe = report / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", _SORT_PROBE))
+    done = browse(chromium, probe, tmp_path / "profile-2", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    attrs = body_attributes(done.stdout)
+    assert attrs.get("data-images") == str(len(FIGURES)), attrs
+    assert attrs["data-images-loaded"] == attrs["data-images"]  # every image loaded
+    assert json.loads(attrs["data-errors"]) == []  # no script or resource errors
+    console = [line for line in (done.stderr + "\n").splitlines() if ":CONSOLE" in line]
+    assert console == []  # the page writes nothing to the console
+    sort = json.loads(attrs["data-sort-probe"])
+    assert sort["policyAsc"] == ["cosine", "plateau"]
+    assert sort["policyDesc"] == ["plateau", "cosine"]
+    iqm = [float(text.split()[0]) for text in sort["iqmAsc"]]
+    assert iqm == sorted(iqm) and sort["iqmDesc"] == sort["iqmAsc"][::-1]
+
+
+def test_browser_check_notices_a_missing_figure(chromium: str, sweep_dir: Path,
+                                                tmp_path: Path) -> None:
+    """The in-page check the test above relies on does fail when an image is missing."""
+    report = tmp_path / "report"
+    shutil.copytree(sweep_dir / "report", report)
+    (report / "figures" / "heatmap.png").unlink()
+    done = browse(chromium, report / "index.html", tmp_path / "profile", "--dump-dom")
+    attrs = body_attributes(done.stdout)
+    assert attrs["data-images-loaded"] == str(len(FIGURES) - 1)
+    assert any("heatmap.png" in e for e in json.loads(attrs["data-errors"]))
+    assert "figure(s) could not be loaded" in done.stdout
