@@ -148,8 +148,9 @@ class LocalBackend:
 
 class RayBackend:
     """Ray tasks on a local cluster started here (``address=None``, ``workers`` CPUs) or on an
-    existing cluster (``address``); one task per run, one CPU each, a fresh worker process per
-    task (``max_calls=1``)."""
+    existing cluster (``address``); one task per run, one CPU each. Ray reuses its worker
+    processes (their imports are paid once); a run depends only on its seeds, not on what ran
+    before in the process (the byte-identity test against the local backend checks it)."""
 
     name = "ray"
 
@@ -168,7 +169,7 @@ class RayBackend:
                 ray.init(num_cpus=workers or os.cpu_count(), log_to_driver=False,
                          include_dashboard=False)
         self.workers = int(ray.cluster_resources().get("CPU", 1))
-        self._task = ray.remote(num_cpus=1, max_calls=1)(execute_run)
+        self._task = ray.remote(num_cpus=1)(execute_run)
         self._refs: list[Any] = []
         self._ids: dict[Any, str] = {}
 

@@ -88,8 +88,10 @@ class _Progress:
 
 def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = "local",
               workers: int | None = None, ray_address: str | None = None,
-              quiet: bool = False, stream: TextIO | None = None) -> SweepResult:
-    """Run (or finish) an experiment into ``out``; see the module docstring for the files.
+              quiet: bool = False, stream: TextIO | None = None,
+              report: bool = True) -> SweepResult:
+    """Run (or finish) an experiment into ``out``; see the module docstring for the files;
+    ``report=False`` skips ``report/`` (figures and HTML, a few seconds).
 
     The experiment is validated completely before anything is written or started.
     """
@@ -129,8 +131,10 @@ def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = 
         finally:
             pool.close()
     collect(out, plan, result.failed)
-    from rl_lr.report import write_report  # figures and report/index.html (also if partial)
-    write_report(out)
+    if report:
+        from rl_lr.report import write_report  # figures and report/index.html (also partial)
+
+        write_report(out)
     return result
 
 
