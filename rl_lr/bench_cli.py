@@ -65,8 +65,8 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"rl-lr bench: {done}/{result.planned} runs finished ({result.already_done} before "
           f"this call), {len(result.diverged)} diverged, {len(result.failed)} failed; "
           f"results in {out}, report {out / 'report' / 'index.html'}", file=sys.stderr)
-    for run_id in result.diverged:
-        print(f"  diverged: {run_id}", file=sys.stderr)
+    for run_id, reason in result.diverged.items():
+        print(f"  diverged: {run_id} {reason}", file=sys.stderr)
     for run_id, reason in result.failed.items():
         print(f"  failed: {run_id}: {reason}", file=sys.stderr)
     if result.interrupted:

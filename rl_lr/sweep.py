@@ -45,7 +45,7 @@ class SweepResult:
     planned: int
     already_done: int = 0
     finished: int = 0
-    diverged: list[str] = field(default_factory=list)
+    diverged: dict[str, str] = field(default_factory=dict)  # run id -> step and reason
     failed: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
 
@@ -123,7 +123,9 @@ def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = 
                 else:
                     result.finished += 1
                     if outcome["status"] == "diverged":
-                        result.diverged.append(run_id)
+                        summary = outcome.get("summary") or {}
+                        result.diverged[run_id] = (f"at step {summary.get('diverged_at')}: "
+                                                   f"{summary.get('divergence_reason')}")
                 progress.update(outcome, labels[run_id], [labels[a] for a in pool.active()])
                 collect(out, plan, result.failed)
         except KeyboardInterrupt:

@@ -201,3 +201,20 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path: Path) -> None:
     finished = sorted(p.name for p in runs.iterdir() if (p / "summary.json").exists())
     assert finished and len(finished) < 8
     assert sorted(r["run_id"] for r in _rows(tmp_path / "summary.csv")) == finished
+
+
+def test_a_diverging_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    experiment = experiment_from_dict({
+        "name": "diverge", "budget": {"steps": 400, "eval_every": 100, "eval_episodes": 1},
+        "grid": {"env": ["Pendulum-v1"], "algo": ["sac"],
+                 "lr": {"sane": "constant(1e-3)", "huge": "constant(10)"}, "seed": [0],
+                 "set": {"learning_starts": [32], "batch_size": [32], "buffer_size": [500],
+                         "policy_kwargs": [{"net_arch": [4]}]}},
+    })
+    result = run_sweep(experiment, tmp_path, workers=2, quiet=True, report=False)
+    assert result.finished == 2 and not result.failed
+    rows = {r["lr"]: r for r in _rows(tmp_path / "summary.csv")}
+    assert rows["huge"]["diverged"] in ("1", "True", "true")
+    assert rows["sane"]["diverged"] in ("0", "False", "false")
+    (reason,) = result.diverged.values()
+    assert reason.startswith("at step ")
