@@ -16,20 +16,11 @@ from typing import Any
 
 import yaml
 
+from rl_lr.cli import positive_int
 from rl_lr.spec import SpecError
 from rl_lr.train import TrainConfig, resume, train
 
 __all__ = ["add_parser", "run_command"]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def add_parser(commands: Any) -> None:
@@ -54,12 +45,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--perturb", metavar="SPEC", help="reward perturbation(s) for training")
     parser.add_argument("--optimizer", action="append", metavar="SPEC",
                         help="optimizer spec; per network: --optimizer actor=SPEC ...")
-    parser.add_argument("--steps", type=_positive_int, help="training budget in env steps")
+    parser.add_argument("--steps", type=positive_int, help="training budget in env steps")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
-    parser.add_argument("--n-envs", type=_positive_int, help="training envs (default: preset)")
-    parser.add_argument("--eval-every", type=_positive_int, metavar="STEPS",
+    parser.add_argument("--n-envs", type=positive_int, help="training envs (default: preset)")
+    parser.add_argument("--eval-every", type=positive_int, metavar="STEPS",
                         help="steps between clean evaluations (default: steps / 20)")
-    parser.add_argument("--eval-episodes", type=_positive_int, default=10, metavar="E",
+    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="E",
                         help="episodes per evaluation (default 10)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a hyper-parameter (YAML value), e.g. --set n_steps=64 "
@@ -70,7 +61,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--save-model", action="store_true",
                         help="write model.zip and checkpoints that --resume continues")
     parser.add_argument("--tensorboard", action="store_true", help="also log to OUT/tb")
-    parser.add_argument("--threads", type=_positive_int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch threads (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--resume", type=Path, metavar="DIR",

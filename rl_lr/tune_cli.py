@@ -18,31 +18,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rl_lr.cli import positive_int
+
 __all__ = ["COMMANDS", "add_parsers", "run_command"]
 
 COMMANDS = ("tune", "find-lr", "pbt")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _run_options(parser: Any, *, n_envs: bool = True) -> None:
     """The options every command shares with ``rl-lr train``."""
     parser.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
     parser.add_argument("--algo", required=True, help="ppo, a2c, sac, td3, ddpg, dqn, ...")
-    parser.add_argument("--steps", type=_positive_int, required=True,
+    parser.add_argument("--steps", type=positive_int, required=True,
                         help="training budget of each run (each member for pbt) in env steps")
-    parser.add_argument("--eval-episodes", type=_positive_int, default=10, metavar="E",
+    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="E",
                         help="episodes per clean evaluation (default 10)")
     if n_envs:
-        parser.add_argument("--n-envs", type=_positive_int, help="training envs (default: preset)")
+        parser.add_argument("--n-envs", type=positive_int, help="training envs (default: preset)")
     parser.add_argument("--preset", default="default", choices=["default", "sb3"],
                         help="tuned preset (default) or SB3's defaults")
     parser.add_argument("--perturb", metavar="SPEC", help="reward perturbation(s) for training")
@@ -66,10 +58,10 @@ def add_parsers(commands: Any) -> None:
         "--trials 50 --steps 50000 --seeds 3 --out runs/tune",
     )
     tune.add_argument("--space", type=Path, required=True, help="search-space YAML file")
-    tune.add_argument("--trials", type=_positive_int, required=True,
+    tune.add_argument("--trials", type=positive_int, required=True,
                       help="finished trials the study should hold (earlier ones count)")
     _run_options(tune)
-    tune.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
+    tune.add_argument("--seeds", type=positive_int, default=1, metavar="K",
                       help="seeds 0..K-1 per trial, the same for every trial (default 1)")
     tune.add_argument("--objective", choices=["auc", "final"], default="auc",
                       help="mean over seeds of the eval AUC (default) or final eval return")
@@ -79,11 +71,11 @@ def add_parsers(commands: Any) -> None:
     tune.add_argument("--study-name", help="default rl-lr-<env>-<algo>")
     tune.add_argument("--pruner", choices=["median", "halving", "none"], default="median",
                       help="median (default, after 5 trials), successive halving, or none")
-    tune.add_argument("--reports", type=_positive_int, default=4,
+    tune.add_argument("--reports", type=positive_int, default=4,
                       help="intermediate reports (pruning points) per run (default 4)")
-    tune.add_argument("--workers", type=_positive_int, default=1,
+    tune.add_argument("--workers", type=positive_int, default=1,
                       help="trials in parallel on this machine (processes, default 1)")
-    tune.add_argument("--eval-every", type=_positive_int, metavar="STEPS",
+    tune.add_argument("--eval-every", type=positive_int, metavar="STEPS",
                       help="steps between clean evaluations (default: steps / 20)")
     tune.add_argument("--sampler-seed", type=int, default=0, help="TPE sampler seed")
 
@@ -102,11 +94,11 @@ def add_parsers(commands: Any) -> None:
                         help="smallest LR (default 1e-6)")
     finder.add_argument("--max", type=float, default=1e-1, dest="max_lr",
                         help="largest LR (default 1e-1)")
-    finder.add_argument("--points", type=_positive_int, default=8, help="LRs on the grid (>= 2)")
-    finder.add_argument("--seeds", type=_positive_int, default=3, help="seeds per LR (default 3)")
-    finder.add_argument("--eval-every", type=_positive_int, metavar="STEPS",
+    finder.add_argument("--points", type=positive_int, default=8, help="LRs on the grid (>= 2)")
+    finder.add_argument("--seeds", type=positive_int, default=3, help="seeds per LR (default 3)")
+    finder.add_argument("--eval-every", type=positive_int, metavar="STEPS",
                         help="steps between clean evaluations (default: steps / 20)")
-    finder.add_argument("--workers", type=_positive_int, default=None,
+    finder.add_argument("--workers", type=positive_int, default=None,
                         help="parallel runs (default: all cores)")
     finder.add_argument("--backend", choices=["local", "ray"], default="local",
                         help="local process pool (default) or Ray tasks")
@@ -128,7 +120,7 @@ def add_parsers(commands: Any) -> None:
     pbt.add_argument("--seed", type=int, default=0, help="population seed (default 0)")
     pbt.add_argument("--ray-address", default=None,
                      help="an existing Ray cluster (default: start a local one)")
-    pbt.add_argument("--num-cpus", type=_positive_int, default=None,
+    pbt.add_argument("--num-cpus", type=positive_int, default=None,
                      help="CPUs of the local Ray cluster (default: all cores)")
 
 
