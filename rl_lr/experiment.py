@@ -282,7 +282,7 @@ def plan_runs(experiment: Experiment) -> list[PlannedRun]:
         raise ExperimentError(experiment.source, errors)
 
     planned: list[PlannedRun] = []
-    seen_combinations: dict[str, str] = {}
+    resolved_by_config: dict[str, dict[str, Any]] = {}  # seeds share one resolution
     for point, where in points:
         budget, hyper = _budget_for(experiment, point, where, errors)
         values = point["values"]
@@ -297,19 +297,19 @@ def plan_runs(experiment: Experiment) -> list[PlannedRun]:
                 n_envs=budget.get("n_envs"), preset=budget.get("preset", "default"),
                 overrides=hyper,
             )
-            resolved = resolve_agent(replace(config, seed=0))
+            key = json.dumps(replace(config, seed=0).to_dict(), sort_keys=True, default=repr)
+            if key not in resolved_by_config:
+                resolved_by_config[key] = resolve_agent(replace(config, seed=0))
+            resolved = resolved_by_config[key]
         except (SpecError, ValueError, TypeError) as err:
-            message = f"{where} ({_combination_name(labels)}): {err}"
-            if message not in seen_combinations:
-                seen_combinations[message] = where
-                errors.append(message)
+            errors.append(f"{where} ({_combination_name(labels)}): {err}")
             continue
         planned.append(PlannedRun(config, labels, run_identity(config, resolved)))
     ids = [run.run_id for run in planned]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     errors.extend(f"runs: the same run appears twice (run id {i})" for i in duplicates)
     if errors:
-        raise ExperimentError(experiment.source, errors)
+        raise ExperimentError(experiment.source, list(dict.fromkeys(errors)))  # each once
     return planned
 
 
