@@ -46,8 +46,6 @@ class AlgorithmInfo:
         class_name: the class's name in that module.
         action_spaces: Gymnasium action-space classes the algorithm supports (as SB3 asserts).
         off_policy: True for replay-buffer algorithms.
-        reported_stats: ``train/*`` statistics only some algorithms report that this one does
-            (what KL-based controllers need).
     """
 
     name: str
@@ -55,7 +53,6 @@ class AlgorithmInfo:
     class_name: str
     action_spaces: tuple[str, ...]
     off_policy: bool
-    reported_stats: frozenset[str] = frozenset()
 
     @property
     def cls(self) -> type[BaseAlgorithm]:
@@ -96,7 +93,7 @@ _CONTINUOUS = ("Box",)
 ALGORITHMS: dict[str, AlgorithmInfo] = {
     info.name: info
     for info in (
-        AlgorithmInfo("ppo", "stable_baselines3", "PPO", _ALL, False, frozenset({"approx_kl"})),
+        AlgorithmInfo("ppo", "stable_baselines3", "PPO", _ALL, False),
         AlgorithmInfo("a2c", "stable_baselines3", "A2C", _ALL, False),
         AlgorithmInfo("sac", "stable_baselines3", "SAC", _CONTINUOUS, True),
         AlgorithmInfo("td3", "stable_baselines3", "TD3", _CONTINUOUS, True),

@@ -103,11 +103,14 @@ def check_action_space(
 
 def check_reported_stats(algo: str, policies: Iterable[LRPolicy]) -> None:
     """Refuse an LR policy that reads a ``train/*`` statistic the algorithm never reports."""
+    from rl_lr.sb3 import unreported_stat
+
     info = resolve_algo(algo)
-    optional = {stat for other in ALGORITHMS.values() for stat in other.reported_stats}
     for policy in policies:
-        for stat in sorted(policy.required_stats() & (optional - info.reported_stats)):
-            reporters = sorted(a.name for a in ALGORITHMS.values() if stat in a.reported_stats)
+        missing = unreported_stat(policy, {info.class_name})
+        if missing is not None:
+            stat, classes = missing
+            reporters = sorted(a.name for a in ALGORITHMS.values() if a.class_name in classes)
             raise IncompatibleError(
                 f"{policy!r} needs train/{stat}, which {info.name} does not report "
                 f"(only {', '.join(reporters)})"

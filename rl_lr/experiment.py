@@ -34,8 +34,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rl_lr.spec import SpecError
 from rl_lr.train import TrainConfig
 
@@ -88,17 +86,10 @@ class Experiment:
 
 def load_experiment(path: Path | str) -> Experiment:
     """Read an experiment YAML file; structural problems raise :class:`ExperimentError`."""
+    from rl_lr.run_files import read_yaml
+
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise SpecError(f"cannot read experiment {str(path)!r}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise SpecError(f"{path}: broken YAML{where}: {problem}") from None
-    return experiment_from_dict(data, str(path))
+    return experiment_from_dict(read_yaml(path, "experiment"), str(path))
 
 
 def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:

@@ -106,10 +106,21 @@ def write_yaml(path: Path, data: Mapping[str, Any], header: str = "") -> None:
     atomic_write_text(path, comment + text)
 
 
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file."""
-    with path.open() as handle:
-        return yaml.safe_load(handle)
+def read_yaml(path: Path, what: str = "file") -> Any:
+    """Read a YAML file; an unreadable file or broken YAML raises a one-line ``SpecError``
+    naming ``what`` it is, the path and where the YAML breaks."""
+    from rl_lr.spec import SpecError
+
+    try:
+        with path.open() as handle:
+            return yaml.safe_load(handle)
+    except OSError as err:
+        raise SpecError(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise SpecError(f"{path}: broken YAML{where}: {problem}") from None
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -51,7 +51,19 @@ __all__ = ["AttachedLR", "LRHook", "attach", "install_optimizers", "network_opti
 
 ALL_NETWORKS = "default"
 # SB3 train/* statistics that only some algorithms report, by algorithm class name.
-_REPORTED_BY = {"approx_kl": {"PPO", "RecurrentPPO", "MaskablePPO"}}
+REPORTED_BY: dict[str, frozenset[str]] = {
+    "approx_kl": frozenset({"PPO", "RecurrentPPO", "MaskablePPO"})}
+
+
+def unreported_stat(policy: LRPolicy, class_names: set[str]) -> tuple[str, list[str]] | None:
+    """The first ``train/*`` statistic ``policy`` reads that an algorithm whose class (or a
+    base class) is named in ``class_names`` never reports, with the classes that do; None if
+    it can run. The one place that knows which algorithms report what."""
+    for stat in sorted(policy.required_stats()):
+        reporters = REPORTED_BY.get(stat)
+        if reporters is not None and not reporters & class_names:
+            return stat, sorted(reporters)
+    return None
 
 
 def network_optimizers(model: BaseAlgorithm) -> dict[str, torch.optim.Optimizer]:
@@ -192,6 +204,7 @@ class LRHook:
         self.optimizers = network_optimizers(model)
         self._names = {id(opt): name for name, opt in self.optimizers.items()}
         self.n_updates = 0
+        self._stateful = [p for p in attached.policies.values() if p.stateful]
         self.last_lr: dict[str, float] = {}
         # Episodes already in the Monitor window (a loaded or re-attached model) are not new.
         self._seen_episodes: list[dict[str, Any]] = list(model.ep_info_buffer or ())
@@ -251,13 +264,12 @@ class LRHook:
         return applied
 
     def after_update(self) -> None:
-        """Build this update's :class:`TrainingSignals` and feed every stateful policy once."""
+        """Build this update's :class:`TrainingSignals` and feed it to every stateful policy
+        (each network's own instance, see :func:`_own_copies`); schedules skip all of this."""
         self.n_updates += 1
-        signals = self.signals()
-        seen: set[int] = set()
-        for policy in self.attached.policies.values():
-            if policy.stateful and id(policy) not in seen:
-                seen.add(id(policy))
+        if self._stateful:
+            signals = self.signals()
+            for policy in self._stateful:
                 policy.observe(signals)
         self._grad_sums.clear()
         self._grad_counts.clear()
@@ -432,13 +444,10 @@ def _as_policies(policy: Any, model: BaseAlgorithm) -> dict[str, LRPolicy]:
 def _check_stats_reported(model: BaseAlgorithm, policies: dict[str, LRPolicy]) -> None:
     algorithm_names = {cls.__name__ for cls in type(model).__mro__}
     for policy in policies.values():
-        for stat in sorted(policy.required_stats()):
-            reporters = _REPORTED_BY.get(stat)
-            if reporters is not None and not reporters & algorithm_names:
-                raise SpecError(
-                    f"{policy!r} needs train/{stat}, which "
-                    f"{type(model).__name__} does not report (only {', '.join(sorted(reporters))})"
-                )
+        missing = unreported_stat(policy, algorithm_names)
+        if missing is not None:
+            raise SpecError(f"{policy!r} needs train/{missing[0]}, which {type(model).__name__} "
+                            f"does not report (only {', '.join(missing[1])})")
 
 
 def _own_copies(policies: dict[str, LRPolicy], networks: set[str]) -> dict[str, LRPolicy]:

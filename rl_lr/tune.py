@@ -80,7 +80,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-import yaml
 
 from rl_lr.schedules import POLICIES, LRPolicy
 from rl_lr.spec import SpecError, render_value
@@ -379,14 +378,10 @@ def parse_space(data: Any, source: str = "<space>") -> SearchSpace:
 
 def load_space(path: Path | str) -> SearchSpace:
     """Read and validate a search-space YAML file (:class:`SpecError` on any problem)."""
+    from rl_lr.run_files import read_yaml
+
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise SpecError(f"cannot read search space {str(path)!r}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise SpecError(f"{path}: broken YAML: {getattr(err, 'problem', None) or err}") from None
-    return parse_space(data, str(path))
+    return parse_space(read_yaml(path, "search space"), str(path))
 
 
 # --------------------------------------------------------------------------------------------
