@@ -4,7 +4,8 @@
     description: PPO on CartPole-v1, four LR policies, clean vs noisy reward.
     imports: []                      # modules / .py files registering your own policies
     budget: {steps: 30000, eval_every: 3000, eval_episodes: 10}
-    grid:                            # the cross product of every axis
+    grid:                            # the cross product of every axis (or a list of such
+                                     # grids, each its own cross product: grid[0], grid[1], ...)
       env: [CartPole-v1]
       algo: [ppo]
       lr: {constant: "constant(1e-3)", cosine: "cosine(1e-3, warmup=0.05)"}
@@ -73,7 +74,7 @@ class Experiment:
     description: str = ""
     imports: list[str] = field(default_factory=list)
     budget: dict[str, Any] = field(default_factory=dict)
-    grid: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, Any] | list[dict[str, Any]] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
     source: str = "<experiment>"
@@ -82,6 +83,12 @@ class Experiment:
         return {"name": self.name, "description": self.description, "imports": self.imports,
                 "budget": self.budget, "grid": self.grid, "overrides": self.overrides,
                 "runs": self.runs}
+
+    def grids(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each grid with its YAML path: ``[("grid", {...})]``, or ``grid[i]`` for a list."""
+        if isinstance(self.grid, list):
+            return [(f"grid[{i}]", grid) for i, grid in enumerate(self.grid)]
+        return [("grid", self.grid)] if self.grid else []
 
 
 def load_experiment(path: Path | str) -> Experiment:
@@ -99,10 +106,13 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
               for key in data if key not in TOP_KEYS]
     if not isinstance(data.get("name"), str) or not data.get("name"):
         errors.append("name: required, a non-empty string")
-    for key, kind in (("budget", dict), ("grid", dict), ("overrides", dict), ("runs", list),
-                      ("imports", list)):
+    for key, kind in (("budget", dict), ("overrides", dict), ("runs", list), ("imports", list)):
         if key in data and not isinstance(data[key], kind):
             errors.append(f"{key}: must be a {'mapping' if kind is dict else 'list'}")
+    grid = data.get("grid")
+    if grid is not None and not (isinstance(grid, dict) or (
+            isinstance(grid, list) and all(isinstance(g, dict) for g in grid))):
+        errors.append("grid: must be a mapping of axes, or a list of such mappings")
     if not data.get("grid") and not data.get("runs"):
         errors.append("grid / runs: an experiment needs a grid, a list of runs, or both")
     if errors:
@@ -110,7 +120,8 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
     return Experiment(
         name=data["name"], description=str(data.get("description") or ""),
         imports=[str(i) for i in data.get("imports") or []], budget=dict(data.get("budget") or {}),
-        grid=dict(data.get("grid") or {}), overrides=dict(data.get("overrides") or {}),
+        grid=[dict(g) for g in grid] if isinstance(grid, list) else dict(grid or {}),
+        overrides=dict(data.get("overrides") or {}),
         runs=list(data.get("runs") or []), source=source,
     )
 
@@ -141,33 +152,37 @@ def _check_axis_values(experiment: Experiment, errors: list[str]) -> None:
     from rl_lr.schedules import POLICIES
 
     parsers = {"lr": POLICIES.parse, "perturb": parse_perturbations, "optimizer": OPTIMIZERS.parse}
-    for axis, parse in parsers.items():
-        for label, value in _labelled(experiment.grid.get(axis)):
-            if value is None or (isinstance(value, dict) and "name" not in value):
-                continue  # none, or per-network mappings (checked when runs resolve)
-            try:
-                parse(value)
-            except SpecError as err:
-                errors.append(f"grid.{axis}.{label}: {err}")
+    for where, grid in experiment.grids():
+        for axis, parse in parsers.items():
+            for label, value in _labelled(grid.get(axis)):
+                if value is None or (isinstance(value, dict) and "name" not in value):
+                    continue  # none, or per-network mappings (checked when runs resolve)
+                try:
+                    parse(value)
+                except SpecError as err:
+                    errors.append(f"{where}.{axis}.{label}: {err}")
 
 
-def _expand_grid(experiment: Experiment, errors: list[str]) -> list[tuple[dict[str, Any], str]]:
-    grid = experiment.grid
-    if not grid:
-        return []
+def _expand_grids(experiment: Experiment, errors: list[str]) -> list[tuple[dict[str, Any], str]]:
+    return [point for where, grid in experiment.grids()
+            for point in _expand_grid(grid, where, errors)]
+
+
+def _expand_grid(grid: dict[str, Any], where: str,
+                 errors: list[str]) -> list[tuple[dict[str, Any], str]]:
     unknown = [k for k in grid if k not in (*AXES, "set")]
-    errors.extend(f"grid.{k}: unknown axis (allowed: {', '.join((*AXES, 'set'))})"
+    errors.extend(f"{where}.{k}: unknown axis (allowed: {', '.join((*AXES, 'set'))})"
                   for k in unknown)
     axes: dict[str, list[tuple[str, Any]]] = {}
     for axis in AXES:
         default: Any = {"none": None} if axis in ("perturb", "optimizer") else None
         values = _labelled(grid.get(axis, default))
         if not values:
-            errors.append(f"grid.{axis}: required (at least one value)")
+            errors.append(f"{where}.{axis}: required (at least one value)")
         axes[axis] = values
     sets = grid.get("set") or {}
     if not isinstance(sets, dict):
-        errors.append("grid.set: must map hyper-parameter names to lists of values")
+        errors.append(f"{where}.set: must map hyper-parameter names to lists of values")
         sets = {}
     for key, values in sets.items():
         axes[f"set.{key}"] = _labelled(values if isinstance(values, list) else [values])
@@ -178,7 +193,7 @@ def _expand_grid(experiment: Experiment, errors: list[str]) -> list[tuple[dict[s
         for name, (label, value) in zip(names, combo, strict=True):
             point["labels"][name] = label
             point["values"][name] = value
-        points.append((point, "grid"))
+        points.append((point, where))
     return points
 
 
@@ -268,7 +283,7 @@ def plan_runs(experiment: Experiment) -> list[PlannedRun]:
         except UsageError as err:
             errors.append(f"imports[{i}]: {err}")
     _check_axis_values(experiment, errors)
-    points = _expand_grid(experiment, errors) + _explicit_runs(experiment, errors)
+    points = _expand_grids(experiment, errors) + _explicit_runs(experiment, errors)
     if errors:
         raise ExperimentError(experiment.source, errors)
 

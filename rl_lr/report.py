@@ -7,7 +7,9 @@ both in ``report/figures/``), failed and diverged runs, and the exact commands t
 it. A sweep still running (or interrupted, or with failed runs) gets a ``PARTIAL: k of n runs
 finished`` banner and the same stamp on every figure.
 
-Every file is written atomically, so the report can be rebuilt while a sweep runs.
+Every file is written atomically, so the report can be rebuilt while a sweep runs; the page
+carries no timestamp, so rebuilding a finished sweep's report rewrites the same bytes. The
+headline tables go to ``report/tables.md`` (:mod:`rl_lr.headline`).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -19,7 +21,6 @@ Every file is written atomically, so the report can be rebuilt while a sweep run
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 import shlex
@@ -34,6 +35,7 @@ from typing import Any
 import yaml
 
 from rl_lr import metrics
+from rl_lr.headline import write_headline_tables
 from rl_lr.run_files import atomic_write_text
 from rl_lr.sweep_data import REPS, SEED, SweepData, SweepError, load_sweep
 
@@ -105,7 +107,7 @@ def _code(text: str) -> str:
 
 def reproduce_commands(data: SweepData) -> list[str]:
     """The commands that redo this sweep and this report, from ``experiment.yaml``."""
-    out = shlex.quote(str(data.path.resolve()))
+    out = shlex.quote(_typed(data.path))
     source = str(data.experiment.get("source") or "")
     commands = []
     if source and Path(source).is_file():
@@ -113,12 +115,20 @@ def reproduce_commands(data: SweepData) -> list[str]:
         if path.parent == SUITES_DIR and path.suffix == ".yaml":
             commands.append(f"rl-lr bench --suite {path.stem} --out {out}")
         else:
-            commands.append(f"rl-lr bench {shlex.quote(source)} --out {out}")
+            commands.append(f"rl-lr bench {shlex.quote(_typed(path))} --out {out}")
     else:
         commands.append(f"rl-lr bench experiment.yaml --out {out}  "
                         "# experiment.yaml: the YAML under 'Resolved experiment' below")
     commands.append(f"rl-lr report {out}")
     return commands
+
+
+def _typed(path: Path) -> str:
+    """A path as one types it: relative to the working directory when inside it (so a
+    report regenerated in another clone is the same file), else absolute."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(Path.cwd()) if resolved.is_relative_to(Path.cwd())
+               else resolved)
 
 
 def _experiment_yaml(data: SweepData) -> str:
@@ -128,7 +138,22 @@ def _experiment_yaml(data: SweepData) -> str:
 
 
 def _setup(data: SweepData) -> str:
-    grid = data.experiment.get("grid") or {}
+    grids = data.experiment.get("grid") or {}
+    named = ([(f"grid {i + 1}: ", g) for i, g in enumerate(grids)] if isinstance(grids, list)
+             else [("", grids)])
+    rows = [row for prefix, grid in named for row in _axis_rows(grid, prefix)]
+    budget = data.experiment.get("budget") or {}
+    if budget:
+        rows.append(["<th>budget</th>",
+                     f"<td>{escape(', '.join(f'{k} {v}' for k, v in budget.items()))}</td>"])
+    if data.experiment.get("runs"):
+        rows.append(["<th>explicit runs</th>", f"<td>{len(data.experiment['runs'])}</td>"])
+    return "<table class=setup><tbody>" + "".join(
+        "<tr>" + "".join(r) + "</tr>" for r in rows) + "</tbody></table>"
+
+
+def _axis_rows(grid: dict[str, Any], prefix: str) -> list[list[str]]:
+    """Setup-table rows (header cell, values cell) of one grid's axes."""
     rows = []
     for axis, values in grid.items():
         if isinstance(values, dict) and axis != "set":
@@ -140,15 +165,8 @@ def _setup(data: SweepData) -> str:
         else:
             text = escape(", ".join(_spec(v) for v in values) if isinstance(values, list)
                           else _spec(values))
-        rows.append([f"<th>{escape(str(axis))}</th>", f"<td>{text}</td>"])
-    budget = data.experiment.get("budget") or {}
-    if budget:
-        rows.append(["<th>budget</th>",
-                     f"<td>{escape(', '.join(f'{k} {v}' for k, v in budget.items()))}</td>"])
-    if data.experiment.get("runs"):
-        rows.append(["<th>explicit runs</th>", f"<td>{len(data.experiment['runs'])}</td>"])
-    return "<table class=setup><tbody>" + "".join(
-        "<tr>" + "".join(r) + "</tr>" for r in rows) + "</tbody></table>"
+        rows.append([f"<th>{escape(prefix + str(axis))}</th>", f"<td>{text}</td>"])
+    return rows
 
 
 def _spec(value: Any) -> str:
@@ -401,7 +419,6 @@ def _page(data: SweepData, report: Report) -> str:
                   f"{escape(' (' + detail + ')') if detail else ''}: everything below uses "
                   "the finished runs only.</div>")
     version = metadata.version("rl-lr") if _installed("rl-lr") else "?"
-    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commands = reproduce_commands(data)
     versions = _versions(data)
     sections = [
@@ -409,7 +426,7 @@ def _page(data: SweepData, report: Report) -> str:
         f"<p>{escape(data.description)}</p>" if data.description else "",
         f"<p class=meta>{finished} of {data.planned} runs finished, {failed} failed, "
         f"{diverged} diverged · source <code>{escape(str(data.experiment.get('source', '')))}"
-        f"</code> · generated {generated} by rl-lr {escape(version)}</p>",
+        f"</code> · rl-lr {escape(version)}</p>",
         banner,
         "<h2>Setup</h2>", _setup(data),
         "<h2>Ranking</h2>", _ranking(data),
@@ -487,4 +504,5 @@ def write_report(sweep_dir: Path | str, *, data: SweepData | None = None,
             stale.unlink(missing_ok=True)
     report.html = _page(data, report)
     atomic_write_text(report.path, report.html)
+    write_headline_tables(data, out / "tables.md")
     return report

@@ -13,8 +13,11 @@ Layout of ``DIR`` (every file written atomically):
   intervals and stability metrics (:mod:`rl_lr.aggregate`);
 - ``failures.csv``: runs that failed (not diverged: those are results) and why.
 
-Running the same command again skips finished runs and redoes the others; Ctrl-C stops
-cleanly and keeps what finished.
+Runs start seed by seed (every combination at the first seed, then at the next, ...), so an
+unfinished sweep has whole panels of seeds to compare. The sweep-level files are refreshed at
+most every ``COLLECT_EVERY_S`` seconds while runs finish, and always at the end. Running the
+same command again skips finished runs and redoes the others; Ctrl-C stops cleanly and keeps
+what finished.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from rl_lr.run_files import write_csv, write_yaml
 __all__ = ["SweepResult", "collect", "run_sweep"]
 
 WALL_CLOCK_KEYS = ("wall_time", "wall_time_s", "steps_per_second")
+COLLECT_EVERY_S = 60.0  # collecting a 600-run sweep costs about a second of a core
 
 
 @dataclass
@@ -107,12 +111,14 @@ def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = 
                "rl-lr bench: the resolved experiment and the ids of its runs.")
     result = SweepResult(out, planned=len(plan))
     pending = [run for run in plan if not (runs_dir / run.run_id / "summary.json").exists()]
+    pending.sort(key=lambda run: run.config.seed)  # stable: plan order within a seed
     result.already_done = len(plan) - len(pending)
     varying = [k for k in plan[0].labels if len({run.labels.get(k) for run in plan}) > 1]
     labels = {run.run_id: " ".join(f"{k}={run.labels[k]}" for k in varying) for run in plan}
     if pending:
         pool = make_backend(backend, workers, ray_address)
         progress = _Progress(len(pending), stream, quiet)
+        last_collect = time.monotonic()
         try:
             imports = [str(Path(i).resolve()) if i.endswith(".py") else i
                        for i in experiment.imports]
@@ -127,7 +133,9 @@ def run_sweep(experiment: Experiment | Path | str, out: Path, *, backend: str = 
                         result.diverged[run_id] = (f"at step {summary.get('diverged_at')}: "
                                                    f"{summary.get('divergence_reason')}")
                 progress.update(outcome, labels[run_id], [labels[a] for a in pool.active()])
-                collect(out, plan, result.failed)
+                if time.monotonic() - last_collect >= COLLECT_EVERY_S:
+                    collect(out, plan, result.failed)
+                    last_collect = time.monotonic()
         except KeyboardInterrupt:
             result.interrupted = True
         finally:

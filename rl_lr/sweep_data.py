@@ -179,10 +179,13 @@ class SweepData:
     @cached_property
     def planned_policies(self) -> list[str]:
         """Policy labels the experiment plans (grid ``lr`` axis and explicit runs), sorted."""
-        grid_lr = (self.experiment.get("grid") or {}).get("lr")
-        labels = ([str(k) for k in grid_lr] if isinstance(grid_lr, dict) else
-                  [_label_of(v) for v in grid_lr] if isinstance(grid_lr, list) else
-                  [_label_of(grid_lr)] if grid_lr is not None else [])
+        grids = self.experiment.get("grid") or {}
+        labels: list[str] = []
+        for grid in grids if isinstance(grids, list) else [grids]:
+            grid_lr = grid.get("lr")
+            labels += ([str(k) for k in grid_lr] if isinstance(grid_lr, dict) else
+                       [_label_of(v) for v in grid_lr] if isinstance(grid_lr, list) else
+                       [_label_of(grid_lr)] if grid_lr is not None else [])
         for run in self.experiment.get("runs") or []:
             if isinstance(run, dict):
                 labels.append(str(run["label"]) if "label" in run else _label_of(run.get("lr")))
@@ -201,10 +204,19 @@ class SweepData:
 
     @cached_property
     def panel_axes(self) -> list[str]:
-        """``env``, then every other axis that varies, except the policy and the seed."""
-        varying = [k for k in self.label_keys
-                   if k not in ("env", "lr", "seed") and len({r[k] for r in self.summary}) > 1]
-        return ["env", *varying]
+        """``env``, then every other axis that varies within a policy, except the seed.
+
+        An axis whose value the policy label fixes (an ``optimizer`` given only to the
+        ``schedulefree`` policy, say) is part of that policy, not a panel.
+        """
+        def varies_within_a_policy(key: str) -> bool:
+            values: dict[str, set[str]] = {}
+            for row in self.summary:
+                values.setdefault(row.get("lr", ""), set()).add(row[key])
+            return any(len(v) > 1 for v in values.values())
+
+        return ["env", *(k for k in self.label_keys
+                         if k not in ("env", "lr", "seed") and varies_within_a_policy(k))]
 
     def panel_of(self, row: Mapping[str, str]) -> Panel:
         return tuple((k, row.get(k, "")) for k in self.panel_axes)

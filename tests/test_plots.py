@@ -84,6 +84,19 @@ def check_svg(path: Path) -> None:
     assert len(list(root.iter())) > 100
 
 
+
+def test_an_axis_fixed_by_the_policy_is_part_of_it_not_a_panel(data: SweepData) -> None:
+    """schedule-free AdamW as its own policy (lr label ``sf``, optimizer ``sf``) shares the
+    panels of the other policies; an optimizer varied within a policy makes panels."""
+    sf_rows = [{**row, "lr": "sf", "optimizer": "sf"} for row in data.summary
+               if row["lr"] == "cosine"]
+    with_sf = replace(data, summary=[*data.summary, *sf_rows])
+    assert with_sf.panel_axes == ["env", "perturb"]
+    assert with_sf.panels == data.panels and len(with_sf.rows(data.panels[0], "sf")) == 2
+    crossed = replace(data, summary=[*data.summary, *({**r, "lr": "cosine"} for r in sf_rows)])
+    assert crossed.panel_axes == ["env", "perturb", "optimizer"]
+
+
 # --------------------------------------------------------------------------- every figure
 
 

@@ -6,6 +6,7 @@ when it is missing (idempotent) and skips only when apt-get itself is unavailabl
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from PIL import Image
 
 from rl_lr.cli import main
 from rl_lr.experiment import load_experiment, plan_runs
+from rl_lr.metrics import probability_of_improvement
 from rl_lr.plots import FIGURES, make_figure
 from rl_lr.report import write_report
 from rl_lr.sweep import collect
@@ -112,6 +114,39 @@ def test_bench_writes_a_complete_self_contained_report(sweep_dir: Path) -> None:
     # nothing from the network: no external scripts, styles, images or fonts
     assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html
     assert "@import" not in html and "url(" not in html
+
+
+def test_headline_tables_quote_metrics_csv_and_compare_adaptive_with_fixed(
+        sweep_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    shutil.copytree(sweep_dir, out)
+    write_report(out)
+    text = (out / "report" / "tables.md").read_text()
+    assert "PARTIAL" not in text and "## CartPole-v1 · ppo" in text
+    first = text.split("### ")[1]
+    assert "| policy | clean | noise |" in first
+    with (out / "metrics.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):  # each final IQM with its CI, from metrics.csv
+            low, point, high = (float(row[f"final_iqm{k}"]) for k in ("_low", "", "_high"))
+            assert f"{point:.3g} [{low:.3g}, {high:.3g}]" in first
+    assert "| cosine (fixed) |" in first and "| plateau |" in first
+    with (out / "summary.csv").open(newline="") as handle:
+        summary = list(csv.DictReader(handle))
+    finals: dict[tuple[str, str], list[float]] = {}
+    for r in summary:
+        finals.setdefault((r["lr"], r["perturb"]), []).append(float(r["final_eval_return"]))
+    improvement = text.split("### P(adaptive policy beats")[1]
+    assert "clean (vs cosine)" in improvement and "noise (vs cosine)" in improvement
+    cells = next(line for line in improvement.splitlines() if line.startswith("| plateau |"))
+    for i, condition in enumerate(("clean", "noise")):
+        p = probability_of_improvement(
+            np.array(finals["plateau", condition])[:, None],
+            np.array(finals["cosine", condition])[:, None])
+        assert cells.split(" | ")[i + 1].startswith(f"{p:.2f} [")
+    page = (out / "report" / "index.html").read_bytes()
+    write_report(out)  # rebuilding a finished sweep's report rewrites the same bytes
+    assert (out / "report" / "index.html").read_bytes() == page
+    assert (out / "report" / "tables.md").read_text() == text
 
 
 def test_partial_sweep_report_is_marked_and_names_failed_runs(

@@ -50,6 +50,30 @@ def test_grid_expands_with_labels_overrides_and_explicit_runs() -> None:
     assert [r.run_id for r in again] == [r.run_id for r in plan]  # identity is stable
 
 
+def test_a_list_of_grids_plans_each_cross_product_and_names_errors_by_index() -> None:
+    experiment = experiment_from_dict({
+        "name": "t", "budget": {"steps": 512},
+        "grid": [{"env": ["CartPole-v1"], "algo": ["ppo"], "lr": ["constant(1e-3)",
+                                                                  "linear(1e-3)"],
+                  "seed": [0, 1]},
+                 {"env": ["Pendulum-v1"], "algo": ["sac"], "lr": ["constant(1e-3)"],
+                  "optimizer": {"sf": "schedulefree_adamw"}, "seed": [0]}],
+    })
+    plan = plan_runs(experiment)
+    assert [(r.config.env, r.labels["lr"], r.labels["optimizer"]) for r in plan] == [
+        ("CartPole-v1", "constant(1e-3)", "none"), ("CartPole-v1", "constant(1e-3)", "none"),
+        ("CartPole-v1", "linear(1e-3)", "none"), ("CartPole-v1", "linear(1e-3)", "none"),
+        ("Pendulum-v1", "constant(1e-3)", "sf")]
+    broken = experiment_from_dict({**experiment.to_dict(), "grid": [
+        experiment.grid[0], {"env": ["CartPole-v1"], "algo": ["ppo"], "lr": {"t": "cosin(1)"}}]})
+    with pytest.raises(ExperimentError) as caught:
+        plan_runs(broken)
+    assert any(e.startswith("grid[1].lr.t:") for e in caught.value.errors)
+    assert any(e.startswith("grid[1].seed: required") for e in caught.value.errors)
+    with pytest.raises(ExperimentError, match="grid: must be a mapping of axes, or a list"):
+        experiment_from_dict({"name": "t", "grid": ["CartPole-v1"]})
+
+
 def test_validation_reports_every_problem_at_once_with_yaml_paths() -> None:
     experiment = experiment_from_dict({
         "name": "bad", "budget": {"steps": 512},

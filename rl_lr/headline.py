@@ -1,0 +1,191 @@
+"""The headline tables of a benchmark, in Markdown: ``report/tables.md`` (written with the
+report by :func:`rl_lr.report.write_report`).
+
+For each task (env x algorithm), one table per question, the LR policies as rows (fixed
+schedules first, then adaptive ones: controllers and adaptive optimizers) and the reward
+conditions as columns:
+
+1. final clean return, IQM [95 % CI] (``metrics.csv``), with the number of diverged runs;
+2. sample efficiency: area under the clean eval curve, IQM [CI];
+3. steps to the env's threshold: runs reaching it and their median steps;
+4. stability of the clean eval curves: dispersion across time, long-term risk (Chan et al.);
+5. sensitivity: final return under the perturbation over the same policy's clean one;
+6. probability of improvement of each adaptive policy over the best fixed schedule of that
+   condition (the fixed schedule with the highest final IQM there), with a 95 %
+   stratified-bootstrap CI over the final returns, seeded by the condition and policy names.
+
+Every number comes from ``metrics.csv`` or ``summary.csv`` of the same directory, so a claim
+quoting the tables can be checked against them. A partial sweep says so in the first line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl_lr.metrics import probability_of_improvement_ci
+from rl_lr.run_files import atomic_write_text
+from rl_lr.spec import SpecError
+from rl_lr.sweep_data import REPS, Panel, SweepData, name_seed
+
+__all__ = ["headline_tables", "is_fixed_schedule", "write_headline_tables"]
+
+
+def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
+    """A fixed schedule: the LR is a function of progress only, with the algorithm's own
+    optimizer (no controller, no adaptive or parameter-free optimizer).
+
+    >>> is_fixed_schedule("cosine(1e-3, warmup=0.05)"), is_fixed_schedule("plateau(1e-3)")
+    (True, False)
+    >>> is_fixed_schedule("constant(1e-3)", "schedulefree_adamw(warmup_steps=100)")
+    False
+    """
+    from rl_lr.schedules import POLICIES
+
+    try:
+        policy = POLICIES.parse(lr_spec)
+    except SpecError:
+        return False  # per-network mappings and plugins: not claimed as fixed
+    return not policy.stateful and not optimizer_spec
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(x):
+        return "–"
+    return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _ci(row: Mapping[str, str], key: str) -> str:
+    point = _num(row.get(key))
+    low, high = _num(row.get(f"{key}_low")), _num(row.get(f"{key}_high"))
+    return point if "–" in (point, low, high) else f"{point} [{low}, {high}]"
+
+
+def _markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
+class _Task:
+    """One env x algorithm of a sweep: its conditions (panels) and policies."""
+
+    def __init__(self, data: SweepData, env: str, algo: str) -> None:
+        self.data, self.env, self.algo = data, env, algo
+        self.panels = [p for p in data.panels if dict(p)["env"] == env
+                       and all(r.get("algo") == algo for r in data.rows(p))]
+        specs = {row["lr"]: (row.get("lr_spec", ""), row.get("optimizer_spec", ""))
+                 for p in self.panels for row in data.rows(p)}
+        self.fixed = sorted(p for p, s in specs.items() if is_fixed_schedule(*s))
+        self.adaptive = sorted(p for p in specs if p not in self.fixed)
+        self.metrics = {(panel, row.get("lr", "")): row for panel in self.panels
+                        for row in data.metric_rows(panel) if row.get("algo") == algo}
+
+    def condition(self, panel: Panel) -> str:
+        return self.data.panel_title(tuple((k, v) for k, v in panel if k != "algo"), env=False)
+
+    def matrix(self, cell: Any, panels: Sequence[Panel] | None = None) -> str:
+        """Policies x conditions, ``cell(metrics_row)`` in each."""
+        panels = self.panels if panels is None else panels
+        rows = [[f"{policy}{' (fixed)' if policy in self.fixed else ''}",
+                 *(cell(self.metrics.get((panel, policy), {})) for panel in panels)]
+                for policy in self.fixed + self.adaptive]
+        return _markdown(["policy", *(self.condition(p) for p in panels)], rows)
+
+    def best_fixed(self, panel: Panel) -> str | None:
+        scored = [(float(self.metrics[panel, p]["final_iqm"]), p) for p in self.fixed
+                  if (panel, p) in self.metrics
+                  and math.isfinite(float(self.metrics[panel, p].get("final_iqm") or "nan"))]
+        return max(scored)[1] if scored else None
+
+    def improvement(self) -> str:
+        rows = []
+        best = {panel: self.best_fixed(panel) for panel in self.panels}
+        for policy in self.adaptive:
+            cells = [policy]
+            for panel in self.panels:
+                rival = best[panel]
+                x = self._finals(panel, policy)
+                y = self._finals(panel, rival) if rival else []
+                if not x or not y:
+                    cells.append("–")
+                    continue
+                ci = probability_of_improvement_ci(
+                    np.array(x)[:, None], np.array(y)[:, None], reps=REPS,
+                    rng=name_seed(self.env, self.algo, self.condition(panel), policy))
+                cells.append(f"{ci.point:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
+            rows.append(cells)
+        headers = ["policy", *(f"{self.condition(p)} (vs {best[p]})" for p in self.panels)]
+        return _markdown(headers, rows)
+
+    def _finals(self, panel: Panel, policy: str) -> list[float]:
+        scores = (self.data.final_score(r) for r in self.data.rows(panel, policy))
+        return [s for s in scores if math.isfinite(s)]
+
+
+def _final(row: Mapping[str, str]) -> str:
+    text = _ci(row, "final_iqm")
+    runs, rate = row.get("runs"), row.get("diverged_rate")
+    if runs and rate and float(rate) > 0:
+        text += f" ({round(float(rate) * float(runs))} div.)"
+    return text
+
+
+def _reach(row: Mapping[str, str]) -> str:
+    if not row.get("runs") or row.get("reach_fraction") in (None, "", "nan"):
+        return "–"
+    runs = int(float(row["runs"]))
+    reached = round(float(row["reach_fraction"]) * runs)
+    steps = float(row.get("steps_to_threshold_median") or "nan")
+    return f"{reached}/{runs}" + (f" · {steps:,.0f}" if reached and math.isfinite(steps) else "")
+
+
+def headline_tables(data: SweepData) -> str:
+    """The Markdown text of ``tables.md`` (see the module docstring)."""
+    lines = [f"# Headline tables: {data.name}", ""]
+    if data.partial:
+        lines += [f"**{data.status}.** Every table below covers the finished runs only.", ""]
+    tasks = list(dict.fromkeys((row["env"], row.get("algo", "")) for row in data.summary))
+    lines += ["95 % stratified-bootstrap CIs in brackets (2,000 resamples). Conditions are the "
+              "reward perturbations of training; every return is the clean one, evaluated on a "
+              "separate env. Generated by `rl-lr report` from `metrics.csv` and `summary.csv`.",
+              ""]
+    for env, algo in tasks:
+        task = _Task(data, env, algo)
+        perturbed = [p for p in task.panels if any(
+            task.metrics.get((p, policy), {}).get("sensitivity") not in (None, "", "nan")
+            for policy in task.fixed + task.adaptive)]
+        sections = [
+            ("Final clean return, IQM [CI] (div.: diverged runs, scored at their last finite "
+             "evaluation)", task.matrix(_final)),
+            ("Area under the clean eval curve (time-averaged return), IQM [CI]",
+             task.matrix(lambda r: _ci(r, "auc_iqm"))),
+            ("Runs reaching the env's threshold · median steps to reach it",
+             task.matrix(_reach)),
+            ("Dispersion across time (IQR of the eval curve's slope, return per env step; "
+             "lower is steadier), IQM [CI]", task.matrix(lambda r: _ci(r, "dispersion_time"))),
+            ("Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer), "
+             "IQM [CI]", task.matrix(lambda r: _ci(r, "long_term_risk"))),
+            ("Sensitivity: final return under the perturbation / clean (1 = unaffected), "
+             "IQM [CI]", task.matrix(lambda r: _ci(r, "sensitivity"), perturbed)),
+            ("P(adaptive policy beats the condition's best fixed schedule) on the final clean "
+             "return [CI]; 0.5 = no difference", task.improvement()),
+        ]
+        lines += [f"## {env} · {algo}", ""]
+        for title, table in sections:
+            lines += [f"### {title}", "", table, ""]
+    return "\n".join(lines)
+
+
+def write_headline_tables(data: SweepData, path: Path) -> Path:
+    """Write :func:`headline_tables` to ``path`` (atomically); return it."""
+    atomic_write_text(path, headline_tables(data))
+    return path
