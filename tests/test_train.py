@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,11 +132,13 @@ def test_saved_model_loads_with_its_lr_policy_state(ppo_run: Path) -> None:
 def test_same_command_twice_gives_byte_identical_progress(
     ppo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    sb3_dirs = set(Path(tempfile.gettempdir()).glob("SB3-*"))
     code, _, _ = cli([*PPO_ARGS, "--save-model", "--quiet", "--out", str(tmp_path / "again")],
                      capsys)
     assert code == 0
     assert (tmp_path / "again" / "progress.csv").read_bytes() == \
         (ppo_run / "progress.csv").read_bytes()
+    assert set(Path(tempfile.gettempdir()).glob("SB3-*")) == sb3_dirs  # no empty log dir left
 
 
 def test_sac_run_per_network_columns_and_identical_rerun(
