@@ -39,6 +39,7 @@ from rl_lr.envs.perturbations import (
     apply_perturbations,
     parse_perturbations,
     register,
+    switch_timesteps,
 )
 from rl_lr.envs.registration import ENV_IDS, register_envs
 from rl_lr.envs.reward_wrappers import (
@@ -84,6 +85,7 @@ __all__ = [
     "parse_perturbations",
     "register",
     "register_envs",
+    "switch_timesteps",
     "wrapper_for",
 ]
 

@@ -59,6 +59,7 @@ __all__ = [
     "apply_perturbations",
     "parse_perturbations",
     "register",
+    "switch_timesteps",
 ]
 
 # Tolerance for switch points computed in floating point (0.3 * 1000 = 300.00000000000006 must
@@ -297,6 +298,22 @@ class Switch(Perturbation):
                 "needs total_timesteps; pass total_timesteps=... or use unit=steps"
             )
         return tuple(math.ceil(a * total_timesteps - _EPS) for a in self.at)
+
+
+def switch_timesteps(chain: Sequence[Perturbation], total_timesteps: int,
+                     n_envs: int = 1) -> list[int]:
+    """Training timesteps (steps of all envs together, SB3's ``num_timesteps``) at which the
+    ``switch`` perturbations of ``chain`` change regime. Each of the ``n_envs`` vectorised
+    envs counts its own steps over ``total_timesteps // n_envs``.
+
+    >>> switch_timesteps(parse_perturbations("switch(at=[0.5], scale=[1, 5])"), 30000, 8)
+    [15000]
+    >>> switch_timesteps(parse_perturbations("switch(at=[100], scale=[1, 5], unit=steps)"),
+    ...                  30000, 8)
+    [800]
+    """
+    per_env = max(1, total_timesteps // n_envs)
+    return [b * n_envs for p in chain if isinstance(p, Switch) for b in p.boundaries(per_env)]
 
 
 @register("markov_switch")

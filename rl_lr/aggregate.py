@@ -108,17 +108,14 @@ def _final(row: Mapping[str, Any], curve: tuple[np.ndarray, np.ndarray] | None) 
     return math.nan
 
 
-def _switch_steps(plan_run: Any) -> list[float]:
-    """Steps of the regime switches of a ``switch(at=[...])`` perturbation (fractions of the
-    budget or absolute steps)."""
-    from rl_lr.envs import parse_perturbations
+def _switch_steps(plan_run: Any, runs_dir: Path) -> list[int]:
+    """Timesteps of the regime switches of the run's ``switch(...)`` perturbations."""
+    from rl_lr.envs import parse_perturbations, switch_timesteps
+    from rl_lr.run_files import run_n_envs
 
-    steps: list[float] = []
-    for p in parse_perturbations(plan_run.config.perturb):
-        if p.spec_name == "switch":
-            unit = getattr(p, "unit", "fraction")
-            steps += [a * plan_run.config.steps if unit == "fraction" else a for a in p.at]
-    return steps
+    n_envs = run_n_envs(runs_dir / plan_run.run_id)
+    return switch_timesteps(parse_perturbations(plan_run.config.perturb), plan_run.config.steps,
+                            n_envs)
 
 
 def write_metrics(out: Path, plan: Sequence[Any], summary_rows: Sequence[Mapping[str, Any]],
@@ -141,7 +138,8 @@ def write_metrics(out: Path, plan: Sequence[Any], summary_rows: Sequence[Mapping
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short curves are left unfiltered, by design
         for key, rows in groups.items():
-            out_rows.append(_group_row(key, rows, by_id, eval_curves, lr_curves, finals, clean))
+            out_rows.append(_group_row(key, rows, by_id, eval_curves, lr_curves, finals, clean,
+                                       out / "runs"))
     columns = list(dict.fromkeys(k for row in out_rows for k in row)) or ["runs"]
     write_csv(out / "metrics.csv", out_rows, columns)
 
@@ -150,7 +148,7 @@ def _group_row(key: tuple[tuple[str, str], ...], rows: Sequence[Mapping[str, Any
                by_id: Mapping[str, Any], eval_curves: Mapping[str, Any],
                lr_curves: Mapping[str, Any],
                finals: Mapping[tuple[tuple[str, str], ...], dict[int, float]],
-               clean: set[tuple[tuple[str, str], ...]]) -> dict[str, Any]:
+               clean: set[tuple[tuple[str, str], ...]], runs_dir: Path) -> dict[str, Any]:
     name = "|".join(f"{k}={v}" for k, v in key)
     runs = [by_id[r["run_id"]] for r in rows]
     env = runs[0].config.env
@@ -197,7 +195,7 @@ def _group_row(key: tuple[tuple[str, str], ...], rows: Sequence[Mapping[str, Any
                              name + "lrt"))
         row["dispersion_runs"] = float(np.nanmedian(metrics.dispersion_across_runs(curves)))
         row["risk_runs"] = float(metrics.risk_across_runs(curves))
-        switches = _switch_steps(runs[0])
+        switches = _switch_steps(runs[0], runs_dir)
         if switches:
             effects = metrics.regime_switch_effects(timesteps, curves, switches)
             row["switch_drop"] = float(np.nanmean(effects[0]))

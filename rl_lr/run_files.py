@@ -38,6 +38,7 @@ __all__ = [
     "cell",
     "git_commit",
     "read_yaml",
+    "run_n_envs",
     "versions",
     "write_csv",
     "write_json",
@@ -121,6 +122,15 @@ def read_yaml(path: Path, what: str = "file") -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid YAML"
         raise SpecError(f"{path}: broken YAML{where}: {problem}") from None
+
+
+def run_n_envs(run_dir: Path) -> int:
+    """The vectorised training envs of the run in ``run_dir`` (its ``config.yaml``), 1 when
+    that file is missing or unreadable."""
+    try:
+        return int(yaml.safe_load((run_dir / "config.yaml").read_text())["agent"]["n_envs"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return 1
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -276,33 +276,20 @@ class SweepData:
 
     def switch_steps(self, panel: Panel) -> list[float]:
         """Timesteps of the regime switches of the panel's ``switch(...)`` perturbation."""
-        from rl_lr.envs import Switch, parse_perturbations
+        from rl_lr.envs import parse_perturbations, switch_timesteps
+        from rl_lr.run_files import run_n_envs
         from rl_lr.spec import SpecError
 
         rows = self.rows(panel)
-        if not rows or not rows[0].get("perturb_spec"):
+        if not rows or not rows[0].get("perturb_spec") or not _number(rows[0].get("steps")) > 0:
             return []
         row = rows[0]
         try:
             chain = parse_perturbations(row["perturb_spec"])
         except SpecError:
             return []
-        budget = _number(row.get("steps"))
-        switches = [p for p in chain if isinstance(p, Switch)]
-        if not switches or not budget > 0:
-            return []
-        steps = int(budget)
-        # each of the n vectorised training envs counts its own steps (Perturbation.wrap)
-        n_envs = self._n_envs(row["run_id"])
-        return [float(b * n_envs) for p in switches
-                for b in p.boundaries(max(1, steps // n_envs))]
-
-    def _n_envs(self, run_id: str) -> int:
-        config = self.path / "runs" / run_id / "config.yaml"
-        try:
-            return int(yaml.safe_load(config.read_text())["agent"]["n_envs"])
-        except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
-            return 1
+        n_envs = run_n_envs(self.path / "runs" / row["run_id"])
+        return [float(t) for t in switch_timesteps(chain, int(_number(row["steps"])), n_envs)]
 
     # ------------------------------------------------------------------ final scores
 

@@ -74,6 +74,24 @@ def test_a_list_of_grids_plans_each_cross_product_and_names_errors_by_index() ->
         experiment_from_dict({"name": "t", "grid": ["CartPole-v1"]})
 
 
+def test_metrics_time_regime_switches_in_all_envs_steps(tmp_path: Path) -> None:
+    """``switch(unit=steps)`` counts each vectorised env's own steps: with 4 envs, the switch
+    at 100 steps is at SB3 timestep 400 (metrics.csv's switch_drop is measured there)."""
+    from rl_lr.aggregate import _switch_steps
+
+    experiment = experiment_from_dict({
+        "name": "t", "budget": {"steps": 4000, "n_envs": 4},
+        "grid": {"env": ["CartPole-v1"], "algo": ["ppo"], "lr": ["constant(1e-3)"],
+                 "perturb": ["switch(at=[100], scale=[1, 5], unit=steps)",
+                             "switch(at=[0.5], scale=[1, 5])"], "seed": [0]}})
+    by_steps, by_fraction = plan_runs(experiment)
+    for run in (by_steps, by_fraction):
+        (tmp_path / run.run_id).mkdir()
+        (tmp_path / run.run_id / "config.yaml").write_text("agent: {n_envs: 4}\n")
+    assert _switch_steps(by_steps, tmp_path) == [400]
+    assert _switch_steps(by_fraction, tmp_path) == [2000]
+
+
 def test_validation_reports_every_problem_at_once_with_yaml_paths() -> None:
     experiment = experiment_from_dict({
         "name": "bad", "budget": {"steps": 512},
