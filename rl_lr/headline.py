@@ -32,7 +32,7 @@ from rl_lr.run_files import atomic_write_text
 from rl_lr.spec import SpecError
 from rl_lr.sweep_data import REPS, Panel, SweepData, name_seed
 
-__all__ = ["headline_tables", "is_fixed_schedule", "write_headline_tables"]
+__all__ = ["format_number", "headline_tables", "is_fixed_schedule", "write_headline_tables"]
 
 
 def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
@@ -53,19 +53,25 @@ def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
     return not policy.stateful and not optimizer_spec
 
 
-def _num(value: Any, digits: int = 3) -> str:
+def format_number(value: Any, digits: int = 3, missing: str = "") -> str:
+    """``digits`` significant digits, thousands separators from 10,000; ``missing`` for
+    anything not a finite number.
+
+    >>> format_number(0.012345), format_number(15104.0), format_number("nan", missing="–")
+    ('0.0123', '15,104', '–')
+    """
     try:
         x = float(value)
     except (TypeError, ValueError):
-        return "–"
+        return missing
     if not math.isfinite(x):
-        return "–"
+        return missing
     return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
 def _ci(row: Mapping[str, str], key: str) -> str:
-    point = _num(row.get(key))
-    low, high = _num(row.get(f"{key}_low")), _num(row.get(f"{key}_high"))
+    point, low, high = (format_number(row.get(key + end), missing="–")
+                        for end in ("", "_low", "_high"))
     return point if "–" in (point, low, high) else f"{point} [{low}, {high}]"
 
 

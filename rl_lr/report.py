@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from rl_lr import metrics
-from rl_lr.headline import write_headline_tables
+from rl_lr.headline import format_number, write_headline_tables
 from rl_lr.run_files import atomic_write_text
 from rl_lr.sweep_data import REPS, SEED, SweepData, SweepError, load_sweep
 
@@ -60,20 +60,10 @@ class Report:
 # --------------------------------------------------------------------------- formatting
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(x):
-        return ""
-    return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
-
-
 def _ci(point: Any, low: Any, high: Any, digits: int = 3) -> str:
-    text = _num(point, digits)
-    if text and _num(low) and _num(high):
-        text += f" <span class=ci>[{_num(low, digits)}, {_num(high, digits)}]</span>"
+    text, low_text, high_text = (format_number(x, digits) for x in (point, low, high))
+    if text and low_text and high_text:
+        text += f" <span class=ci>[{low_text}, {high_text}]</span>"
     return text
 
 
@@ -246,7 +236,7 @@ def _conditions(data: SweepData) -> str:
                      _cell(escape(row.get("runs", "")), row.get("runs"))]
             for key, _, with_ci in present:
                 html = (_ci(row.get(key), row.get(f"{key}_low"), row.get(f"{key}_high"))
-                        if with_ci else _num(row.get(key)))
+                        if with_ci else format_number(row.get(key)))
                 cells.append(_cell(html, row.get(key)))
             rows.append(cells)
     return "<div class=scroll>" + _table(headers, rows) + "</div>" + (
