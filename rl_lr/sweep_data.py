@@ -320,7 +320,8 @@ class SweepData:
     def score_table(self) -> ScoreTable:
         """Final scores per policy over the panels (tasks); see :class:`ScoreTable`.
 
-        A panel where some policy has no finished run yet is left out; a policy with unequal
+        A panel where some policy has no finished run (not planned there, or not yet) is left
+        out; a policy with unequal
         runs per panel (a partial sweep) keeps its first ``k`` in plan (seed) order in each,
         ``k`` its smallest count. Both are said in :attr:`ScoreTable.note`.
         """
@@ -339,8 +340,8 @@ class SweepData:
                            if math.isfinite(s)] for t in tasks for p in self.policies}
         usable = [t for t in tasks if all(finals[t, p] for p in self.policies)]
         if len(usable) < len(tasks):
-            notes.append(f"{len(tasks) - len(usable)} panel(s) left out: a policy has no "
-                         "finished run there yet")
+            notes.append(f"{len(tasks) - len(usable)} panel(s) left out: not every policy "
+                         "has a finished run there (not planned there, or not finished yet)")
         scores: dict[str, Array] = {}
         for p in self.policies if usable else []:
             n = min(len(finals[t, p]) for t in usable)
