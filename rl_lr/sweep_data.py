@@ -321,9 +321,8 @@ class SweepData:
         """Final scores per policy over the panels (tasks); see :class:`ScoreTable`.
 
         A panel where some policy has no finished run (not planned there, or not yet) is left
-        out; a policy with unequal
-        runs per panel (a partial sweep) keeps its first ``k`` in plan (seed) order in each,
-        ``k`` its smallest count. Both are said in :attr:`ScoreTable.note`.
+        out; a policy with unequal runs per panel (a partial sweep) keeps its first ``k`` in
+        plan (seed) order in each, ``k`` its smallest count. Both are said in :attr:`ScoreTable.note`.
         """
         ranges = {env: self.env_range(env) for env in self.envs}
         unknown = [env for env, r in ranges.items() if r is None]
