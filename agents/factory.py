@@ -107,7 +107,9 @@ class AgentSpec:
         env_kwargs: ``gymnasium.make`` keyword arguments.
         hyperparams: constructor arguments given by the preset and the overrides (plain).
         device: torch device.
-        reward_threshold: the env's registered success threshold, if any.
+        reward_threshold: the return at which the env counts as solved: Gymnasium's
+            registered ``reward_threshold``, else the env's suite threshold
+            (:mod:`rl_lr.envs.suites`), else ``None``.
     """
 
     algo: str
@@ -223,8 +225,19 @@ def resolve(
         env_kwargs=env_kwargs,
         hyperparams={k: plain(v) for k, v in merged.items()},
         device=device,
-        reward_threshold=env_spec.reward_threshold,
+        reward_threshold=_reward_threshold(env_id, env_spec.reward_threshold),
     )
+
+
+def _reward_threshold(env_id: str, registered: float | None) -> float | None:
+    from rl_lr.envs.suites import env_entry
+
+    if registered is not None:
+        return float(registered)
+    try:
+        return env_entry(env_id).threshold
+    except KeyError:
+        return None
 
 
 def _training_env(env_id: str, env_kwargs: dict[str, Any], perturbations: tuple[Any, ...],

@@ -294,3 +294,13 @@ def test_plain_values_round_trip_to_constructor_arguments() -> None:
         merge({"gamma": 0.9}, {"gamma.x": 1})
     with pytest.raises(rl_lr.SpecError, match="activation_fn must be one of relu"):
         to_constructor_kwargs({"policy_kwargs": {"activation_fn": "relux"}}, None)
+
+
+def test_reward_threshold_is_gymnasiums_else_the_suites() -> None:
+    from rl_lr.envs.suites import env_entry
+
+    assert resolve("ppo", "CartPole-v1", None).reward_threshold == 475.0  # Gymnasium's
+    assert gym.spec("rl_lr/PointNav-v0").reward_threshold is None
+    assert resolve("ppo", "rl_lr/PointNav-v0", None).reward_threshold == \
+        env_entry("rl_lr/PointNav-v0").threshold == 22.0
+    assert resolve("ppo", "Acrobot-v1", None, preset="sb3").reward_threshold == -100.0
