@@ -5,13 +5,15 @@ For each task (env x algorithm), one table per question, the LR policies as rows
 schedules first, then adaptive ones: controllers and adaptive optimizers) and the reward
 conditions as columns:
 
+0. the ranking over all conditions: IQM [95 % CI] of the final clean return, the conditions
+   as the tasks of a stratified bootstrap (rliable's aggregate), best first;
 1. final clean return, IQM [95 % CI] (``metrics.csv``), with the number of diverged runs;
 2. sample efficiency: area under the clean eval curve, IQM [CI];
 3. steps to the env's threshold: runs reaching it and their median steps;
 4. stability of the clean eval curves: dispersion across time, long-term risk (Chan et al.);
 5. sensitivity: final return under the perturbation over the same policy's clean one;
 6. probability of improvement of each adaptive policy over the best fixed schedule of that
-   condition (the fixed schedule with the highest final IQM there), with a 95 %
+   condition (the fixed schedule with the highest final IQM there; ties: mean), with a 95 %
    stratified-bootstrap CI over the final returns, seeded by the condition and policy names.
 
 Every number comes from ``metrics.csv`` or ``summary.csv`` of the same directory, so a claim
@@ -27,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rl_lr.metrics import probability_of_improvement_ci
+from rl_lr.metrics import aggregate_with_cis, probability_of_improvement_ci
 from rl_lr.run_files import atomic_write_text
 from rl_lr.spec import SpecError
 from rl_lr.sweep_data import REPS, Panel, SweepData, name_seed
@@ -107,10 +109,15 @@ class _Task:
         return _markdown(["policy", *(self.condition(p) for p in panels)], rows)
 
     def best_fixed(self, panel: Panel) -> str | None:
-        scored = [(float(self.metrics[panel, p]["final_iqm"]), p) for p in self.fixed
-                  if (panel, p) in self.metrics
-                  and math.isfinite(float(self.metrics[panel, p].get("final_iqm") or "nan"))]
-        return max(scored)[1] if scored else None
+        """The fixed schedule with the highest final IQM here (ties: mean, then name)."""
+        def score(policy: str) -> tuple[float, float, str]:
+            row = self.metrics.get((panel, policy), {})
+            iqm, mean = (float(row.get(k) or "nan") for k in ("final_iqm", "final_mean"))
+            return (iqm if math.isfinite(iqm) else -math.inf,
+                    mean if math.isfinite(mean) else -math.inf, policy)
+
+        scored = [score(p) for p in self.fixed if (panel, p) in self.metrics]
+        return max(scored)[2] if scored and math.isfinite(max(scored)[0]) else None
 
     def improvement(self) -> str:
         rows = []
@@ -131,6 +138,24 @@ class _Task:
             rows.append(cells)
         headers = ["policy", *(f"{self.condition(p)} (vs {best[p]})" for p in self.panels)]
         return _markdown(headers, rows)
+
+    def ranking(self) -> str:
+        """Policies by the IQM of their final return over every condition (stratified over
+        the conditions; a policy with unequal runs per condition keeps its first ``k``)."""
+        scores = {}
+        for policy in self.fixed + self.adaptive:
+            finals = [self._finals(panel, policy) for panel in self.panels]
+            k = min(len(f) for f in finals)
+            if k:
+                scores[policy] = np.array([f[:k] for f in finals]).T
+        cis = aggregate_with_cis(scores, rng=name_seed(self.env, self.algo, "ranking"),
+                                 statistics=("iqm", "mean"), reps=REPS)
+        order = sorted(cis, key=lambda p: (-cis[p]["iqm"].point, -cis[p]["mean"].point, p))
+        rows = [[str(rank), f"{p}{' (fixed)' if p in self.fixed else ''}",
+                 *(f"{format_number(c.point)} [{format_number(c.low)}, {format_number(c.high)}]"
+                   for c in (cis[p]["iqm"], cis[p]["mean"])), str(scores[p].size)]
+                for rank, p in enumerate(order, 1)]
+        return _markdown(["rank", "policy", "IQM [CI]", "mean [CI]", "runs"], rows)
 
     def _finals(self, panel: Panel, policy: str) -> list[float]:
         scores = (self.data.final_score(r) for r in self.data.rows(panel, policy))
@@ -170,6 +195,8 @@ def headline_tables(data: SweepData) -> str:
             task.metrics.get((p, policy), {}).get("sensitivity") not in (None, "", "nan")
             for policy in task.fixed + task.adaptive)]
         sections = [
+            (f"Ranking over the {len(task.panels)} conditions: final clean return",
+             task.ranking()),
             ("Final clean return, IQM [CI] (div.: diverged runs, scored at their last finite "
              "evaluation)", task.matrix(_final)),
             ("Area under the clean eval curve (time-averaged return), IQM [CI]",

@@ -123,7 +123,8 @@ def test_headline_tables_quote_metrics_csv_and_compare_adaptive_with_fixed(
     write_report(out)
     text = (out / "report" / "tables.md").read_text()
     assert "PARTIAL" not in text and "## CartPole-v1 · ppo" in text
-    first = text.split("### ")[1]
+    ranking, first = text.split("### ")[1:3]
+    assert ranking.startswith("Ranking over the 2 conditions") and "| 1 | " in ranking
     assert "| policy | clean | noise |" in first
     with (out / "metrics.csv").open(newline="") as handle:
         for row in csv.DictReader(handle):  # each final IQM with its CI, from metrics.csv
