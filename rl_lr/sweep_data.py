@@ -244,15 +244,20 @@ class SweepData:
                 and (policy is None or row.get("lr") == policy)]
 
     def select(self, envs: Collection[str] | None) -> SweepData:
-        """The same sweep restricted to some envs (colours stay those of the whole sweep)."""
+        """The same sweep restricted to some envs (colours stay those of the whole sweep);
+        it is partial only if runs of those envs are missing (all runs when the experiment
+        no longer plans)."""
         if not envs:
             return self
         summary = [row for row in self.summary if row.get("env") in envs]
         keep = {row["run_id"] for row in summary}
-        return SweepData(self.path, self.experiment, summary,
+        planned = [i for i in self.planned_ids
+                   if self.plan_labels.get(i, {}).get("env", next(iter(envs))) in envs]
+        return SweepData(self.path, {**self.experiment, "run_ids": planned}, summary,
                          {k: v for k, v in self.curves.items() if k in keep},
                          [r for r in self.metrics if r.get("env") in envs], self.failures,
-                         self.finished_ids, tuple(self.palette_policies))
+                         [i for i in self.finished_ids if i in set(planned)],
+                         tuple(self.palette_policies))
 
     # ------------------------------------------------------------------ curves
 
@@ -322,7 +327,8 @@ class SweepData:
 
         A panel where some policy has no finished run (not planned there, or not yet) is left
         out; a policy with unequal runs per panel (a partial sweep) keeps its first ``k`` in
-        plan (seed) order in each, ``k`` its smallest count. Both are said in :attr:`ScoreTable.note`.
+        plan (seed) order in each, ``k`` its smallest count. Both are said in
+        :attr:`ScoreTable.note`.
         """
         ranges = {env: self.env_range(env) for env in self.envs}
         unknown = [env for env, r in ranges.items() if r is None]

@@ -322,3 +322,10 @@ def test_readme_shows_figures_from_results() -> None:
         assert path.is_file() and path.stat().st_size < 200_000
         with Image.open(path) as png:
             png.verify()
+
+
+def test_a_selection_is_partial_only_if_its_own_runs_are_missing(data: SweepData) -> None:
+    more = replace(data, experiment={**data.experiment, "run_ids": [*data.planned_ids, "p1"]})
+    more.__dict__["plan_labels"] = {**data.plan_labels, "p1": {"env": "Pendulum-v1"}}
+    assert more.partial and not more.select(["CartPole-v1"]).partial
+    assert more.select(["Pendulum-v1"]).status == "PARTIAL: 0 of 1 runs finished"
