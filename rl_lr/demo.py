@@ -18,6 +18,7 @@ from stable_baselines3.common.env_util import make_vec_env
 import rl_lr
 from rl_lr.evaluation import EvalRecorder
 from rl_lr.plots import new_axes, plot_lr_curve, save_figure
+from rl_lr.sb3 import silence_logger
 
 __all__ = ["run_demo"]
 
@@ -43,6 +44,7 @@ def run_demo(out: Path, total_timesteps: int = 40_000, seed: int = 1) -> dict[st
     )
     rl_lr.attach(model, DEMO_LR, total_timesteps=total_timesteps)
     recorder = EvalRecorder(eval_env, eval_every=total_timesteps // 10, n_episodes=10)
+    silence_logger(model)
     model.learn(total_timesteps, callback=recorder)
 
     progress_csv = out / "progress.csv"

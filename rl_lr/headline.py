@@ -97,13 +97,16 @@ class _Task:
         self.metrics = {(panel, row.get("lr", "")): row for panel in self.panels
                         for row in data.metric_rows(panel) if row.get("algo") == algo}
 
+    def name(self, policy: str) -> str:
+        return f"{policy} (fixed)" if policy in self.fixed else policy
+
     def condition(self, panel: Panel) -> str:
         return self.data.panel_title(tuple((k, v) for k, v in panel if k != "algo"), env=False)
 
     def matrix(self, cell: Any, panels: Sequence[Panel] | None = None) -> str:
         """Policies x conditions, ``cell(metrics_row)`` in each."""
         panels = self.panels if panels is None else panels
-        rows = [[f"{policy}{' (fixed)' if policy in self.fixed else ''}",
+        rows = [[self.name(policy),
                  *(cell(self.metrics.get((panel, policy), {})) for panel in panels)]
                 for policy in self.fixed + self.adaptive]
         return _markdown(["policy", *(self.condition(p) for p in panels)], rows)
@@ -148,10 +151,12 @@ class _Task:
             k = min(len(f) for f in finals)
             if k:
                 scores[policy] = np.array([f[:k] for f in finals]).T
+        if not scores:
+            return "No policy has a finished run in every condition yet."
         cis = aggregate_with_cis(scores, rng=name_seed(self.env, self.algo, "ranking"),
                                  statistics=("iqm", "mean"), reps=REPS)
         order = sorted(cis, key=lambda p: (-cis[p]["iqm"].point, -cis[p]["mean"].point, p))
-        rows = [[str(rank), f"{p}{' (fixed)' if p in self.fixed else ''}",
+        rows = [[str(rank), self.name(p),
                  *(f"{format_number(c.point)} [{format_number(c.low)}, {format_number(c.high)}]"
                    for c in (cis[p]["iqm"], cis[p]["mean"])), str(scores[p].size)]
                 for rank, p in enumerate(order, 1)]

@@ -199,11 +199,13 @@ class Member:
     def train(self, steps: int) -> dict[str, Any]:
         """Train ``steps`` more env steps (not past the budget), then evaluate."""
         from rl_lr.recorder import find_divergence
+        from rl_lr.sb3 import silence_logger
 
         model = self.agent.model
         todo = min(steps, self.steps - int(model.num_timesteps))
         if todo > 0 and self.diverged is None:
             try:
+                silence_logger(model)
                 model.learn(todo, reset_num_timesteps=model.num_timesteps == 0)
                 self.diverged = find_divergence(model)
             except (ValueError, RuntimeError, FloatingPointError) as err:

@@ -47,12 +47,29 @@ from rl_lr.schedules import POLICIES, LRPolicy
 from rl_lr.signals import TrainingSignals
 from rl_lr.spec import SpecError
 
-__all__ = ["AttachedLR", "LRHook", "attach", "install_optimizers", "network_optimizers"]
+__all__ = [
+    "AttachedLR",
+    "LRHook",
+    "attach",
+    "install_optimizers",
+    "network_optimizers",
+    "silence_logger",
+]
 
 ALL_NETWORKS = "default"
 # SB3 train/* statistics that only some algorithms report, by algorithm class name.
 REPORTED_BY: dict[str, frozenset[str]] = {
     "approx_kl": frozenset({"PPO", "RecurrentPPO", "MaskablePPO"})}
+
+
+def silence_logger(model: BaseAlgorithm) -> None:
+    """Give a model without tensorboard a logger with no output, before ``learn()``: SB3's
+    own makes an empty ``/tmp/SB3-<time>/`` directory at every ``learn()`` call otherwise.
+    Logged values still reach callbacks (``model.logger.name_to_value``)."""
+    from stable_baselines3.common.logger import Logger
+
+    if model.tensorboard_log is None:
+        model.set_logger(Logger(folder=None, output_formats=[]))
 
 
 def unreported_stat(policy: LRPolicy, class_names: set[str]) -> tuple[str, list[str]] | None:

@@ -273,17 +273,15 @@ class _Session:
             checkpoint.save(self.out, self.model, self.recorder.state())
 
     def run(self) -> RunResult:
-        from stable_baselines3.common.logger import Logger
-
         from rl_lr.recorder import Diverged, StopRun, find_divergence
         from rl_lr.run_files import write_json
+        from rl_lr.sb3 import silence_logger
 
         model, total = self.model, self.config.steps
         diverged: tuple[int, str] | None = None
         try:
             if model.num_timesteps < total:
-                if model.tensorboard_log is None:  # else SB3 makes an empty /tmp/SB3-<time>/
-                    model.set_logger(Logger(folder=None, output_formats=[]))
+                silence_logger(model)
                 model.learn(total - model.num_timesteps, callback=self.recorder,
                             reset_num_timesteps=model.num_timesteps == 0)
             reason = find_divergence(model)
