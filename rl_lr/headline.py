@@ -119,8 +119,8 @@ class _Task:
             return (iqm if math.isfinite(iqm) else -math.inf,
                     mean if math.isfinite(mean) else -math.inf, policy)
 
-        scored = [score(p) for p in self.fixed if (panel, p) in self.metrics]
-        return max(scored)[2] if scored and math.isfinite(max(scored)[0]) else None
+        best = max((score(p) for p in self.fixed if (panel, p) in self.metrics), default=None)
+        return best[2] if best is not None and math.isfinite(best[0]) else None
 
     def improvement(self) -> str:
         rows = []
