@@ -56,11 +56,13 @@ def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
 
 
 def format_number(value: Any, digits: int = 3, missing: str = "") -> str:
-    """``digits`` significant digits, thousands separators from 10,000; ``missing`` for
-    anything not a finite number.
+    """``digits`` significant digits, never an exponent from 1,000 on (whole numbers there,
+    thousands separators from 10,000); ``missing`` for anything not a finite number.
 
-    >>> format_number(0.012345), format_number(15104.0), format_number("nan", missing="–")
-    ('0.0123', '15,104', '–')
+    >>> format_number(0.012345), format_number(999.7), format_number(15104.0)
+    ('0.0123', '1000', '15,104')
+    >>> format_number("nan", missing="–")
+    '–'
     """
     try:
         x = float(value)
@@ -68,7 +70,10 @@ def format_number(value: Any, digits: int = 3, missing: str = "") -> str:
         return missing
     if not math.isfinite(x):
         return missing
-    return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
+    text = f"{x:.{digits}g}"
+    if "e+" not in text:
+        return text
+    return f"{x:.0f}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
 def _ci(row: Mapping[str, str], key: str) -> str:

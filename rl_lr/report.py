@@ -172,9 +172,6 @@ def _ranking(data: SweepData) -> str:
     order = data.ranking()
     pairs = (metrics.pairwise_probability_of_improvement(table.scores, reps=REPS, rng=SEED)
              if len(order) > 1 else {})
-    by_policy: dict[str, list[dict[str, str]]] = {}
-    for summary_row in data.summary:
-        by_policy.setdefault(summary_row.get("lr", ""), []).append(summary_row)
     headers = ["rank", "policy", "spec", "IQM", "mean", "median"]
     if table.normalised:
         headers.append("optimality gap")
@@ -192,7 +189,7 @@ def _ranking(data: SweepData) -> str:
             row.append(_cell(f"{_ci(*p, digits=2)} vs {escape(order[rank])}", p.point))
         else:
             row.append(_cell("", None))
-        runs = by_policy.get(policy, [])
+        runs = [r for task in table.tasks for r in data.rows(task, policy)]
         diverged = sum(str(r.get("diverged", "")).lower() in ("1", "true") for r in runs)
         row += [_cell(str(len(runs)), len(runs)), _cell(str(diverged), diverged)]
         rows.append(row)
