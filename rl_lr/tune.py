@@ -1,45 +1,8 @@
 """Optuna search over LR policies: ``rl-lr tune`` and :func:`run_study`.
 
-The search space is a YAML file (or the same mapping in Python)::
-
-    policies:                          # one or more LR policies (rl-lr list), each with its space
-      constant:
-        lr: [1e-5, 1e-2, log]          # log-uniform float
-      cosine:
-        lr: [1e-5, 1e-2, log]
-        end: [0, 1e-5]                 # uniform float
-        warmup: 0.05                   # a fixed value
-      cyclic:
-        low: [1e-5, 1e-4, log]
-        high: [1e-4, 1e-2, log]
-        cycles: [1, 8]                 # an integer argument: an integer range
-        mode: {choice: [triangular, triangular2]}   # categorical
-      plateau:
-        base: {constant: {lr: [1e-4, 1e-2, log]}}   # a nested policy with its own space
-        factor: [0.1, 0.9]
-        patience: [2, 20, int]
-
-Each argument of a policy (a field of its class, common ones such as ``warmup``, ``min_lr``
-included) is one of:
-
-- a fixed value: a number, a string, a list for list arguments, a spec string;
-- a range ``[low, high]`` with optional flags ``log`` (log-uniform, needs ``low > 0``) and
-  ``int`` (integers; implied for integer arguments); only numeric arguments take ranges, and
-  ``low < high`` (an equal pair is an empty range: write the value itself);
-- ``{choice: [a, b, ...]}``: categorical;
-- for policy arguments (``base`` of a controller): a mapping ``{policy: {its space}}``, one
-  entry (fixed nested policy) or several (a categorical over them).
-
-Arguments not mentioned keep their defaults; required ones must be given. The whole space is
-checked before the study is created or opened: unknown policy and argument names, inverted or
-empty ranges, log ranges reaching 0, and each policy built once with every range at its middle
-(geometric middle for log ranges). A sampled combination that its class refuses (a cyclic
-``low`` above its ``high``) fails that trial, with the reason in ``trials.csv``.
-
-Optuna parameter names: ``policy`` (the categorical over policies), ``<policy>.<argument>``,
-and for nested policies ``<policy>.<argument>`` (the categorical) and
-``<policy>.<argument>.<nested>.<its argument>``. A trial's policy is built as an object and its
-``repr`` -- a spec every rl-lr command accepts -- is stored with the trial.
+The search space (LR policies and the ranges, choices and fixed values of their arguments: a
+YAML file or the same mapping) is described and validated in :mod:`rl_lr.tune_space`; the
+tables, plots and summary files of a study are written by :mod:`rl_lr.tune_outputs`.
 
 Objective: each trial trains one run per seed (the same seeds for every trial) with
 :func:`rl_lr.train.train` and scores the mean over seeds of ``eval_auc`` (``auc``, the
@@ -71,317 +34,24 @@ import math
 import multiprocessing
 import shutil
 import sys
-import types
-import typing
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from rl_lr.schedules import POLICIES, LRPolicy
-from rl_lr.spec import SpecError, render_value
+from rl_lr.spec import SpecError
 from rl_lr.train import TrainConfig, resolve_document, resume, summarize, train
+from rl_lr.tune_outputs import TuneResult, hide_password, write_outputs
+from rl_lr.tune_space import SearchSpace, load_space, parse_space
 
-__all__ = ["OBJECTIVES", "PRUNERS", "Choice", "Fixed", "PolicyChoice", "PolicySpace", "Range",
-           "SearchSpace", "TuneResult", "TuneSettings", "load_space", "open_storage",
-           "parse_space", "run_study"]
+__all__ = ["OBJECTIVES", "PRUNERS", "TuneSettings", "open_storage", "run_study"]
 
 OBJECTIVES = {"auc": "eval_auc", "final": "final_eval_return"}
 PRUNERS = ("median", "halving", "none")
 SETTINGS_ATTR = "rl_lr_settings"
-_FLAGS = ("log", "int")
-
-
-# --------------------------------------------------------------------------------------------
-# The search space
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Range:
-    """A numeric range: uniform, log-uniform (``log``) and/or integer (``integer``)."""
-
-    low: float
-    high: float
-    log: bool = False
-    integer: bool = False
-
-    def suggest(self, trial: Any, name: str) -> float | int:
-        if self.integer:
-            return int(trial.suggest_int(name, int(self.low), int(self.high), log=self.log))
-        return float(trial.suggest_float(name, self.low, self.high, log=self.log))
-
-    def middle(self) -> float | int:
-        mid = math.sqrt(self.low * self.high) if self.log else (self.low + self.high) / 2
-        return round(mid) if self.integer else mid
-
-
-def _label(value: Any) -> Any:
-    """An Optuna categorical choice: the value itself if Optuna stores it, else its spec text."""
-    return value if value is None or isinstance(value, (bool, int, float, str)) else \
-        render_value(value)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A categorical argument."""
-
-    options: tuple[Any, ...]
-
-    def suggest(self, trial: Any, name: str) -> Any:
-        labels = [_label(o) for o in self.options]
-        return self.options[labels.index(trial.suggest_categorical(name, labels))]
-
-    def middle(self) -> Any:
-        return self.options[0]
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """An argument that is not searched."""
-
-    value: Any
-
-    def suggest(self, trial: Any, name: str) -> Any:
-        return self.value
-
-    def middle(self) -> Any:
-        return self.value
-
-
-@dataclass(frozen=True)
-class PolicySpace:
-    """One policy and the space of its arguments."""
-
-    name: str
-    arguments: Mapping[str, Any]  # argument -> Range | Choice | Fixed | PolicyChoice
-
-    def build(self, values: Mapping[str, Any]) -> LRPolicy:
-        policy = POLICIES.get(self.name)(**values)
-        assert isinstance(policy, LRPolicy)
-        return policy
-
-    def sample(self, trial: Any, prefix: str) -> LRPolicy:
-        return self.build({arg: dim.suggest(trial, f"{prefix}{arg}")
-                           for arg, dim in self.arguments.items()})
-
-    def middle(self) -> LRPolicy:
-        return self.build({arg: dim.middle() for arg, dim in self.arguments.items()})
-
-    def check(self) -> None:
-        """Build the policy at its middle, and with each other choice / nested policy."""
-        middles = {arg: dim.middle() for arg, dim in self.arguments.items()}
-        self.build(middles)
-        for arg, dim in self.arguments.items():
-            if isinstance(dim, PolicyChoice):
-                for option in dim.options.values():
-                    option.check()
-                    self.build(middles | {arg: option.middle()})
-            elif isinstance(dim, Choice):
-                for value in dim.options[1:]:
-                    self.build(middles | {arg: value})
-
-
-@dataclass(frozen=True)
-class PolicyChoice:
-    """A categorical over policies, each with its own space (the top level, or ``base``)."""
-
-    options: Mapping[str, PolicySpace]
-
-    def suggest(self, trial: Any, name: str) -> LRPolicy:
-        names = list(self.options)
-        key = names[0] if len(names) == 1 else trial.suggest_categorical(name or "policy", names)
-        return self.options[key].sample(trial, f"{name}.{key}." if name else f"{key}.")
-
-    def middle(self) -> LRPolicy:
-        return next(iter(self.options.values())).middle()
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """A validated search space (see the module docstring); ``raw`` is the mapping it was
-    read from, ``source`` where from."""
-
-    root: PolicyChoice
-    raw: Mapping[str, Any]
-    source: str = "<space>"
-
-    def sample(self, trial: Any) -> LRPolicy:
-        """The trial's policy (raises :class:`SpecError` if its class refuses the values)."""
-        return self.root.suggest(trial, "")
-
-    @property
-    def policies(self) -> list[str]:
-        return list(self.root.options)
-
-
-class SpaceError(SpecError):
-    """Everything wrong with a search space, on one line."""
-
-    def __init__(self, source: str, errors: list[str]) -> None:
-        self.errors = errors
-        super().__init__(f"{source}: " + "; ".join(errors))
-
-
-def _kind(hint: Any) -> str:
-    """``policy``, ``int``, ``float``, ``list`` or ``other`` for a field's type hint."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        kinds = {_kind(a) for a in typing.get_args(hint) if a is not type(None)}
-        return next((k for k in ("policy", "float", "int", "list") if k in kinds), "other")
-    if typing.get_origin(hint) is tuple:
-        return "list"
-    if isinstance(hint, type) and issubclass(hint, LRPolicy):
-        return "policy"
-    return {int: "int", float: "float"}.get(hint, "other")
-
-
-def _number(value: Any) -> float | None:
-    from rl_lr.agents.hyperparams import coerce_numbers
-
-    value = coerce_numbers(value)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else None
-
-
-def _range(items: list[Any], kind: str, where: str, errors: list[str]) -> Range | None:
-    if len(items) < 2:
-        errors.append(f"{where}: empty range {items!r}: give [low, high] (flags: log, int)")
-        return None
-    flags = [str(f) for f in items[2:]]
-    bad = [f for f in flags if f not in _FLAGS]
-    if bad or len(set(flags)) != len(flags):
-        errors.append(f"{where}: range flags must be among {', '.join(_FLAGS)} (each once), "
-                      f"got {items[2:]!r}")
-        return None
-    low, high = _number(items[0]), _number(items[1])
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        errors.append(f"{where}: range bounds must be finite numbers, got {items[:2]!r}")
-        return None
-    if low >= high:
-        what = "empty range" if low == high else "inverted range"
-        errors.append(f"{where}: {what} [{items[0]}, {items[1]}]: low must be < high"
-                      + (" (for a fixed value write the value itself)" if low == high else ""))
-        return None
-    log, integer = "log" in flags, "int" in flags or kind == "int"
-    if log and low <= 0:
-        errors.append(f"{where}: a log range needs low > 0, got {items[0]}")
-        return None
-    if integer and not (low.is_integer() and high.is_integer()):
-        errors.append(f"{where}: an integer range needs integer bounds, got {items[:2]!r}")
-        return None
-    return Range(low, high, log, integer)
-
-
-def _dimension(value: Any, hint: Any, where: str, errors: list[str]) -> Any:
-    from rl_lr.agents.hyperparams import coerce_numbers
-
-    kind = _kind(hint)
-    if isinstance(value, Mapping):
-        if set(value) == {"choice"}:
-            options = value["choice"]
-            if not isinstance(options, list) or not options:
-                errors.append(f"{where}: choice must be a non-empty list")
-                return None
-            options = [coerce_numbers(o) for o in options]
-            labels = [_label(o) for o in options]
-            if len(set(map(repr, labels))) != len(labels):
-                errors.append(f"{where}: choice lists an option twice: {options!r}")
-                return None
-            return Choice(tuple(options))
-        if kind == "policy":
-            return _policy_choice(value, where, errors)
-        errors.append(f"{where}: a mapping must be {{choice: [...]}}"
-                      + (" or {policy: {its space}}" if kind == "policy" else ""))
-        return None
-    if isinstance(value, list) and kind != "list":
-        if kind in ("int", "float"):
-            return _range(value, kind, where, errors)
-        errors.append(f"{where}: a list is a range, which only numeric arguments take; "
-                      "give options as {choice: [...]}")
-        return None
-    return Fixed(coerce_numbers(value))
-
-
-def _policy_space(name: str, data: Any, where: str, errors: list[str]) -> PolicySpace | None:
-    try:
-        cls = POLICIES.get(str(name))
-    except SpecError as err:
-        errors.append(f"{where}: {err}")
-        return None
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        errors.append(f"{where}: must map {name}'s arguments to values, ranges or choices, "
-                      f"got {data!r}")
-        return None
-    fields = {f.name: f for f in sorted((f for f in dataclasses.fields(cls) if f.init),
-                                        key=lambda f: bool(f.kw_only))}  # own ones first
-    hints = typing.get_type_hints(cls)
-    arguments: dict[str, Any] = {}
-    for arg, value in data.items():
-        if arg not in fields:
-            errors.append(f"{where}.{arg}: unknown argument of {name} "
-                          f"(arguments: {', '.join(fields)})")
-            continue
-        dim = _dimension(value, hints[arg], f"{where}.{arg}", errors)
-        if dim is not None:
-            arguments[str(arg)] = dim
-    missing = [n for n, f in fields.items() if n not in data and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
-    errors.extend(f"{where}.{n}: required argument of {name} (a value, range or choice)"
-                  for n in missing)
-    return PolicySpace(str(name), arguments)
-
-
-def _policy_choice(data: Any, where: str, errors: list[str]) -> PolicyChoice | None:
-    if not isinstance(data, Mapping) or not data:
-        errors.append(f"{where}: must map one or more LR policy names to their spaces")
-        return None
-    options = {}
-    for name, sub in data.items():
-        space = _policy_space(name, sub, f"{where}.{name}", errors)
-        if space is not None:
-            options[str(name)] = space
-    return PolicyChoice(options)
-
-
-def parse_space(data: Any, source: str = "<space>") -> SearchSpace:
-    """Validate a search-space mapping (see the module docstring).
-
-    Raises:
-        SpecError: every problem found, on one line, each with its path in the space.
-
-    Example:
-        >>> space = parse_space({"policies": {"cosine": {"lr": [1e-4, 1e-2, "log"]}}})
-        >>> space.root.middle()
-        cosine(0.001)
-    """
-    errors: list[str] = []
-    if not isinstance(data, Mapping):
-        raise SpaceError(source, [f"top level must be a mapping with 'policies', got "
-                                  f"{type(data).__name__}"])
-    errors += [f"{k}: unknown key (allowed: policies)" for k in data if k != "policies"]
-    root = _policy_choice(data.get("policies"), "policies", errors)
-    if root is not None and not errors:
-        for name, space in root.options.items():
-            try:
-                space.check()
-            except SpecError as err:
-                errors.append(f"policies.{name}: {err} (built with each range at its middle)")
-    if errors or root is None:
-        raise SpaceError(source, errors)
-    return SearchSpace(root, json.loads(json.dumps(dict(data), default=str)), source)
-
-
-def load_space(path: Path | str) -> SearchSpace:
-    """Read and validate a search-space YAML file (:class:`SpecError` on any problem)."""
-    from rl_lr.run_files import read_yaml
-
-    path = Path(path)
-    return parse_space(read_yaml(path, "search space"), str(path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,15 +101,6 @@ class TuneSettings:
         return plain
 
 
-def _hide_password(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return str(make_url(url).render_as_string(hide_password=True))
-    except Exception:
-        return url
-
-
 def open_storage(url: str, *, heartbeat: bool = True) -> Any:
     """Connect to an Optuna RDB storage (SQLite, PostgreSQL, MySQL URL).
 
@@ -465,7 +126,7 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
         text = text or type(err).__name__
         if isinstance(err, ImportError):
             text = "its database driver is not installed (e.g. pip install psycopg2-binary)"
-        raise SpecError(f"--storage {_hide_password(url)}: cannot open the study storage: "
+        raise SpecError(f"--storage {hide_password(url)}: cannot open the study storage: "
                         f"{text[:300]}") from None
 
 
@@ -568,26 +229,6 @@ class _Objective:
 # --------------------------------------------------------------------------------------------
 # The study
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TuneResult:
-    """What a study holds after :func:`run_study`: the best policy's spec and value (``None``
-    before any trial completed), the trials table, counts, the env steps spent by all trials,
-    where the files are, and notes (what was skipped, and why)."""
-
-    out: Path
-    study_name: str
-    storage: str
-    best_spec: str | None
-    best_value: float | None
-    trials: list[dict[str, Any]]
-    total_env_steps: int
-    interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    def count(self, state: str) -> int:
-        return sum(row["state"] == state for row in self.trials)
 
 
 _FINISHED = ("COMPLETE", "PRUNED", "FAIL")
@@ -753,7 +394,7 @@ def run_study(
     rdb = open_storage(url)
     study = optuna.create_study(study_name=study_name, storage=rdb, direction="maximize",
                                 load_if_exists=True)
-    _check_study(study, identity, f"--storage {_hide_password(url)}")
+    _check_study(study, identity, f"--storage {hide_password(url)}")
     out.mkdir(parents=True, exist_ok=True)
     payload = {"space": dict(space.raw), "source": space.source, "settings": settings.to_dict(),
                "storage": url, "study_name": study_name, "out": str(out), "trials": trials,
@@ -784,117 +425,3 @@ def _parallel(payload: dict[str, Any], workers: int) -> None:
             if process.is_alive():
                 process.terminate()
                 process.join()
-
-
-# --------------------------------------------------------------------------------------------
-# Outputs
-# --------------------------------------------------------------------------------------------
-
-
-def trials_table(study: Any) -> list[dict[str, Any]]:
-    """One row per trial: number, state, value, spec, env steps, duration, error, params."""
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        row: dict[str, Any] = {
-            "number": t.number, "state": t.state.name, "value": t.value,
-            "spec": t.user_attrs.get("spec"), "env_steps": t.user_attrs.get("env_steps"),
-            "last_step": t.last_step,
-            "duration_s": round(t.duration.total_seconds(), 3) if t.duration else None,
-            "error": t.user_attrs.get("error"),
-        }
-        row |= {f"params_{k}": v for k, v in sorted(t.params.items())}
-        rows.append(row)
-    return rows
-
-
-def plot_history(rows: Sequence[Mapping[str, Any]], ax: Any = None, *,
-                 ylabel: str = "objective") -> Any:
-    """Trial values (complete: dots; pruned: their last report is unknown here, so they are
-    marked on the x-axis) and the best value so far."""
-    from rl_lr.plots import new_axes
-
-    ax = ax if ax is not None else new_axes()
-    done = [(r["number"], r["value"]) for r in rows if r["state"] == "COMPLETE"]
-    if done:
-        x, y = zip(*done, strict=True)
-        ax.scatter(x, y, s=18, label="trial", zorder=3)
-        best = np.maximum.accumulate(np.asarray(y, dtype=float))
-        ax.step(x, best, where="post", color="C3", label="best so far")
-    pruned = [r["number"] for r in rows if r["state"] == "PRUNED"]
-    if pruned:
-        ax.plot(pruned, [0] * len(pruned), "x", color="0.5", transform=ax.get_xaxis_transform(),
-                label="pruned", clip_on=False)
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    if done or pruned:
-        ax.legend(frameon=False)
-    return ax
-
-
-def plot_importance(importances: Mapping[str, float], ax: Any = None) -> Any:
-    """Horizontal bars, most important parameter on top."""
-    from rl_lr.plots import new_axes
-
-    ax = ax if ax is not None else new_axes()
-    items = sorted(importances.items(), key=lambda kv: kv[1])
-    ax.barh([k for k, _ in items], [v for _, v in items], color="C0")
-    ax.set_xlabel("importance (PED-ANOVA)")
-    ax.grid(True, axis="x", alpha=0.3)
-    return ax
-
-
-def _importances(study: Any) -> dict[str, float]:
-    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return dict(get_param_importances(study, evaluator=PedAnovaImportanceEvaluator()))
-
-
-def write_outputs(study: Any, out: Path, identity: Mapping[str, Any], url: str,
-                  interrupted: bool = False) -> TuneResult:
-    """(Re)write ``trials.csv``, ``best.txt``, the plots and ``study.yaml`` from the storage."""
-    from rl_lr.plots import save_figure
-    from rl_lr.run_files import atomic_write_text, write_csv, write_yaml
-
-    rows = trials_table(study)
-    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["number", "state", "value"]
-    write_csv(out / "trials.csv", rows, columns)
-    complete = [r for r in rows if r["state"] == "COMPLETE"]
-    best = max(complete, key=lambda r: r["value"]) if complete else None
-    notes: list[str] = []
-    if best is not None:
-        atomic_write_text(out / "best.txt", f"{best['spec']}\n")
-    else:
-        notes.append("no complete trial yet: no best.txt")
-    objective = identity["settings"]["objective"]
-    save_figure(plot_history(rows, ylabel=f"{objective} (mean over seeds)"), out / "history.png")
-    importances: dict[str, float] = {}
-    if len(complete) >= 2:
-        try:
-            importances = _importances(study)
-        except (ValueError, RuntimeError) as err:
-            notes.append(f"no parameter importance: {err}")
-    else:
-        notes.append("parameter importance needs at least 2 complete trials: no importance.png")
-    if importances:
-        save_figure(plot_importance(importances), out / "importance.png")
-        write_csv(out / "importance.csv",
-                  [{"param": k, "importance": v} for k, v in importances.items()],
-                  ["param", "importance"])
-    total = sum(int(r["env_steps"] or 0) for r in rows)
-    counts = {state: sum(r["state"] == state for r in rows)
-              for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
-    write_yaml(out / "study.yaml", {
-        "study_name": study.study_name, "storage": _hide_password(url), **identity,
-        "trials": counts, "best": {"spec": best["spec"], "value": best["value"],
-                                   "number": best["number"]} if best else None,
-        "total_env_steps": total, "notes": notes,
-    }, "rl-lr tune: the study's settings, search space and outcome (trials.csv has each trial).")
-    return TuneResult(out, study.study_name, _hide_password(url),
-                      best["spec"] if best else None, best["value"] if best else None,
-                      rows, total, interrupted, notes)

@@ -50,8 +50,8 @@ def add_parsers(commands: Any) -> None:
         "tune",
         help="Optuna search over LR policies and their arguments (resumable study)",
         description="An Optuna study over the LR policies of a search-space YAML (see "
-        "rl_lr.tune): each trial trains --seeds runs, scored by the mean clean eval AUC or "
-        "final return, pruned on intermediate evaluations. Writes best.txt, trials.csv, "
+        "rl_lr.tune_space): each trial trains --seeds runs, scored by the mean clean eval AUC "
+        "or final return, pruned on intermediate evaluations. Writes best.txt, trials.csv, "
         "history.png, importance.png and study.yaml into --out; prints the best spec. The "
         "same command again continues the study up to --trials.",
         epilog="Example: rl-lr tune --env CartPole-v1 --algo ppo --space space.yaml "
@@ -144,7 +144,8 @@ def _fmt(value: float | None) -> str:
 
 def _tune(args: argparse.Namespace) -> int:
     from rl_lr.train_cli import _overrides
-    from rl_lr.tune import TuneSettings, load_space, run_study
+    from rl_lr.tune import TuneSettings, run_study
+    from rl_lr.tune_space import load_space
 
     space = load_space(args.space)
     settings = TuneSettings(

@@ -1,4 +1,5 @@
-"""rl_lr.tune: the search-space format, the study (interrupted and resumed), the CLI's errors."""
+"""rl_lr.tune and rl_lr.tune_space: the search-space format, the study (interrupted and
+resumed), the CLI's errors."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import pytest
 import rl_lr
 from rl_lr.spec import SpecError
 from rl_lr.train import TrainConfig, train
-from rl_lr.tune import Choice, Fixed, PolicyChoice, Range, TuneSettings, parse_space, run_study
+from rl_lr.tune import TuneSettings, run_study
+from rl_lr.tune_space import Choice, Fixed, PolicyChoice, Range, parse_space
 
 RL_LR = [sys.executable, "-m", "rl_lr.cli"]
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
