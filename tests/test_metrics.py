@@ -154,7 +154,7 @@ def test_bootstrap_does_not_depend_on_chunking(monkeypatch: pytest.MonkeyPatch) 
         )
 
     whole = everything()
-    monkeypatch.setattr(mt, "_CHUNK", 7 * 60)  # 7 resamples of 30 x 2 per chunk
+    monkeypatch.setattr("rl_lr.bootstrap._CHUNK", 7 * 60)  # 7 resamples of 30 x 2 per chunk
     assert everything() == whole
 
 
