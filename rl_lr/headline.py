@@ -12,18 +12,22 @@ conditions as columns:
 3. steps to the env's threshold: runs reaching it and their median steps;
 4. stability of the clean eval curves: dispersion across time, long-term risk (Chan et al.);
 5. sensitivity: final return under the perturbation over the same policy's clean one;
-6. probability of improvement of each adaptive policy over the best fixed schedule of that
+6. the LR actually used: final LR over the runs, how many runs moved it, and how many distinct
+   LR sequences they followed (a controller that never acts, or acts the same way whatever
+   the rewards, is a fixed schedule in disguise);
+7. probability of improvement of each adaptive policy over the best fixed schedule of that
    condition (the fixed schedule with the highest final IQM there; ties: mean), with a 95 %
    stratified-bootstrap CI over the final returns, seeded by the condition and policy names.
 
-Every number comes from ``metrics.csv`` or ``summary.csv`` of the same directory, so a claim
-quoting the tables can be checked against them. A partial sweep says so in the first line.
+Every number comes from ``metrics.csv``, ``summary.csv`` or ``curves.csv`` of the same
+directory, so a claim quoting the tables can be checked against them. A partial sweep says so
+in the first line.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +112,36 @@ class _Task:
     def condition(self, panel: Panel) -> str:
         return self.data.panel_title(tuple((k, v) for k, v in panel if k != "algo"), env=False)
 
-    def matrix(self, cell: Any, panels: Sequence[Panel] | None = None) -> str:
-        """Policies x conditions, ``cell(metrics_row)`` in each."""
+    def matrix(self, cell: Callable[[Panel, str], str],
+               panels: Sequence[Panel] | None = None) -> str:
+        """Policies x conditions, ``cell(panel, policy)`` in each."""
         panels = self.panels if panels is None else panels
-        rows = [[self.name(policy),
-                 *(cell(self.metrics.get((panel, policy), {})) for panel in panels)]
+        rows = [[self.name(policy), *(cell(panel, policy) for panel in panels)]
                 for policy in self.fixed + self.adaptive]
         return _markdown(["policy", *(self.condition(p) for p in panels)], rows)
+
+    def of_metrics(self, cell: Callable[[Mapping[str, str]], str]
+                   ) -> Callable[[Panel, str], str]:
+        """A :meth:`matrix` cell from the group's ``metrics.csv`` row."""
+        return lambda panel, policy: cell(self.metrics.get((panel, policy), {}))
+
+    def lr_used(self, panel: Panel, policy: str) -> str:
+        """Final LR, median [min, max] over the runs, the runs whose LR ever moved and the
+        number of distinct LR traces (1: every run followed the same LR sequence, whatever
+        its rewards), from the ``lr`` trace at the evaluation points."""
+        traces = []
+        for row in self.data.rows(panel, policy):
+            trace = self.data.curves.get(row["run_id"], {}).get("lr")
+            lrs = trace[1][np.isfinite(trace[1])] if trace is not None else np.array([])
+            if lrs.size:
+                traces.append(tuple(lrs.tolist()))
+        if not traces:
+            return "–"
+        finals = [t[-1] for t in traces]
+        moved = sum(len(set(t)) > 1 for t in traces)
+        low, mid, high = (format_number(x) for x in (min(finals), np.median(finals), max(finals)))
+        return (f"{mid} [{low}, {high}] · {moved}/{len(traces)} moved · "
+                f"{len(set(traces))} distinct")
 
     def best_fixed(self, panel: Panel) -> str | None:
         """The fixed schedule with the highest final IQM here (ties: mean, then name)."""
@@ -208,17 +235,22 @@ def headline_tables(data: SweepData) -> str:
             (f"Ranking over the {len(task.panels)} conditions: final clean return",
              task.ranking()),
             ("Final clean return, IQM [CI] (div.: diverged runs, scored at their last finite "
-             "evaluation)", task.matrix(_final)),
+             "evaluation)", task.matrix(task.of_metrics(_final))),
             ("Area under the clean eval curve (time-averaged return), IQM [CI]",
-             task.matrix(lambda r: _ci(r, "auc_iqm"))),
+             task.matrix(task.of_metrics(lambda r: _ci(r, "auc_iqm")))),
             ("Runs reaching the env's threshold · median steps to reach it",
-             task.matrix(_reach)),
+             task.matrix(task.of_metrics(_reach))),
             ("Dispersion across time (IQR of the eval curve's slope, return per env step; "
-             "lower is steadier), IQM [CI]", task.matrix(lambda r: _ci(r, "dispersion_time"))),
+             "lower is steadier), IQM [CI]",
+             task.matrix(task.of_metrics(lambda r: _ci(r, "dispersion_time")))),
             ("Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer), "
-             "IQM [CI]", task.matrix(lambda r: _ci(r, "long_term_risk"))),
+             "IQM [CI]", task.matrix(task.of_metrics(lambda r: _ci(r, "long_term_risk")))),
             ("Sensitivity: final return under the perturbation / clean (1 = unaffected), "
-             "IQM [CI]", task.matrix(lambda r: _ci(r, "sensitivity"), perturbed)),
+             "IQM [CI]",
+             task.matrix(task.of_metrics(lambda r: _ci(r, "sensitivity")), perturbed)),
+            ("LR actually used: final LR, median [min, max] over the runs · runs whose LR "
+             "moved · distinct LR traces (1: the same LR sequence in every run); the LR at "
+             "the evaluation points", task.matrix(task.lr_used)),
             ("P(adaptive policy beats the condition's best fixed schedule) on the final clean "
              "return [CI]; 0.5 = no difference", task.improvement()),
         ]

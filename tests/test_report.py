@@ -22,6 +22,7 @@ from PIL import Image
 
 from rl_lr.cli import main
 from rl_lr.experiment import load_experiment, plan_runs
+from rl_lr.headline import format_number
 from rl_lr.metrics import probability_of_improvement
 from rl_lr.plots import FIGURES, make_figure
 from rl_lr.report import write_report
@@ -144,6 +145,17 @@ def test_headline_tables_quote_metrics_csv_and_compare_adaptive_with_fixed(
             np.array(finals["plateau", condition])[:, None],
             np.array(finals["cosine", condition])[:, None])
         assert cells.split(" | ")[i + 1].startswith(f"{p:.2f} [")
+    lr_table = text.split("### LR actually used")[1]
+    cosine = next(line for line in lr_table.splitlines() if line.startswith("| cosine (fixed) |"))
+    runs = sum(r["lr"] == "cosine" and r["perturb"] == "clean" for r in summary)
+    assert cosine.split(" | ")[1].endswith(f"{runs}/{runs} moved · 1 distinct")  # a schedule
+    plateau = next(line for line in lr_table.splitlines() if line.startswith("| plateau |"))
+    last_lrs = []
+    for r in summary:
+        if r["lr"] == "plateau" and r["perturb"] == "clean":
+            with (out / "runs" / r["run_id"] / "progress.csv").open(newline="") as handle:
+                last_lrs.append(float(list(csv.DictReader(handle))[-1]["lr"]))
+    assert plateau.split(" | ")[1].startswith(f"{format_number(np.median(last_lrs))} [")
     page = (out / "report" / "index.html").read_bytes()
     write_report(out)  # rebuilding a finished sweep's report rewrites the same bytes
     assert (out / "report" / "index.html").read_bytes() == page
