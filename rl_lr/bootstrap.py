@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rl_lr.stability import _float_array
+from rl_lr.curve_arrays import _float_array
 
 __all__ = [
     "STATISTICS",

@@ -28,7 +28,7 @@ from rl_lr.bootstrap import (
     _index_chunks,
     _percentiles,
 )
-from rl_lr.stability import _float_array
+from rl_lr.curve_arrays import _float_array
 
 __all__ = [
     "pairwise_probability_of_improvement",

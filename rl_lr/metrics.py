@@ -16,8 +16,11 @@ them from their modules:
 - :mod:`rl_lr.sample_efficiency`: area under the curve, steps to a threshold, fraction of runs
   reaching it;
 - :mod:`rl_lr.robustness`: sensitivity to a reward perturbation and the divergence rate;
-- :mod:`rl_lr.stability`: stability over time (Chan et al. 2020) and the regime-switch and
-  LR-trace metrics.
+- :mod:`rl_lr.stability`: stability over time and across runs (Chan et al. 2020);
+- :mod:`rl_lr.regime_switches`: drop and recovery after reward-regime switches;
+- :mod:`rl_lr.lr_traces`: LR direction changes and time at a bound.
+
+Their shared input validation is in :mod:`rl_lr.curve_arrays`.
 
 NaN policy: final scores must be finite (``ValueError``: decide how a diverged run scores before
 aggregating); on curves NaN propagates to that run's value, except that a NaN eval point never
@@ -48,6 +51,8 @@ from rl_lr.comparisons import (
     probability_of_improvement,
     probability_of_improvement_ci,
 )
+from rl_lr.lr_traces import fraction_at_bound, lr_oscillations
+from rl_lr.regime_switches import regime_drop_and_recovery, regime_switch_effects
 from rl_lr.robustness import divergence_rate, sensitivity, sensitivity_of_means
 from rl_lr.sample_efficiency import area_under_curve, fraction_reaching, steps_to_threshold
 from rl_lr.stability import (
@@ -57,12 +62,8 @@ from rl_lr.stability import (
     dispersion_across_runs,
     dispersion_across_time,
     drawdown,
-    fraction_at_bound,
     long_term_risk,
     lowpass_filter,
-    lr_oscillations,
-    regime_drop_and_recovery,
-    regime_switch_effects,
     risk_across_runs,
     short_term_risk,
 )

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from rl_lr.bootstrap import Array, Interval, normalise
-from rl_lr.stability import _float_array, _scalar
+from rl_lr.curve_arrays import _float_array, _scalar
 
 __all__ = ["divergence_rate", "sensitivity", "sensitivity_of_means"]
 

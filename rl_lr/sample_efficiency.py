@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rl_lr.stability import _check_curves, _scalar
+from rl_lr.curve_arrays import _check_curves, _scalar
 
 __all__ = ["area_under_curve", "fraction_reaching", "steps_to_threshold"]
 

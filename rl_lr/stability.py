@@ -1,4 +1,4 @@
-"""Stability of learning curves and LR traces: pure functions on NumPy arrays.
+"""Stability of learning curves over time and across runs: pure functions on NumPy arrays.
 
 Learning curves follow rliable's shape convention: ``curves`` has shape ``(..., points)`` (usually
 ``(runs, points)``) and ``timesteps`` is the shared 1-D array ``(points,)``, strictly increasing.
@@ -17,7 +17,7 @@ google-research/rl-reliability-metrics code computes them (``metrics_online.py``
 * ``curve_range`` normalisation gives NaN, not a sign-flipped value, when a curve's range is <= 0.
 
 NaN policy: NaN in a curve makes that run's per-run metric NaN and an across-run metric NaN where
-the run enters; nothing is dropped silently. LR traces must be finite.
+the run enters; nothing is dropped silently. Import from :mod:`rl_lr.metrics`.
 
     >>> import numpy as np
     >>> curves = np.array([[0.0, 1.0, 3.0, 2.0, 6.0], [0.0, 2.0, 1.0, 3.0, 4.0]])
@@ -33,7 +33,9 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.signal
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
+
+from rl_lr.curve_arrays import Array, _check_curves, _check_runs_points, _float_array, _scalar
 
 __all__ = [
     "curve_range",
@@ -42,79 +44,21 @@ __all__ = [
     "dispersion_across_runs",
     "dispersion_across_time",
     "drawdown",
-    "fraction_at_bound",
     "long_term_risk",
     "lowpass_filter",
-    "lr_oscillations",
-    "regime_drop_and_recovery",
-    "regime_switch_effects",
     "risk_across_runs",
     "short_term_risk",
 ]
 
-Array = NDArray[np.float64]
 Normalise = Literal["curve_range"] | None
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def _float_array(x: ArrayLike, name: str) -> Array:
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from err
-
-
-def _check_timesteps(timesteps: ArrayLike, min_points: int = 1) -> Array:
-    t = _float_array(timesteps, "timesteps")
-    if t.ndim != 1 or t.size < min_points:
-        raise ValueError(
-            f"timesteps must have shape (points,) with points >= {min_points}, got shape {t.shape}"
-        )
-    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
-        raise ValueError(f"timesteps must be finite and strictly increasing, got {t}")
-    return t
-
-
-def _check_curves(
-    timesteps: ArrayLike | None, curves: ArrayLike, min_points: int = 1, name: str = "curves"
-) -> tuple[Array | None, Array]:
-    """Validate ``curves`` (..., points) and, if given, ``timesteps`` (points,)."""
-    t = None if timesteps is None else _check_timesteps(timesteps, min_points)
-    y = _float_array(curves, name)
-    if y.ndim < 1 or y.shape[-1] < min_points:
-        raise ValueError(
-            f"{name} must have shape (..., points) with points >= {min_points}, got shape {y.shape}"
-        )
-    if t is None:
-        return None, y
-    if t.shape[0] != y.shape[-1]:
-        raise ValueError(
-            f"{name} must have shape (..., {t.shape[0]}) to match timesteps (points,) = "
-            f"({t.shape[0]},), got shape {y.shape}"
-        )
-    return t, y
-
-
-def _check_runs_points(curves: ArrayLike, name: str = "curves", min_points: int = 1) -> Array:
-    y = _float_array(curves, name)
-    if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < min_points:
-        raise ValueError(
-            f"{name} must have shape (runs, points) with runs >= 1 and points >= {min_points}, "
-            f"got shape {y.shape}"
-        )
-    return y
-
-
 def _check_alpha(alpha: float) -> None:
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-
-
-def _scalar(x: Any) -> Any:
-    """A 0-d array becomes a NumPy scalar (what reductions of a 1-D array return)."""
-    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -417,197 +361,3 @@ def risk_across_runs(
     if cutoff is not None:
         y = lowpass_filter(y, cutoff=cutoff)
     return float(cvar(y[:, -1], alpha, tail="lower"))
-
-
-# --------------------------------------------------------------------------- regime switches
-
-
-def regime_drop_and_recovery(
-    timesteps: ArrayLike,
-    curves: ArrayLike,
-    switch_step: float,
-    *,
-    window: int = 3,
-    end_step: float | None = None,
-    atol: float = 0.0,
-    rtol: float = 0.05,
-) -> tuple[Any, Any]:
-    """Drop and recovery time of a (clean) eval curve after one reward-regime switch.
-
-    Definitions (eval points with ``t < switch_step`` are *before*, ``switch_step <= t <
-    end_step`` *after*):
-
-    * pre-switch level ``L`` = mean of the last ``window`` points before the switch;
-    * ``drop = max(0, L - min(after))``, in return units;
-    * tolerance ``τ = atol + rtol · |L|`` (a band ``[L - τ, ∞)``, like ``numpy.isclose``);
-    * ``recovery_steps`` = 0 if the curve never leaves the band after the switch; else the first
-      point *at or after the lowest point* that is back in the band, minus ``switch_step``
-      (recovery from the worst dip, not from an early wiggle); NaN if it never comes back
-      before ``end_step``.
-
-    Args:
-        timesteps: shape ``(points,)``.
-        curves: shape ``(..., points)``.
-        switch_step: env step of the switch.
-        window: number of eval points before the switch that define ``L`` (fewer if fewer exist).
-        end_step: end of the after-period (the next switch); ``None``: end of the curve.
-        atol: absolute tolerance, in return units (use it for normalised scores).
-        rtol: tolerance relative to ``|L|``.
-
-    Returns:
-        ``(drop, recovery_steps)``, each of shape ``curves.shape[:-1]``; both NaN for a run with
-        a NaN in the pre-window or after-period.
-
-    Example:
-        >>> t = np.arange(10) * 10
-        >>> y = np.array([10, 10, 10, 4, 2, 6, 9, 10, 10, 10.0])
-        >>> regime_drop_and_recovery(t, y, 30)        # L = 10, τ = 0.5: back at t = 70
-        (np.float64(8.0), np.float64(40.0))
-    """
-    t, y = _check_curves(timesteps, curves)
-    assert t is not None
-    if window < 1:
-        raise ValueError(f"window must be >= 1 eval point, got {window}")
-    if atol < 0 or rtol < 0:
-        raise ValueError(f"atol and rtol must be >= 0, got {atol} and {rtol}")
-    end = np.inf if end_step is None else end_step
-    before = np.flatnonzero(t < switch_step)[-window:]
-    after = np.flatnonzero((t >= switch_step) & (t < end))
-    if before.size == 0 or after.size == 0:
-        raise ValueError(
-            f"switch_step={switch_step} (end_step={end_step}) needs eval points before and after "
-            f"it; timesteps span [{t[0]}, {t[-1]}]"
-        )
-    level = y[..., before].mean(axis=-1)
-    post = y[..., after]
-    lowest = post.min(axis=-1)
-    drop = np.maximum(0.0, level - lowest)
-    floor = level - (atol + rtol * np.abs(level))
-    trough = np.argmin(post, axis=-1)
-    back = (post >= floor[..., None]) & (np.arange(after.size) >= trough[..., None])
-    first = np.argmax(back, axis=-1)
-    recovery = np.where(back.any(axis=-1), t[after][first] - switch_step, np.nan)
-    recovery = np.where(lowest >= floor, 0.0, recovery)
-    bad = np.isnan(y[..., before]).any(axis=-1) | np.isnan(post).any(axis=-1)
-    drop = np.where(bad, np.nan, drop)
-    recovery = np.where(bad, np.nan, recovery)
-    return _scalar(drop), _scalar(recovery)
-
-
-def regime_switch_effects(
-    timesteps: ArrayLike,
-    curves: ArrayLike,
-    switch_steps: ArrayLike,
-    *,
-    window: int = 3,
-    atol: float = 0.0,
-    rtol: float = 0.05,
-) -> tuple[Array, Array]:
-    """:func:`regime_drop_and_recovery` after each of several switches; each switch's
-    after-period ends at the next switch (the last at the end of the curve).
-
-    Returns:
-        ``(drops, recovery_steps)``, each of shape ``(*curves.shape[:-1], switches)``.
-
-    Example:
-        >>> t = np.arange(6) * 10
-        >>> drops, rec = regime_switch_effects(t, [5, 5, 1, 5, 2, 2.0], [20, 40], window=1)
-        >>> drops, rec
-        (array([4., 3.]), array([10., nan]))
-    """
-    s = _float_array(switch_steps, "switch_steps")
-    if s.ndim != 1 or s.size < 1 or np.any(np.diff(s) <= 0):
-        raise ValueError(
-            f"switch_steps must have shape (switches,), >= 1 and strictly increasing, got {s}"
-        )
-    ends: list[float | None] = [float(e) for e in s[1:]]
-    ends.append(None)
-    pairs = [
-        regime_drop_and_recovery(
-            timesteps, curves, float(sw), window=window, end_step=e, atol=atol, rtol=rtol
-        )
-        for sw, e in zip(s, ends, strict=True)
-    ]
-    return (
-        np.stack([np.asarray(p[0]) for p in pairs], axis=-1),
-        np.stack([np.asarray(p[1]) for p in pairs], axis=-1),
-    )
-
-
-# --------------------------------------------------------------------------- LR traces
-
-
-def _check_lr(lr_trace: ArrayLike, min_points: int) -> Array:
-    _, lr = _check_curves(None, lr_trace, min_points=min_points, name="lr_trace")
-    if not np.all(np.isfinite(lr)):
-        raise ValueError(f"lr_trace must be finite, got {int(np.sum(~np.isfinite(lr)))} bad values")
-    return lr
-
-
-def lr_oscillations(lr_trace: ArrayLike, *, rtol: float = 1e-6) -> Any:
-    """Number of direction changes of the LR, ignoring flat steps.
-
-    A step ``Δ_i = lr_{i+1} - lr_i`` is flat if ``|Δ_i| <= rtol · max(|lr_i|, |lr_{i+1}|)``;
-    the others have a direction ``sign(Δ_i)``; the count is the number of consecutive non-flat
-    steps (flat ones skipped) whose directions differ. A cosine schedule has 0, a triangular
-    cycle 2 per period.
-
-    Args:
-        lr_trace: shape ``(..., steps)``, finite.
-        rtol: relative tolerance for a flat step.
-
-    Returns:
-        Integer count(s), shape ``lr_trace.shape[:-1]``.
-
-    Example:
-        >>> lr_oscillations([1, 2, 3, 2, 2, 1, 3])    # + + - (flat) - +: two changes
-        np.int64(2)
-    """
-    lr = _check_lr(lr_trace, 1)
-    d = np.diff(lr, axis=-1)
-    scale = np.maximum(np.abs(lr[..., :-1]), np.abs(lr[..., 1:]))
-    direction = np.where(np.abs(d) > rtol * scale, np.sign(d), 0.0)
-    m = direction.shape[-1]
-    if m == 0:
-        return _scalar(np.zeros(lr.shape[:-1], dtype=np.int64))
-    # Index of the latest non-flat step strictly before each step (-1 if none).
-    latest = np.maximum.accumulate(np.where(direction != 0, np.arange(m), -1), axis=-1)
-    prev = np.concatenate([np.full((*latest.shape[:-1], 1), -1), latest[..., :-1]], axis=-1)
-    prev_dir = np.where(prev >= 0, np.take_along_axis(direction, np.maximum(prev, 0), axis=-1), 0.0)
-    changes = (direction != 0) & (prev_dir != 0) & (direction != prev_dir)
-    return _scalar(np.sum(changes, axis=-1))
-
-
-def fraction_at_bound(
-    lr_trace: ArrayLike, low: float | None, high: float | None, *, rtol: float = 1e-6
-) -> Any:
-    """Fraction of recorded LR values at (or beyond) a bound.
-
-    At the low bound if ``lr <= low + rtol · |low|``, at the high bound if
-    ``lr >= high - rtol · |high|``. Each value counts equally, so pass a trace sampled
-    uniformly in time (e.g. one value per update or per eval point).
-
-    Args:
-        lr_trace: shape ``(..., steps)``, finite.
-        low: lower bound, or ``None``.
-        high: upper bound, or ``None`` (at least one bound is needed).
-        rtol: relative tolerance.
-
-    Returns:
-        Shape ``lr_trace.shape[:-1]``.
-
-    Example:
-        >>> fraction_at_bound([1e-6, 1e-6, 5e-4, 1e-2], low=1e-6, high=1e-2)
-        np.float64(0.75)
-    """
-    if low is None and high is None:
-        raise ValueError("fraction_at_bound needs low or high (or both), got neither")
-    if low is not None and high is not None and not low < high:
-        raise ValueError(f"low must be < high, got low={low}, high={high}")
-    lr = _check_lr(lr_trace, 1)
-    at = np.zeros(lr.shape, dtype=bool)
-    if low is not None:
-        at |= lr <= low + rtol * abs(low)
-    if high is not None:
-        at |= lr >= high - rtol * abs(high)
-    return _scalar(np.mean(at, axis=-1))

@@ -474,36 +474,36 @@ def test_regime_drop_and_recovery_by_hand() -> None:
     y = np.array([10, 10, 10, 4, 2, 6, 9, 10, 10, 10.0])
     # L = mean(10, 10, 10) = 10; lowest after t = 30 is 2 -> drop 8. tau = 0.05 · 10 = 0.5:
     # back to >= 9.5 after the trough (t = 40) first at t = 70 -> 70 - 30 = 40 steps
-    assert st.regime_drop_and_recovery(t, y, 30) == (8.0, 40.0)
+    assert mt.regime_drop_and_recovery(t, y, 30) == (8.0, 40.0)
     # tau = 0.1 · 10 = 1: 9 >= 9 at t = 60 -> 30 steps
-    assert st.regime_drop_and_recovery(t, y, 30, rtol=0.1) == (8.0, 30.0)
+    assert mt.regime_drop_and_recovery(t, y, 30, rtol=0.1) == (8.0, 30.0)
     # never leaves the band [9.5, inf): recovery 0; the small dip still counts as drop 0.2
-    drop, rec = st.regime_drop_and_recovery(t[:5], [10, 10, 10, 9.8, 10.0], 30)
+    drop, rec = mt.regime_drop_and_recovery(t[:5], [10, 10, 10, 9.8, 10.0], 30)
     assert (drop, rec) == (pytest.approx(0.2), 0.0)
     # a curve that rises after the switch has no drop
-    assert st.regime_drop_and_recovery(t[:5], [1, 1, 1, 5, 6.0], 30) == (0.0, 0.0)
+    assert mt.regime_drop_and_recovery(t[:5], [1, 1, 1, 5, 6.0], 30) == (0.0, 0.0)
     # negative returns: L = -200, tau = 0.05 · 200 = 10 -> back at >= -210: -205 at t = 50
     neg = [-200, -200, -200, -400, -300, -205.0]
-    assert st.regime_drop_and_recovery(t[:6], neg, 30) == (200.0, 20.0)
+    assert mt.regime_drop_and_recovery(t[:6], neg, 30) == (200.0, 20.0)
     # several runs at once, one never recovers, one has a NaN after the switch
-    drop, rec = st.regime_drop_and_recovery(
+    drop, rec = mt.regime_drop_and_recovery(
         t[:6], [neg, [-200, -200, -200, -400, -300, -250.0], [0, 0, 0, np.nan, 0, 0.0]], 30
     )
     assert_allclose(drop, [200.0, 200.0, np.nan])
     assert_allclose(rec, [20.0, np.nan, np.nan])
     with pytest.raises(ValueError, match="needs eval points before and after"):
-        st.regime_drop_and_recovery(t, y, 0)
+        mt.regime_drop_and_recovery(t, y, 0)
 
 
 def test_regime_switch_effects() -> None:
     t = np.arange(6) * 10
     # switch 20: L = y[1] = 5, after [20, 40) = [1 5]: drop 4, back at t = 30 -> 10 steps;
     # switch 40: L = y[3] = 5, after = [2 2]: drop 3, never back -> NaN
-    drops, rec = st.regime_switch_effects(t, [[5, 5, 1, 5, 2, 2.0]], [20, 40], window=1)
+    drops, rec = mt.regime_switch_effects(t, [[5, 5, 1, 5, 2, 2.0]], [20, 40], window=1)
     assert_allclose(drops, [[4.0, 3.0]])
     assert_allclose(rec, [[10.0, np.nan]])
     with pytest.raises(ValueError, match="switch_steps must have shape"):
-        st.regime_switch_effects(t, [5, 5, 1, 5, 2, 2.0], [40, 20])
+        mt.regime_switch_effects(t, [5, 5, 1, 5, 2, 2.0], [40, 20])
 
 
 def test_sensitivity() -> None:
@@ -532,7 +532,7 @@ def test_sensitivity() -> None:
 
 def test_lr_oscillations_and_fraction_at_bound() -> None:
     # steps + + - (flat) - +: direction changes + -> - and - -> + : 2
-    assert st.lr_oscillations([1, 2, 3, 2, 2, 1, 3]) == 2
+    assert mt.lr_oscillations([1, 2, 3, 2, 2, 1, 3]) == 2
     # triangular cycles 1 2 3 2 1 2 3 2 1: changes at both 3s and at the 1 between: 3
     # a monotone cosine decay: 0; changes below rtol are flat: 0; a single value: 0
     traces = [
@@ -540,17 +540,17 @@ def test_lr_oscillations_and_fraction_at_bound() -> None:
         list(np.cos(np.linspace(0, np.pi / 2, 9)) + 1),
         [1, 1 + 1e-9, 1, 1 + 1e-9, 1, 1, 1, 1, 1],
     ]
-    assert_array_equal(st.lr_oscillations(traces), [3, 0, 0])
-    assert st.lr_oscillations([3e-4]) == 0
+    assert_array_equal(mt.lr_oscillations(traces), [3, 0, 0])
+    assert mt.lr_oscillations([3e-4]) == 0
     # at low: 1e-6 twice; at high: 1e-2 once -> 3 of 4
-    assert st.fraction_at_bound([1e-6, 1e-6, 5e-4, 1e-2], low=1e-6, high=1e-2) == 0.75
+    assert mt.fraction_at_bound([1e-6, 1e-6, 5e-4, 1e-2], low=1e-6, high=1e-2) == 0.75
     # beyond a bound counts; within rtol counts; only a low bound
-    assert st.fraction_at_bound([5e-7, 1e-6 * (1 + 1e-9), 1e-5, 1e-5], 1e-6, None) == 0.5
-    assert_allclose(st.fraction_at_bound([[1.0, 2.0], [2.0, 2.0]], None, 2.0), [0.5, 1.0])
+    assert mt.fraction_at_bound([5e-7, 1e-6 * (1 + 1e-9), 1e-5, 1e-5], 1e-6, None) == 0.5
+    assert_allclose(mt.fraction_at_bound([[1.0, 2.0], [2.0, 2.0]], None, 2.0), [0.5, 1.0])
     with pytest.raises(ValueError, match="lr_trace must be finite"):
-        st.lr_oscillations([1.0, np.nan])
+        mt.lr_oscillations([1.0, np.nan])
     with pytest.raises(ValueError, match="needs low or high"):
-        st.fraction_at_bound([1.0], None, None)
+        mt.fraction_at_bound([1.0], None, None)
 
 
 def test_divergence_rate() -> None:
