@@ -10,6 +10,7 @@ import argparse
 import csv
 import importlib
 import importlib.util
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,9 +88,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="train one small PPO agent with a cosine LR and write its progress and LR plot",
-        description="Train PPO on CartPole-v1 with cosine(1e-3, warmup=0.05); write "
-        "progress.csv and lr.png into --out.",
+        help="train one small PPO agent with a cosine LR and write its run files and LR plot",
+        description="Train PPO on CartPole-v1 (tuned preset) with cosine(1e-3, warmup=0.05) "
+        "through rl-lr train's path; write the run's config.yaml, progress.csv, summary.json, "
+        "timing.csv and lr.png (applied LR and clean eval return) into --out (new or empty).",
         epilog="Example: rl-lr demo --out runs/demo",
     )
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory")
@@ -168,7 +170,10 @@ def _cmd_list(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from rl_lr.demo import run_demo
 
-    outputs = run_demo(args.out, total_timesteps=args.steps, seed=args.seed)
+    outputs = run_demo(args.out, total_timesteps=args.steps, seed=args.seed, quiet=False)
+    summary = json.loads(outputs["summary"].read_text())
+    print(f"demo: {summary['timesteps']} steps, final eval return "
+          f"{summary['final_eval_return']:.1f} (best {summary['best_eval_return']:.1f})")
     print("demo outputs:")
     for name, path in outputs.items():
         print(f"  {name}: {path}")

@@ -14,6 +14,7 @@ import pytest
 
 import rl_lr
 from rl_lr.cli import main
+from rl_lr.recorder import FIXED_COLUMNS
 
 RL_LR = [sys.executable, "-m", "rl_lr.cli"]
 
@@ -89,14 +90,18 @@ def test_demo_trains_and_writes_progress_and_plot(tmp_path: Path,
     assert str(tmp_path / "progress.csv") in capsys.readouterr().out
     with (tmp_path / "progress.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == [
-        "timesteps", "eval_return_mean", "eval_return_std", "train_return", "lr"]
-    assert int(rows[0]["timesteps"]) == 0 and int(rows[-1]["timesteps"]) >= 2560
-    # Each row's LR is the one applied at the last update before it (8 envs x 32 steps each).
+    assert list(rows[0])[:5] == list(FIXED_COLUMNS)  # the run's own progress.csv
+    assert [int(row["timesteps"]) for row in rows] == list(range(0, 2561, 256))
+    # Each row's LR is the one applied at the update just before it: rows are taken at rollout
+    # starts (8 envs x 32 steps each), and the update after the rollout ending at step t
+    # applies the policy's value at t.
     policy = rl_lr.parse("cosine(1e-3, warmup=0.05)")
     for row in rows:
-        last_update = int(row["timesteps"]) // 256 * 256
-        if int(row["timesteps"]) % 256 == 0 and int(row["timesteps"]) > 0:
-            last_update -= 256  # evaluated inside the rollout that ends at this step
-        assert float(row["lr"]) == pytest.approx(policy.value(last_update / 2560), rel=1e-12)
+        assert float(row["lr"]) == pytest.approx(policy.value(int(row["timesteps"]) / 2560),
+                                                 rel=1e-12)
+    assert {"config.yaml", "summary.json", "timing.csv"} <= {p.name for p in tmp_path.iterdir()}
     _assert_png(tmp_path / "lr.png")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["demo", "--out", str(tmp_path), "--steps", "2560"]) == 2  # never overwrites
+    assert f"--out {tmp_path} is not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
 
 import rl_lr
-from rl_lr.evaluation import EvalRecorder
+from rl_lr.console import ProgressBar
 from rl_lr.optimizers import OPTIMIZERS, is_schedule_free, set_optimizers
+from rl_lr.recorder import RunRecorder
 from rl_lr.sb3 import network_optimizers
 from tests.helpers import budget, make_model
 
@@ -76,25 +78,29 @@ class ModeProbe(BaseCallback):
 
 
 def test_schedule_free_is_in_eval_mode_except_during_updates() -> None:
-    model = make_model("ppo")
+    """Through the run recorder, as ``rl-lr train`` evaluates: every evaluation (step 0, the
+    periodic ones at rollout starts, the engine's final one) sees eval mode."""
+    from rl_lr.agents import evaluate
+
+    model = make_model("ppo")  # 64-step rollouts
     set_optimizers(model, "schedulefree_adamw")
     rl_lr.attach(model, "constant(1e-3)", total_timesteps=256)
     probe = ModeProbe()
-    from stable_baselines3.common.env_util import make_vec_env
-
-    recorder = EvalRecorder(make_vec_env("CartPole-v1", seed=5), eval_every=128, n_episodes=1)
     modes_at_eval: list[bool] = []
-    original = recorder._evaluate
 
-    def evaluate() -> None:
+    def probed_evaluate(*args: Any) -> list[float]:
         modes_at_eval.append(model.policy.optimizer.param_groups[0]["train_mode"])
-        original()
+        return evaluate(*args)
 
-    recorder._evaluate = evaluate  # type: ignore[method-assign]
+    recorder = RunRecorder(make_vec_env("CartPole-v1"), probed_evaluate, seed=5,
+                           eval_every=128, n_episodes=1, on_row=lambda: None,
+                           bar=ProgressBar(256, enabled=False))
     model.learn(256, callback=[probe, recorder])
+    recorder.record()  # the final row, as the engine adds it after learn()
+    assert [row["timesteps"] for row in recorder.rows] == [0, 128, 256]
     assert probe.rollout_modes == {False}
     assert probe.step_modes == {True}
-    assert modes_at_eval and set(modes_at_eval) == {False}
+    assert modes_at_eval == [False, False, False]
     assert is_schedule_free(model.policy.optimizer)
 
 
