@@ -43,6 +43,7 @@ __all__ = ["Experiment", "ExperimentError", "PlannedRun", "load_experiment", "pl
 AXES = ("env", "algo", "lr", "perturb", "optimizer", "seed")
 BUDGET_KEYS = ("steps", "eval_every", "eval_episodes", "n_envs", "preset")
 TOP_KEYS = ("name", "description", "imports", "budget", "grid", "overrides", "runs")
+RECORD_KEYS = ("source", "run_ids")  # written by rl-lr bench into OUT/experiment.yaml; ignored
 
 
 class ExperimentError(SpecError):
@@ -92,7 +93,11 @@ class Experiment:
 
 
 def load_experiment(path: Path | str) -> Experiment:
-    """Read an experiment YAML file; structural problems raise :class:`ExperimentError`."""
+    """Read an experiment YAML file; structural problems raise :class:`ExperimentError`.
+
+    The resolved copy that ``rl-lr bench`` writes into ``OUT/experiment.yaml`` reads back too
+    (its ``source`` and ``run_ids`` records are ignored): it plans the same runs.
+    """
     from rl_lr.run_files import read_yaml
 
     path = Path(path)
@@ -103,7 +108,7 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
     if not isinstance(data, dict):
         raise ExperimentError(source, [f"top level must be a mapping, got {type(data).__name__}"])
     errors = [f"{key}: unknown key (allowed: {', '.join(TOP_KEYS)})"
-              for key in data if key not in TOP_KEYS]
+              for key in data if key not in (*TOP_KEYS, *RECORD_KEYS)]
     if not isinstance(data.get("name"), str) or not data.get("name"):
         errors.append("name: required, a non-empty string")
     for key, kind in (("budget", dict), ("overrides", dict), ("runs", list), ("imports", list)):

@@ -158,6 +158,8 @@ def test_local_pool_runs_the_smoke_suite(smoke_local: tuple[Path, Any]) -> None:
     assert {"eval_return_mean", "lr", "train_return"} <= {r["metric"] for r in curves}
     experiment = yaml.safe_load((out / "experiment.yaml").read_text())
     assert sorted(experiment["run_ids"]) == sorted(r["run_id"] for r in summary)
+    resolved = plan_runs(load_experiment(out / "experiment.yaml"))  # rerunnable as written
+    assert [run.run_id for run in resolved] == experiment["run_ids"]
     again = run_sweep(SMOKE, out, workers=2, quiet=True)
     assert again.already_done == 8 and again.finished == 0
 
