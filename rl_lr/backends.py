@@ -162,7 +162,8 @@ class RayBackend:
 
             raise SpecError("--backend ray needs Ray: pip install 'rl-lr[ray]'") from None
         self._ray = ray
-        if not ray.is_initialized():
+        self._started = not ray.is_initialized()  # close() leaves a caller's own ray.init alone
+        if self._started:
             if address:
                 ray.init(address=address, log_to_driver=False, include_dashboard=False)
             else:
@@ -191,7 +192,8 @@ class RayBackend:
     def close(self) -> None:
         for ref in self._refs:
             self._ray.cancel(ref, force=True)
-        self._ray.shutdown()
+        if self._started:
+            self._ray.shutdown()
 
 
 def make_backend(name: str, workers: int | None = None, address: str | None = None) -> Backend:
