@@ -171,14 +171,12 @@ class RayBackend:
                          include_dashboard=False)
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self._task = ray.remote(num_cpus=1)(execute_run)
-        self._refs: list[Any] = []
-        self._ids: dict[Any, str] = {}
+        self._ids: dict[Any, str] = {}  # the unfinished tasks' run ids, oldest first
 
     def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         ray = self._ray
-        self._refs = [self._task.remote(p) for p in payloads]
-        self._ids = {ref: p["run_id"] for ref, p in zip(self._refs, payloads, strict=True)}
-        pending = list(self._refs)
+        self._ids = {self._task.remote(p): p["run_id"] for p in payloads}
+        pending = list(self._ids)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
@@ -190,7 +188,10 @@ class RayBackend:
         return list(self._ids.values())[: self.workers]
 
     def close(self) -> None:
-        for ref in self._refs:
+        # Only unfinished tasks: cancelling a finished one races with its completion inside
+        # Ray 2.60's core worker ("Tried to complete task that was not pending") and aborts
+        # the driver.
+        for ref in self._ids:
             self._ray.cancel(ref, force=True)
         if self._started:
             self._ray.shutdown()
