@@ -36,6 +36,16 @@ def _sensitivity_parts(
     return p, c
 
 
+def _compare(p: Array, c: Array, kind: str) -> Array:
+    """``p / c`` (NaN where ``c <= 0``) or ``p - c``."""
+    if kind == "difference":
+        return np.asarray(p - c)
+    if kind != "ratio":
+        raise ValueError(f"kind must be 'ratio' or 'difference', got {kind!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(c > 0, p / np.where(c > 0, c, 1.0), np.nan)
+
+
 def sensitivity(
     perturbed: ArrayLike,
     clean: ArrayLike,
@@ -65,12 +75,7 @@ def sensitivity(
         array([0.75, 0.  ])
     """
     p, c = _sensitivity_parts(perturbed, clean, low, high)
-    if kind == "difference":
-        return p - c
-    if kind != "ratio":
-        raise ValueError(f"kind must be 'ratio' or 'difference', got {kind!r}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(c > 0, p / np.where(c > 0, c, 1.0), np.nan)
+    return _compare(p, c, kind)
 
 
 def sensitivity_of_means(
@@ -92,13 +97,7 @@ def sensitivity_of_means(
         np.float64(0.75)
     """
     p, c = _sensitivity_parts(perturbed, clean, low, high)
-    mp, mc = p.mean(axis=0), c.mean(axis=0)
-    if kind == "difference":
-        return _scalar(np.asarray(mp - mc))
-    if kind != "ratio":
-        raise ValueError(f"kind must be 'ratio' or 'difference', got {kind!r}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _scalar(np.asarray(np.where(mc > 0, mp / np.where(mc > 0, mc, 1.0), np.nan)))
+    return _scalar(np.asarray(_compare(p.mean(axis=0), c.mean(axis=0), kind)))
 
 
 def divergence_rate(diverged: ArrayLike, *, confidence: float = 0.95) -> Interval:
