@@ -26,7 +26,8 @@ def add_parser(commands: Any) -> None:
     )
     source = bench.add_mutually_exclusive_group(required=True)
     source.add_argument("experiment", nargs="?", type=Path, help="experiment YAML file")
-    source.add_argument("--suite", help="a named suite: smoke, quick, standard")
+    source.add_argument("--suite", help="a named suite, a file of experiments/: smoke, quick, "
+                        "standard, controllers_act")
     bench.add_argument("--workers", type=positive_int, default=None,
                        help="parallel runs (default: all cores, or the Ray cluster's CPUs)")
     bench.add_argument("--backend", choices=["local", "ray"], default="local",
