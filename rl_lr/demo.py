@@ -1,5 +1,5 @@
 """``rl-lr demo``: one short run, its files and its LR plot, to see what rl-lr does (a few
-seconds with ``--steps 2560``, about half a minute on one core at the default 40,000 steps).
+seconds with ``--steps 2560``, about 20 s on one core at the default 40,000 steps).
 
 It trains PPO on CartPole-v1 through the one training path, :func:`rl_lr.train.train`, with
 the tuned preset (rl-baselines3-zoo's PPO CartPole-v1 values: 8 envs, n_steps 32, batch 256,

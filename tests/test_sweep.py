@@ -166,8 +166,8 @@ def test_local_pool_runs_the_smoke_suite(smoke_local: tuple[Path, Any]) -> None:
 
 def test_ray_backend_gives_byte_identical_results(smoke_local: tuple[Path, Any],
                                                   tmp_path: Path) -> None:
-    # Ray runs in a child process, as a user runs it: Ray's driver can end its own process
-    # (GCS reconnect timeout, teardown), which must never take the test session with it.
+    # Ray runs in a child process, as a user runs it: a Ray internal check failure aborts the
+    # driver's whole process (seen with Ray 2.60), which must never take the test session along.
     pytest.importorskip("ray")
     local, _ = smoke_local
     command = [sys.executable, "-m", "rl_lr.cli", "bench", str(SMOKE), "--out", str(tmp_path),
