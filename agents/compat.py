@@ -27,8 +27,8 @@ from collections.abc import Iterable
 import gymnasium
 
 from rl_lr.agents.algorithms import ALGORITHMS, AlgorithmInfo
+from rl_lr.errors import SpecError
 from rl_lr.schedules import LRPolicy
-from rl_lr.spec import SpecError
 
 __all__ = [
     "IncompatibleError",

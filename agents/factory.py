@@ -50,8 +50,9 @@ from rl_lr.agents.compat import (
 from rl_lr.agents.hyperparams import check_keys, merge, plain, to_constructor_kwargs
 from rl_lr.agents.presets import PresetWarning, load_preset, normalize_arguments
 from rl_lr.envs import apply_perturbations, parse_perturbations
+from rl_lr.errors import SpecError
+from rl_lr.sb3 import attach
 from rl_lr.schedules import POLICIES, LRPolicy
-from rl_lr.spec import SpecError
 
 __all__ = ["Agent", "AgentSpec", "build", "evaluate", "make", "make_eval_env", "resolve"]
 
@@ -302,8 +303,6 @@ def evaluate(model: BaseAlgorithm, eval_env: VecEnv, n_episodes: int, seed: int)
 
 def build(spec: AgentSpec) -> Agent:
     """Build the envs and the model of ``spec``, set its optimizers, attach its LR policy."""
-    import rl_lr
-
     info = resolve_algo(spec.algo)
     policies = _parse_lr(spec.lr)
     perturbations = parse_perturbations(spec.perturb)
@@ -329,7 +328,7 @@ def build(spec: AgentSpec) -> Agent:
         from rl_lr.optimizers import set_optimizers
 
         set_optimizers(model, _parse_optimizer(spec.optimizer))
-    hook = rl_lr.attach(model, policies, total_timesteps=spec.total_timesteps)
+    hook = attach(model, policies, total_timesteps=spec.total_timesteps)
     return Agent(model=model, env=env, hook=hook, spec=spec)
 
 

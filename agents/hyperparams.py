@@ -31,8 +31,8 @@ import numpy as np
 from torch import nn
 
 from rl_lr.agents.algorithms import RESERVED_ARGUMENTS, AlgorithmInfo
+from rl_lr.errors import SpecError
 from rl_lr.schedules import POLICIES, LRPolicy
-from rl_lr.spec import SpecError
 
 __all__ = [
     "ACTIVATIONS",

@@ -32,8 +32,8 @@ import yaml
 
 from rl_lr.agents.compat import resolve_algo
 from rl_lr.agents.hyperparams import check_keys, coerce_numbers
+from rl_lr.errors import SpecError
 from rl_lr.schedules import POLICIES
-from rl_lr.spec import SpecError
 
 __all__ = [
     "PRESET_DIR",

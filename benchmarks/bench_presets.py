@@ -4,7 +4,7 @@ Acceptance (issue "Agents"): with the zoo preset and its LR, PPO on CartPole-v1 
 clean eval return >= 475 within 100k steps on at least 4 of 5 seeds, and SAC on Pendulum-v1
 reaches >= -200 within 20k steps on at least 4 of 5. Not part of CI (about 35 min on one core).
 
-Each run is an ordinary ``rl-lr train`` run (``rl_lr.train.train``) with ``--save-model``
+Each run is an ordinary ``rl-lr train`` run (``rl_lr.run.train``) with ``--save-model``
 under ``--out``; the script is resumable: finished runs are skipped, interrupted ones continue
 from their last checkpoint. It prints a Markdown table and writes ``results.json`` in ``--out``.
 
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rl_lr.train import TrainConfig, resume, train
+from rl_lr.run import TrainConfig, resume, train
 
 
 @dataclass(frozen=True)

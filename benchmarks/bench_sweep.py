@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from rl_lr.experiment import experiment_from_dict
-from rl_lr.sweep import run_sweep
+from rl_lr.harness import run_experiment
 
 
 def experiment(steps: int) -> object:
@@ -32,7 +32,7 @@ def experiment(steps: int) -> object:
 def timed(**kwargs: object) -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        result = run_sweep(experiment(STEPS), Path(out), quiet=True, report=REPORT,
+        result = run_experiment(experiment(STEPS), Path(out), quiet=True, report=REPORT,
                            **kwargs)  # type: ignore[arg-type]
         assert result.finished == 8, result
         return time.perf_counter() - start

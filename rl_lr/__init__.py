@@ -15,6 +15,7 @@ from typing import Any
 
 from rl_lr.bandit import Bandit
 from rl_lr.controllers import Controller, KLAdaptive, Plateau, Trend, Volatility
+from rl_lr.errors import SpecError
 from rl_lr.hypergradient import Hypergradient
 from rl_lr.schedules import (
     POLICIES,
@@ -33,7 +34,6 @@ from rl_lr.schedules import (
     sequence,
 )
 from rl_lr.signals import TrainingSignals
-from rl_lr.spec import SpecError
 
 __version__ = "0.1.0"
 

@@ -14,14 +14,9 @@ import dataclasses
 import re
 from typing import Any
 
+from rl_lr.errors import SpecError
+
 __all__ = ["BARE_WORD", "KEYWORDS", "NUMBER", "Call", "SpecError", "parse_text", "render_value"]
-
-
-class SpecError(ValueError):
-    """A spec (string, mapping or constructor call) is malformed or out of range.
-
-    The message is one line: what is wrong, and what is allowed.
-    """
 
 
 @dataclasses.dataclass(frozen=True)

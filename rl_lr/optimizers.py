@@ -30,13 +30,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rl_lr.sb3 import install_optimizers, network_optimizers
 from rl_lr.spec import Registry, SpecError, SpecObject
 
 if TYPE_CHECKING:
     import torch
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-__all__ = ["OPTIMIZERS", "OptimizerSpec", "is_schedule_free", "set_optimizers"]
+__all__ = ["OPTIMIZERS", "OptimizerSpec", "set_optimizers"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -226,11 +227,6 @@ class Prodigy(OptimizerSpec):
         return optimizer
 
 
-def is_schedule_free(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether ``optimizer`` has schedule-free train/eval modes."""
-    return bool(optimizer.param_groups) and "train_mode" in optimizer.param_groups[0]
-
-
 def parse_per_network(spec: Any, networks: set[str]) -> dict[str, OptimizerSpec]:
     """One spec for every network, or ``{network: spec}`` with an optional ``default``.
 
@@ -271,7 +267,5 @@ def set_optimizers(model: BaseAlgorithm, spec: Any) -> None:
         >>> type(model.policy.optimizer).__name__
         'SGD'
     """
-    from rl_lr.sb3 import install_optimizers, network_optimizers
-
     specs = parse_per_network(spec, set(network_optimizers(model)))
     install_optimizers(model, specs)

@@ -42,10 +42,9 @@ from typing import Any
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from rl_lr.optimizers import is_schedule_free
+from rl_lr.errors import SpecError
 from rl_lr.schedules import POLICIES, LRPolicy
 from rl_lr.signals import TrainingSignals
-from rl_lr.spec import SpecError
 
 __all__ = [
     "AttachedLR",
@@ -81,6 +80,11 @@ def unreported_stat(policy: LRPolicy, class_names: set[str]) -> tuple[str, list[
         if reporters is not None and not reporters & class_names:
             return stat, sorted(reporters)
     return None
+
+
+def is_schedule_free(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer`` has schedule-free train/eval modes."""
+    return bool(optimizer.param_groups) and "train_mode" in optimizer.param_groups[0]
 
 
 def network_optimizers(model: BaseAlgorithm) -> dict[str, torch.optim.Optimizer]:

@@ -14,7 +14,7 @@ import pytest
 
 import rl_lr
 from rl_lr.cli import main
-from rl_lr.recorder import FIXED_COLUMNS
+from rl_lr.run.recorder import FIXED_COLUMNS
 
 RL_LR = [sys.executable, "-m", "rl_lr.cli"]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import rl_lr
-from rl_lr.cli import import_plugin, main
+from rl_lr.cli import main
+from rl_lr.plugins import import_plugin
 from tests.helpers import make_model
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "custom_controller.py"

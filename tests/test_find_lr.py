@@ -1,4 +1,4 @@
-"""rl_lr.find_lr: the grid, the suggestion rules, a tiny range test, the CLI's errors."""
+"""rl_lr.tuning.find_lr: the grid, the suggestion rules, a tiny range test, the CLI's errors."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import rl_lr
-from rl_lr.find_lr import find_lr, lr_grid, suggest
 from rl_lr.spec import SpecError
+from rl_lr.tuning.find_lr import find_lr, lr_grid, suggest
 
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
 

@@ -18,7 +18,7 @@ import scipy.stats
 from numpy.testing import assert_allclose, assert_array_equal
 
 from rl_lr import metrics as mt
-from rl_lr import stability as st
+from rl_lr.metrics import stability as st
 
 
 def _iqm_scipy(*columns: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -154,7 +154,7 @@ def test_bootstrap_does_not_depend_on_chunking(monkeypatch: pytest.MonkeyPatch) 
         )
 
     whole = everything()
-    monkeypatch.setattr("rl_lr.bootstrap._CHUNK", 7 * 60)  # 7 resamples of 30 x 2 per chunk
+    monkeypatch.setattr("rl_lr.metrics.bootstrap._CHUNK", 7 * 60)  # 7 resamples of 30 x 2 per chunk
     assert everything() == whole
 
 

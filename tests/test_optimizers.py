@@ -12,10 +12,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
 import rl_lr
-from rl_lr.console import ProgressBar
-from rl_lr.optimizers import OPTIMIZERS, is_schedule_free, set_optimizers
-from rl_lr.recorder import RunRecorder
-from rl_lr.sb3 import network_optimizers
+from rl_lr.optimizers import OPTIMIZERS, set_optimizers
+from rl_lr.run.console import ProgressBar
+from rl_lr.run.recorder import RunRecorder
+from rl_lr.sb3 import is_schedule_free, network_optimizers
 from tests.helpers import budget, make_model
 
 EXAMPLES = {

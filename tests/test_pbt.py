@@ -1,4 +1,4 @@
-"""rl_lr.pbt: the explore / exploit rules, a faithful exploit, and a population on Ray."""
+"""rl_lr.tuning.pbt: the explore / exploit rules, a faithful exploit, and a population on Ray."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from rl_lr.pbt import PBT, Member, _exploit_explore, explore_lr, parse_method, run_pbt
 from rl_lr.spec import SpecError
+from rl_lr.tuning.pbt import PBT, Member, _exploit_explore, explore_lr, parse_method, run_pbt
 
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
 

@@ -19,10 +19,8 @@ from PIL import Image
 from rl_lr import metrics
 from rl_lr.cli import main
 from rl_lr.plots import (
-    FIGURES,
     curve_band,
     lr_band,
-    make_figure,
     new_axes,
     plot_grouped_intervals,
     plot_heatmap,
@@ -36,7 +34,8 @@ from rl_lr.plots import (
     policy_colours,
     save_figure,
 )
-from rl_lr.sweep_data import SweepData, load_sweep
+from rl_lr.report.figures import FIGURES, make_figure
+from rl_lr.results import Results, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "experiments" / "smoke.yaml"
@@ -45,10 +44,10 @@ SMOKE = ROOT / "experiments" / "smoke.yaml"
 @functools.cache
 def smoke_sweep(base: Path) -> Path:
     """The smoke suite run once per test session (also used by tests/test_report.py)."""
-    from rl_lr.sweep import run_sweep
+    from rl_lr.harness import run_experiment
 
     out = base / "smoke_sweep"
-    result = run_sweep(SMOKE, out, workers=2, quiet=True)
+    result = run_experiment(SMOKE, out, workers=2, quiet=True)
     assert result.failed == {}, result.failed
     return out
 
@@ -59,8 +58,8 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def data(sweep_dir: Path) -> SweepData:
-    return load_sweep(sweep_dir)
+def data(sweep_dir: Path) -> Results:
+    return load_results(sweep_dir)
 
 
 def check_png(path: Path, size: tuple[int, int]) -> None:
@@ -85,7 +84,7 @@ def check_svg(path: Path) -> None:
 
 
 
-def test_an_axis_fixed_by_the_policy_is_part_of_it_not_a_panel(data: SweepData) -> None:
+def test_an_axis_fixed_by_the_policy_is_part_of_it_not_a_panel(data: Results) -> None:
     """schedule-free AdamW as its own policy (lr label ``sf``, optimizer ``sf``) shares the
     panels of the other policies; an optimizer varied within a policy makes panels."""
     sf_rows = [{**row, "lr": "sf", "optimizer": "sf"} for row in data.summary
@@ -100,7 +99,7 @@ def test_an_axis_fixed_by_the_policy_is_part_of_it_not_a_panel(data: SweepData) 
 # --------------------------------------------------------------------------- every figure
 
 
-def test_sweep_is_read_once_into_a_small_structure(data: SweepData) -> None:
+def test_sweep_is_read_once_into_a_small_structure(data: Results) -> None:
     assert data.name == "smoke" and not data.partial and data.finished == data.planned == 8
     assert data.policies == ["cosine", "plateau"]
     assert data.panel_axes == ["env", "perturb"]
@@ -114,7 +113,7 @@ def test_sweep_is_read_once_into_a_small_structure(data: SweepData) -> None:
 
 
 @pytest.mark.parametrize("kind", list(FIGURES))
-def test_every_figure_kind_renders_from_a_real_sweep(sweep_dir: Path, data: SweepData,
+def test_every_figure_kind_renders_from_a_real_sweep(sweep_dir: Path, data: Results,
                                                      kind: str) -> None:
     """``rl-lr bench`` wrote every figure into report/figures (PNG at 150 dpi and SVG)."""
     figure = make_figure(data, kind)
@@ -125,14 +124,14 @@ def test_every_figure_kind_renders_from_a_real_sweep(sweep_dir: Path, data: Swee
     assert not any("PARTIAL" in t.get_text() for t in figure.texts)  # a finished sweep
 
 
-def test_saving_is_reproducible(sweep_dir: Path, data: SweepData, tmp_path: Path) -> None:
+def test_saving_is_reproducible(sweep_dir: Path, data: Results, tmp_path: Path) -> None:
     save_figure(make_figure(data, "aggregates"), tmp_path / "a.png", svg=True)
     for suffix in (".png", ".svg"):
         assert (tmp_path / f"a{suffix}").read_bytes() == (
             sweep_dir / "report" / "figures" / f"aggregates{suffix}").read_bytes()
 
 
-def test_one_colour_per_policy_in_every_figure(data: SweepData) -> None:
+def test_one_colour_per_policy_in_every_figure(data: Results) -> None:
     colours = policy_colours(data.policies)
     assert colours == policy_colours(reversed(data.policies))  # sorted, stable
     curves = make_figure(data, "curves")
@@ -153,7 +152,7 @@ def test_one_colour_per_policy_in_every_figure(data: SweepData) -> None:
         colours["plateau"]]
 
 
-def test_regime_switches_and_divergence_are_marked(data: SweepData) -> None:
+def test_regime_switches_and_divergence_are_marked(data: Results) -> None:
     noise = data.panels[1]
     summary = []
     diverged_id = ""
@@ -185,9 +184,9 @@ def test_regime_switches_and_divergence_are_marked(data: SweepData) -> None:
     assert changed.final_score(next(r for r in summary if r["run_id"] == diverged_id)) == y[-2]
 
 
-def test_envs_without_a_normalisation_range(data: SweepData) -> None:
+def test_envs_without_a_normalisation_range(data: Results) -> None:
     """Envs in no suite: raw returns (one env), or only the known envs pooled (several)."""
-    def renamed(names: dict[str, str]) -> SweepData:
+    def renamed(names: dict[str, str]) -> Results:
         def env(row: dict[str, str]) -> dict[str, str]:
             return {**row, "env": names[row["perturb"]]}
 
@@ -324,7 +323,7 @@ def test_readme_shows_figures_from_results() -> None:
             png.verify()
 
 
-def test_a_selection_is_partial_only_if_its_own_runs_are_missing(data: SweepData) -> None:
+def test_a_selection_is_partial_only_if_its_own_runs_are_missing(data: Results) -> None:
     more = replace(data, experiment={**data.experiment, "run_ids": [*data.planned_ids, "p1"]})
     more.__dict__["plan_labels"] = {**data.plan_labels, "p1": {"env": "Pendulum-v1"}}
     assert more.partial and not more.select(["CartPole-v1"]).partial

@@ -22,12 +22,11 @@ from PIL import Image
 
 from rl_lr.cli import main
 from rl_lr.experiment import load_experiment, plan_runs
-from rl_lr.headline import format_number
 from rl_lr.metrics import probability_of_improvement
-from rl_lr.plots import FIGURES, make_figure
 from rl_lr.report import write_report
-from rl_lr.sweep import collect
-from rl_lr.sweep_data import load_sweep
+from rl_lr.report.figures import FIGURES, make_figure
+from rl_lr.report.tables import format_number
+from rl_lr.results import collect, load_results
 from tests.test_plots import SMOKE, smoke_sweep
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -171,7 +170,7 @@ def test_partial_sweep_report_is_marked_and_names_failed_runs(
         shutil.rmtree(out / "runs" / run.run_id)  # as if still running, or failed
     failed = plan[-1]
     collect(out, plan, {failed.run_id: "RuntimeError: boom"})  # what the sweep rewrites
-    data = load_sweep(out)
+    data = load_results(out)
     assert (data.partial, data.finished, data.planned) == (True, 5, 8)
     assert main(["report", str(out)]) == 0
     captured = capsys.readouterr()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rl_lr.headline import headline_tables
-from rl_lr.sweep_data import load_sweep
+from rl_lr.report.tables import headline_tables
+from rl_lr.results import load_results
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DIRECTORIES = sorted(p.parent for p in RESULTS.glob("*/README.md")
@@ -43,4 +43,4 @@ def test_the_readme_is_partial_exactly_when_the_tables_are(directory: Path) -> N
 @pytest.mark.parametrize("directory", DIRECTORIES, ids=lambda p: p.name)
 def test_the_committed_tables_are_those_of_the_committed_runs(directory: Path) -> None:
     tables = (directory / "report" / "tables.md").read_text()
-    assert headline_tables(load_sweep(directory)) == tables
+    assert headline_tables(load_results(directory)) == tables

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from rl_lr.experiment import ExperimentError, experiment_from_dict, load_experiment, plan_runs
+from rl_lr.harness import run_experiment
 from rl_lr.spec import SpecError
-from rl_lr.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "experiments" / "smoke.yaml"
@@ -77,7 +77,7 @@ def test_a_list_of_grids_plans_each_cross_product_and_names_errors_by_index() ->
 def test_metrics_time_regime_switches_in_all_envs_steps(tmp_path: Path) -> None:
     """``switch(unit=steps)`` counts each vectorised env's own steps: with 4 envs, the switch
     at 100 steps is at SB3 timestep 400 (metrics.csv's switch_drop is measured there)."""
-    from rl_lr.aggregate import _switch_steps
+    from rl_lr.results.group_metrics import _switch_steps
 
     experiment = experiment_from_dict({
         "name": "t", "budget": {"steps": 4000, "n_envs": 4},
@@ -134,7 +134,7 @@ def test_broken_yaml_is_one_clear_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def smoke_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     out = tmp_path_factory.mktemp("smoke") / "local"
-    result = run_sweep(SMOKE, out, workers=2, quiet=True)
+    result = run_experiment(SMOKE, out, workers=2, quiet=True)
     return out, result
 
 
@@ -160,7 +160,7 @@ def test_local_pool_runs_the_smoke_suite(smoke_local: tuple[Path, Any]) -> None:
     assert sorted(experiment["run_ids"]) == sorted(r["run_id"] for r in summary)
     resolved = plan_runs(load_experiment(out / "experiment.yaml"))  # rerunnable as written
     assert [run.run_id for run in resolved] == experiment["run_ids"]
-    again = run_sweep(SMOKE, out, workers=2, quiet=True)
+    again = run_experiment(SMOKE, out, workers=2, quiet=True)
     assert again.already_done == 8 and again.finished == 0
 
 
@@ -221,7 +221,7 @@ def test_user_registered_controller_runs_in_the_harness(tmp_path: Path) -> None:
                  "lr": {"dip": "halve_on_dip(cosine(1e-3))"}, "seed": [0],
                  "set": {**TINY, "n_envs": [1]}},
     })
-    result = run_sweep(experiment, tmp_path, workers=1, quiet=True)
+    result = run_experiment(experiment, tmp_path, workers=1, quiet=True)
     assert result.finished == 1 and not result.failed, result.failed
     assert _rows(tmp_path / "summary.csv")[0]["lr_spec"] == "halve_on_dip(cosine(1e-3))"
 
@@ -254,7 +254,7 @@ def test_a_diverging_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> No
                  "set": {"learning_starts": [32], "batch_size": [32], "buffer_size": [500],
                          "policy_kwargs": [{"net_arch": [4]}]}},
     })
-    result = run_sweep(experiment, tmp_path, workers=2, quiet=True, report=False)
+    result = run_experiment(experiment, tmp_path, workers=2, quiet=True, report=False)
     assert result.finished == 2 and not result.failed
     rows = {r["lr"]: r for r in _rows(tmp_path / "summary.csv")}
     assert rows["huge"]["diverged"] in ("1", "True", "true")

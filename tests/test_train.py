@@ -19,9 +19,9 @@ from stable_baselines3 import PPO, SAC
 import rl_lr
 from rl_lr.agents import ALGORITHMS
 from rl_lr.cli import main
-from rl_lr.console import ProgressBar
-from rl_lr.recorder import FIXED_COLUMNS
-from rl_lr.train import TrainConfig, resume, train
+from rl_lr.run import TrainConfig, resume, train
+from rl_lr.run.console import ProgressBar
+from rl_lr.run.recorder import FIXED_COLUMNS
 
 PPO_ARGS = [
     "--env", "CartPole-v1", "--algo", "ppo", "--lr", "plateau(cosine(1e-3, end=1e-4))",
@@ -224,11 +224,11 @@ def test_a_non_finite_lr_ends_the_run_as_diverged(tmp_path: Path,
 def test_ppo_resume_gives_the_same_files_as_a_run_that_never_stopped(
     ppo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rl_lr.cli import _build_parser
-    from rl_lr.train_cli import _config_from_args  # the CLI's own reading of the arguments
+    from rl_lr.cli.main import build_parser
+    from rl_lr.cli.train import _config_from_args  # the CLI's own reading of the arguments
 
     out = tmp_path / "stopped"
-    args = _build_parser().parse_args(["train", *PPO_ARGS, "--out", str(out)])
+    args = build_parser().parse_args(["train", *PPO_ARGS, "--out", str(out)])
     result = train(_config_from_args(args), out, save_model=True, stop_after=200)
     assert result.status == "stopped" and not (out / "summary.json").exists()
     _, rows = read_rows(out / "progress.csv")
@@ -250,10 +250,10 @@ def test_ppo_resume_gives_the_same_files_as_a_run_that_never_stopped(
 
 
 def test_sac_resume_with_replay_buffer_gsde_and_controllers(tmp_path: Path) -> None:
-    from rl_lr.cli import _build_parser
-    from rl_lr.train_cli import _config_from_args
+    from rl_lr.cli.main import build_parser
+    from rl_lr.cli.train import _config_from_args
 
-    args = _build_parser().parse_args(
+    args = build_parser().parse_args(
         ["train", *SAC_ARGS, "--n-envs", "2", "--steps", "480", "--out", str(tmp_path)])
     config = _config_from_args(args)
     whole = train(config, tmp_path / "whole", save_model=True)

@@ -1,4 +1,4 @@
-"""rl_lr.tune and rl_lr.tune_space: the search-space format, the study (interrupted and
+"""rl_lr.tuning.study and rl_lr.tuning.space: the search-space format, the study (interrupted and
 resumed), the CLI's errors."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import optuna
 import pytest
 
 import rl_lr
+from rl_lr.run import TrainConfig, train
 from rl_lr.spec import SpecError
-from rl_lr.train import TrainConfig, train
-from rl_lr.tune import TuneSettings, run_study
-from rl_lr.tune_space import Choice, Fixed, PolicyChoice, Range, parse_space
+from rl_lr.tuning.space import Choice, Fixed, PolicyChoice, Range, parse_space
+from rl_lr.tuning.study import TuneSettings, run_study
 
 RL_LR = [sys.executable, "-m", "rl_lr.cli"]
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
@@ -184,7 +184,7 @@ def test_study_interrupted_then_resumed_keeps_its_trials(tmp_path: Path) -> None
 
 
 def test_pruning_stops_a_trial_at_an_intermediate_evaluation(tmp_path: Path) -> None:
-    from rl_lr.tune import _Objective
+    from rl_lr.tuning.study import _Objective
 
     space = parse_space({"policies": {"constant": {"lr": [1e-4, 1e-2, "log"]}}})
     objective = _Objective(space, settings(seeds=(0, 1)), tmp_path, chunks=4)

@@ -6,8 +6,10 @@ One colour per LR policy across every figure (:func:`policy_colours`, Okabe–It
 - :mod:`~rl_lr.plots.lr`: a policy's planned LR; the LR runs applied;
 - :mod:`~rl_lr.plots.curves`: learning curves with bootstrap CI bands;
 - :mod:`~rl_lr.plots.intervals`: point estimates with CIs (aggregates, stability);
-- :mod:`~rl_lr.plots.comparisons`: performance profiles, probability of improvement, heatmap;
-- :mod:`~rl_lr.plots.figures`: every figure of a benchmark directory (``rl-lr plot``).
+- :mod:`~rl_lr.plots.policy_comparisons`: performance profiles, probability of improvement,
+  heatmap.
+
+The figures of an experiment directory (``rl-lr plot``) are drawn by :mod:`rl_lr.report.figures`.
 
     >>> import rl_lr
     >>> from rl_lr.plots import plot_lr_policy
@@ -18,15 +20,14 @@ One colour per LR policy across every figure (:func:`policy_colours`, Okabe–It
 
 from __future__ import annotations
 
-from rl_lr.plots.comparisons import (
+from rl_lr.plots.curves import curve_band, plot_learning_curves
+from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
+from rl_lr.plots.lr import lr_band, plot_lr_curve, plot_lr_policy, plot_lr_traces
+from rl_lr.plots.policy_comparisons import (
     plot_heatmap,
     plot_performance_profiles,
     plot_probability_of_improvement,
 )
-from rl_lr.plots.curves import curve_band, plot_learning_curves
-from rl_lr.plots.figures import FIGURES, make_figure
-from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
-from rl_lr.plots.lr import lr_band, plot_lr_curve, plot_lr_policy, plot_lr_traces
 from rl_lr.plots.style import (
     OKABE_ITO,
     new_axes,
@@ -37,11 +38,9 @@ from rl_lr.plots.style import (
 )
 
 __all__ = [
-    "FIGURES",
     "OKABE_ITO",
     "curve_band",
     "lr_band",
-    "make_figure",
     "new_axes",
     "new_figure",
     "plot_grouped_intervals",

@@ -124,7 +124,7 @@ def plot_learning_curves(
 
     Args:
         curves: ``{policy: (timesteps (points,), values (runs, points))}``, NaN = missing,
-            e.g. :class:`rl_lr.sweep_data.Curves`.
+            e.g. :class:`rl_lr.results.Curves`.
         statistic: ``"iqm"`` (default) or ``"mean"`` across runs.
         colours: ``{policy: colour}``; default :func:`rl_lr.plots.policy_colours`.
         switches: timesteps of reward regime switches.

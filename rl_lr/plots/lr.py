@@ -96,7 +96,7 @@ def plot_lr_traces(
 
     Args:
         traces: ``{policy: (timesteps (points,), lr (runs, points))}`` (NaN = not logged),
-            e.g. :class:`rl_lr.sweep_data.Curves`.
+            e.g. :class:`rl_lr.results.Curves`.
         colours: ``{policy: colour}``; default :func:`rl_lr.plots.policy_colours`.
         log_scale: log y-axis; an LR of 0 (e.g. a cosine's last step) cannot be shown there
             and is marked by a ▼ on the bottom edge instead.

@@ -16,7 +16,7 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rl_lr.run_files import atomic_write_bytes
+from rl_lr.files import atomic_write_bytes
 
 __all__ = [
     "DPI",
@@ -81,7 +81,7 @@ def new_axes(width: float = 6.0, height: float = 3.5) -> Axes:
 
 def stamp_status(figure: Figure, status: str) -> None:
     """Mark a figure drawn from a sweep still running (``status`` as
-    :attr:`rl_lr.sweep_data.SweepData.status`; nothing when empty)."""
+    :attr:`rl_lr.results.Results.status`; nothing when empty)."""
     if status:
         figure.text(0.995, 0.995, status, ha="right", va="top", fontsize=9,
                     color="#B00020", fontweight="bold")

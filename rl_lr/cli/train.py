@@ -1,0 +1,160 @@
+"""The ``rl-lr train`` command: arguments -> :class:`~rl_lr.run.TrainConfig` ->
+:func:`~rl_lr.run.train` or :func:`~rl_lr.run.resume`.
+
+Bad input raises :class:`~rl_lr.SpecError` (one line on stderr, exit code 2, nothing
+written); a diverged run is a result (exit code 0 with a line saying so); Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rl_lr.cli.args import positive_int
+from rl_lr.errors import SpecError
+from rl_lr.run import TrainConfig, resume, train
+
+__all__ = ["add_parser", "run_command"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``rl-lr train`` to the ``rl-lr`` sub-command parsers."""
+    parser = commands.add_parser(
+        "train",
+        help="train one agent with an LR policy and write its config, progress and summary",
+        description="Train one agent (preset hyper-parameters + --set overrides) with an LR "
+        "policy, evaluating it on a clean env; write config.yaml (the resolved run), "
+        "progress.csv (one row per evaluation: timesteps, eval_return_mean, eval_return_std, "
+        "train_return, lr, lr/<network>, grad_norm, controller/*, train/*), timing.csv "
+        "(wall clock) and summary.json into --out. A diverged run is a result (exit 0); bad "
+        "input exits 2 with nothing written.",
+        epilog="Example: rl-lr train --env CartPole-v1 --algo ppo --lr 'cosine(1e-3)' "
+        "--steps 100000 --seed 1 --out runs/ppo-cartpole",
+    )
+    parser.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1 or rl_lr/PointNav-v0")
+    parser.add_argument("--algo", help="ppo, a2c, sac, td3, ddpg, dqn, tqc, trpo or crossq")
+    parser.add_argument("--lr", action="append", metavar="SPEC",
+                        help="LR policy spec (default: the preset's); per network: "
+                        "--lr actor=SPEC --lr critic=SPEC")
+    parser.add_argument("--perturb", metavar="SPEC", help="reward perturbation(s) for training")
+    parser.add_argument("--optimizer", action="append", metavar="SPEC",
+                        help="optimizer spec; per network: --optimizer actor=SPEC ...")
+    parser.add_argument("--steps", type=positive_int, help="training budget in env steps")
+    parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    parser.add_argument("--n-envs", type=positive_int, help="training envs (default: preset)")
+    parser.add_argument("--eval-every", type=positive_int, metavar="STEPS",
+                        help="steps between clean evaluations (default: steps / 20)")
+    parser.add_argument("--eval-episodes", type=positive_int, default=10, metavar="E",
+                        help="episodes per evaluation (default 10)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a hyper-parameter (YAML value), e.g. --set n_steps=64 "
+                        "--set policy_kwargs.net_arch=[64,64]")
+    parser.add_argument("--preset", default="default", choices=["default", "sb3"],
+                        help="tuned preset (default) or SB3's defaults")
+    parser.add_argument("--out", type=Path, help="output directory (new or empty)")
+    parser.add_argument("--save-model", action="store_true",
+                        help="write model.zip and checkpoints that --resume continues")
+    parser.add_argument("--tensorboard", action="store_true", help="also log to OUT/tb")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="torch threads (default 1)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--resume", type=Path, metavar="DIR",
+                        help="continue the run saved in DIR (started with --save-model)")
+
+
+def _per_network(values: list[str] | None, flag: str) -> Any:
+    if not values:
+        return None
+    named = [v.partition("=") for v in values]
+    is_named = [bool(sep) and key.isidentifier() and "(" not in key for key, sep, _ in named]
+    if len(values) == 1 and not is_named[0]:
+        return values[0]
+    if not all(is_named):
+        raise SpecError(f"{flag}: give one spec, or NETWORK=SPEC for each network")
+    return {key: spec for key, _, spec in named}
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    from rl_lr.agents.hyperparams import coerce_numbers
+
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            overrides[key.strip()] = coerce_numbers(yaml.safe_load(text))
+        except yaml.YAMLError as err:
+            raise SpecError(f"--set {key}: cannot read {text!r} as a value ({err})") from None
+    return overrides
+
+
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    from rl_lr.agents import resolve_algo
+    from rl_lr.agents.hyperparams import check_keys
+
+    missing = [f"--{n.replace('_', '-')}" for n in ("env", "algo", "steps", "out")
+               if getattr(args, n) is None]
+    if missing:
+        raise SpecError(f"rl-lr train: missing {', '.join(missing)} (see rl-lr train --help)")
+    overrides = _overrides(args.set)
+    check_keys(resolve_algo(args.algo), list(overrides), "--set")
+    return TrainConfig(
+        env=args.env, algo=args.algo, steps=args.steps, seed=args.seed,
+        lr=_per_network(args.lr, "--lr"), perturb=args.perturb,
+        optimizer=_per_network(args.optimizer, "--optimizer"), preset=args.preset,
+        n_envs=args.n_envs, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+        overrides=overrides,
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.6g}"
+
+
+def _say(message: str) -> None:
+    print(f"rl-lr: {message}", file=sys.stderr)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``rl-lr train``: returns the exit code (bad input raises SpecError -> exit 2)."""
+
+    def show(message: Any, category: Any, *rest: Any, **kwargs: Any) -> None:
+        _say(f"warning: {str(message).strip().splitlines()[0]}")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            if args.resume is not None:
+                given = [f"--{n.replace('_', '-')}" for n in
+                         ("env", "algo", "lr", "perturb", "optimizer", "steps", "n_envs",
+                          "eval_every", "out") if getattr(args, n) not in (None, [])]
+                if given or args.set or args.save_model or args.tensorboard:
+                    raise SpecError(f"--resume takes the run's settings from {args.resume}/"
+                                    f"config.yaml; drop {', '.join(given) or 'the other flags'}")
+                result = resume(args.resume, quiet=args.quiet, threads=args.threads)
+            else:
+                result = train(_config_from_args(args), args.out, threads=args.threads or 1,
+                               save_model=args.save_model, tensorboard=args.tensorboard,
+                               quiet=args.quiet)
+        except KeyboardInterrupt:
+            _say("interrupted; with --save-model, `rl-lr train --resume DIR` continues from "
+                 "the last evaluation")
+            return 130
+    summary = result.summary or {}
+    if result.already_done:
+        _say(f"the run in {result.out} is already finished ({result.status}); nothing to do")
+    elif result.status == "diverged":
+        print(f"rl-lr: run diverged at step {summary['diverged_at']} "
+              f"({summary['divergence_reason']}); recorded in {result.out}/summary.json")
+    else:
+        final, best = summary.get("final_eval_return"), summary.get("best_eval_return")
+        print(f"rl-lr: {result.status}: {summary.get('timesteps')} steps, final eval return "
+              f"{_fmt(final)} (best {_fmt(best)}); outputs in {result.out}")
+    return 0

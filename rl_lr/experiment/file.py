@@ -1,0 +1,123 @@
+"""Experiment files: a YAML description of a sweep -> the validated list of its runs.
+
+    name: quick
+    description: PPO on CartPole-v1, four LR policies, clean vs noisy reward.
+    imports: []                      # modules / .py files registering your own policies
+    budget: {steps: 30000, eval_every: 3000, eval_episodes: 10}
+    grid:                            # the cross product of every axis (or a list of such
+                                     # grids, each its own cross product: grid[0], grid[1], ...)
+      env: [CartPole-v1]
+      algo: [ppo]
+      lr: {constant: "constant(1e-3)", cosine: "cosine(1e-3, warmup=0.05)"}
+      perturb: {clean: null, noise: "gaussian(std=1.0)"}
+      optimizer: {adam: null}        # null: the algorithm's own optimizer
+      seed: [0, 1, 2]
+      set: {batch_size: [64, 256]}   # any hyper-parameter as an axis
+    overrides:                       # per axis value: budget keys and hyper-parameters
+      env:
+        Pendulum-v1: {steps: 100000, set: {n_steps: 1024}}
+    runs:                            # explicit runs, in addition to (or instead of) the grid
+      - {env: CartPole-v1, algo: a2c, lr: "linear(7e-4)", seed: 0}
+
+Axis values are a list (each value is its own label) or a ``{label: value}`` mapping. The whole
+file is validated before any run starts: every spec parsed, every combination resolved against
+the presets and compatibility rules; every problem is reported at once with its YAML path
+(:class:`ExperimentError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rl_lr.errors import SpecError
+from rl_lr.files import read_yaml
+
+__all__ = [
+    "AXES",
+    "BUDGET_KEYS",
+    "SUITES_DIR",
+    "Experiment",
+    "ExperimentError",
+    "experiment_from_dict",
+    "load_experiment",
+]
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "experiments"  # the suites of a checkout
+AXES = ("env", "algo", "lr", "perturb", "optimizer", "seed")
+BUDGET_KEYS = ("steps", "eval_every", "eval_episodes", "n_envs", "preset")
+TOP_KEYS = ("name", "description", "imports", "budget", "grid", "overrides", "runs")
+RECORD_KEYS = ("source", "run_ids")  # written by rl-lr bench into OUT/experiment.yaml; ignored
+
+
+class ExperimentError(SpecError):
+    """Everything wrong with an experiment file, one line per problem (``errors``)."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(f"{source}: {len(errors)} problem(s): " + "; ".join(errors))
+
+
+@dataclass
+class Experiment:
+    """A parsed experiment file (see the module docstring for the format)."""
+
+    name: str
+    description: str = ""
+    imports: list[str] = field(default_factory=list)
+    budget: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, Any] | list[dict[str, Any]] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    source: str = "<experiment>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "imports": self.imports,
+                "budget": self.budget, "grid": self.grid, "overrides": self.overrides,
+                "runs": self.runs}
+
+    def grids(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each grid with its YAML path: ``[("grid", {...})]``, or ``grid[i]`` for a list."""
+        if isinstance(self.grid, list):
+            return [(f"grid[{i}]", grid) for i, grid in enumerate(self.grid)]
+        return [("grid", self.grid)] if self.grid else []
+
+
+def load_experiment(path: Path | str) -> Experiment:
+    """Read an experiment YAML file; structural problems raise :class:`ExperimentError`.
+
+    The resolved copy that ``rl-lr bench`` writes into ``OUT/experiment.yaml`` reads back too
+    (its ``source`` and ``run_ids`` records are ignored): it plans the same runs.
+    """
+    path = Path(path)
+    return experiment_from_dict(read_yaml(path, "experiment"), str(path))
+
+
+def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
+    if not isinstance(data, dict):
+        raise ExperimentError(source, [f"top level must be a mapping, got {type(data).__name__}"])
+    errors = [f"{key}: unknown key (allowed: {', '.join(TOP_KEYS)})"
+              for key in data if key not in (*TOP_KEYS, *RECORD_KEYS)]
+    if not isinstance(data.get("name"), str) or not data.get("name"):
+        errors.append("name: required, a non-empty string")
+    for key, kind in (("budget", dict), ("overrides", dict), ("runs", list), ("imports", list)):
+        if key in data and not isinstance(data[key], kind):
+            errors.append(f"{key}: must be a {'mapping' if kind is dict else 'list'}")
+    grid = data.get("grid")
+    if grid is not None and not (isinstance(grid, dict) or (
+            isinstance(grid, list) and all(isinstance(g, dict) for g in grid))):
+        errors.append("grid: must be a mapping of axes, or a list of such mappings")
+    if not data.get("grid") and not data.get("runs"):
+        errors.append("grid / runs: an experiment needs a grid, a list of runs, or both")
+    if errors:
+        raise ExperimentError(source, errors)
+    return Experiment(
+        name=data["name"], description=str(data.get("description") or ""),
+        imports=[str(i) for i in data.get("imports") or []], budget=dict(data.get("budget") or {}),
+        grid=[dict(g) for g in grid] if isinstance(grid, list) else dict(grid or {}),
+        overrides=dict(data.get("overrides") or {}),
+        runs=list(data.get("runs") or []), source=source,
+    )
+
+

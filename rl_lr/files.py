@@ -1,0 +1,175 @@
+"""Per-run files: atomic writes, the CSV cell format, versions and the git commit.
+
+Every file is written to a temporary file in the same directory and moved into place with
+``os.replace``, so a reader (or a crash) never sees half a file.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from rl_lr.files import write_csv
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+    >>> write_csv(out, [{"timesteps": 0, "x": 0.1}, {"timesteps": 8, "y": float("nan")}],
+    ...           ["timesteps", "x", "y"])
+    >>> print(out.read_text(), end="")
+    timesteps,x,y
+    0,0.1,
+    8,,nan
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "cell",
+    "git_commit",
+    "read_yaml",
+    "run_n_envs",
+    "versions",
+    "write_csv",
+    "write_json",
+    "write_yaml",
+]
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file + ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a written file is a normal file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: integers as is, floats in their shortest exact form (``repr``), NaN as
+    ``nan``, infinities as ``inf`` / ``-inf``, a missing value (``None``) as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write ``rows`` under the header ``columns`` (missing keys are empty cells)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(row.get(column)) for column in columns])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def write_yaml(path: Path, data: Mapping[str, Any], header: str = "") -> None:
+    """Write ``data`` as block-style YAML in insertion order, after a ``#`` comment header."""
+    text = yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False, width=100)
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    atomic_write_text(path, comment + text)
+
+
+def read_yaml(path: Path, what: str = "file") -> Any:
+    """Read a YAML file; an unreadable file or broken YAML raises a one-line ``SpecError``
+    naming ``what`` it is, the path and where the YAML breaks."""
+    from rl_lr.errors import SpecError
+
+    try:
+        with path.open() as handle:
+            return yaml.safe_load(handle)
+    except OSError as err:
+        raise SpecError(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise SpecError(f"{path}: broken YAML{where}: {problem}") from None
+
+
+def run_n_envs(run_dir: Path) -> int:
+    """The vectorised training envs of the run in ``run_dir`` (its ``config.yaml``), 1 when
+    that file is missing or unreadable."""
+    try:
+        return int(yaml.safe_load((run_dir / "config.yaml").read_text())["agent"]["n_envs"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return 1
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON (non-finite floats become ``null``)."""
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, Mapping):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    atomic_write_text(path, json.dumps(finite(dict(data)), indent=2) + "\n")
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and of the packages that decide a run's numbers."""
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("rl-lr", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "mujoco",
+                 "numpy"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    """The commit checked out where rl-lr's source lives, or ``None`` (not a git checkout,
+    no git). Read-only: runs ``git rev-parse HEAD``."""
+    where = start or Path(__file__).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and len(commit) == 40 else None

@@ -1,0 +1,6 @@
+"""The harness: running every run of an experiment (:mod:`.runner`) on a backend -- this
+process, a local process pool or a Ray cluster (:mod:`.backends`) -- resumable after a crash."""
+
+from rl_lr.harness.runner import ExperimentResult, run_experiment
+
+__all__ = ["ExperimentResult", "run_experiment"]

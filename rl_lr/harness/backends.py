@@ -1,0 +1,209 @@
+"""Where the runs of a sweep execute: a local process pool or a Ray cluster.
+
+Both run :func:`execute_run` once per run, each run in a fresh process with one torch thread,
+so a run's files do not depend on which worker ran it, in which order, or on which backend:
+the local pool and Ray give byte-identical results.
+
+A backend is an iterator factory: ``backend.map(payloads)`` yields results as runs finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Protocol
+
+from rl_lr.plugins import import_plugin
+
+__all__ = ["Backend", "LocalBackend", "RayBackend", "execute_run", "make_backend"]
+
+PARTIAL = ".partial-"
+
+
+def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """Train one run into ``payload["out"]`` and return ``{run_id, status, summary|error}``.
+
+    The run is written into a private ``<run_id>.partial-<pid>`` directory and renamed to
+    ``<run_id>`` only when complete, so a run directory exists if and only if the run
+    finished, whatever crashed or was killed meanwhile. A run already complete is not redone.
+    """
+    import json
+
+    import torch
+
+    from rl_lr.errors import SpecError
+    from rl_lr.run import TrainConfig, train
+
+    torch.set_num_threads(1)
+
+    for target in payload.get("imports", ()):
+        import_plugin(target)  # the experiment's own policies, registered in this process too
+    run_id = payload["run_id"]
+    final = Path(payload["out"])
+    if (final / "summary.json").exists():
+        return {"run_id": run_id, "status": "complete",
+                "summary": json.loads((final / "summary.json").read_text())}
+    partial = final.with_name(f"{final.name}{PARTIAL}{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        result = train(TrainConfig(**payload["config"]), partial, threads=1)
+        try:
+            os.rename(partial, final)  # atomic
+        except OSError:
+            if not (final / "summary.json").exists():
+                raise
+            shutil.rmtree(partial, ignore_errors=True)  # another attempt finished it first
+    except (SpecError, OSError, ValueError, RuntimeError, FloatingPointError) as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        return {"run_id": run_id, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+    except Exception as err:  # a bug: keep the sweep going, report it with its traceback
+        shutil.rmtree(partial, ignore_errors=True)
+        last = traceback.format_exc().strip().splitlines()[-3:]
+        return {"run_id": run_id, "status": "failed",
+                "error": f"{type(err).__name__}: {err} ({' | '.join(last)})"}
+    return {"run_id": run_id, "status": result.status, "summary": result.summary}
+
+
+def clean_partial(runs_dir: Path) -> list[Path]:
+    """Remove what interrupted attempts left behind; return the removed paths."""
+    removed = []
+    for path in runs_dir.glob(f"*{PARTIAL}*"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+class Backend(Protocol):
+    name: str
+    workers: int
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]: ...
+
+    def active(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+def _child(payload: dict[str, Any], conn: Connection) -> None:
+    """A worker process: run one payload, send the result back, exit."""
+    try:
+        conn.send(execute_run(payload))
+    finally:
+        conn.close()
+
+
+class LocalBackend:
+    """A process pool on this machine: up to ``workers`` runs at a time (default: the cores),
+    each in a fresh process forked from a server that has the libraries imported already.
+
+    One ``Process`` per run rather than ``ProcessPoolExecutor(max_tasks_per_child=1)``, which
+    can deadlock on Python 3.11 (CPython gh-115634)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["rl_lr.run", "rl_lr.harness.backends"])
+        self._running: dict[Any, tuple[str, Any, Connection]] = {}
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        queue = list(payloads)
+        while queue or self._running:
+            while queue and len(self._running) < self.workers:
+                payload = queue.pop(0)
+                receive, send = self._context.Pipe(duplex=False)
+                process = self._context.Process(target=_child, args=(payload, send),
+                                                daemon=True)
+                process.start()
+                send.close()
+                self._running[receive] = (payload["run_id"], process, receive)
+            for ready in wait(list(self._running)):
+                run_id, process, receive = self._running.pop(ready)
+                try:
+                    result: dict[str, Any] = receive.recv()
+                except EOFError:  # the process died without a word
+                    process.join()
+                    result = {"run_id": run_id, "status": "failed",
+                              "error": f"worker process died (exit code {process.exitcode})"}
+                receive.close()
+                process.join()
+                yield result
+
+    def active(self) -> list[str]:
+        """Run ids executing now."""
+        return [run_id for run_id, _, _ in self._running.values()]
+
+    def close(self) -> None:
+        for _, process, receive in self._running.values():
+            process.terminate()
+            process.join(timeout=10)
+            receive.close()
+        self._running.clear()
+
+
+class RayBackend:
+    """Ray tasks on a local cluster started here (``address=None``, ``workers`` CPUs) or on an
+    existing cluster (``address``); one task per run, one CPU each. Ray reuses its worker
+    processes (their imports are paid once); a run depends only on its seeds, not on what ran
+    before in the process (the byte-identity test against the local backend checks it)."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            from rl_lr.errors import SpecError
+
+            raise SpecError("--backend ray needs Ray: pip install 'rl-lr[ray]'") from None
+        self._ray = ray
+        self._started = not ray.is_initialized()  # close() leaves a caller's own ray.init alone
+        if self._started:
+            if address:
+                ray.init(address=address, log_to_driver=False, include_dashboard=False)
+            else:
+                ray.init(num_cpus=workers or os.cpu_count(), log_to_driver=False,
+                         include_dashboard=False)
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self._task = ray.remote(num_cpus=1)(execute_run)
+        self._ids: dict[Any, str] = {}  # the unfinished tasks' run ids, oldest first
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        ray = self._ray
+        self._ids = {self._task.remote(p): p["run_id"] for p in payloads}
+        pending = list(self._ids)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                del self._ids[ref]
+                yield ray.get(ref)
+
+    def active(self) -> list[str]:
+        """The runs Ray is most likely executing: the oldest unfinished ones, one per CPU."""
+        return list(self._ids.values())[: self.workers]
+
+    def close(self) -> None:
+        # Only unfinished tasks: cancelling a finished one races with its completion inside
+        # Ray 2.60's core worker ("Tried to complete task that was not pending") and aborts
+        # the driver.
+        for ref in self._ids:
+            self._ray.cancel(ref, force=True)
+        if self._started:
+            self._ray.shutdown()
+
+
+def make_backend(name: str, workers: int | None = None, address: str | None = None) -> Backend:
+    """``local`` (default) or ``ray``."""
+    if name == "local":
+        return LocalBackend(workers)
+    if name == "ray":
+        return RayBackend(workers, address)
+    from rl_lr.errors import SpecError
+
+    raise SpecError(f"unknown backend {name!r} (allowed: local, ray)")

@@ -1,0 +1,105 @@
+"""Evaluation metrics: pure functions on NumPy arrays, with reproducible bootstrap CIs.
+
+One data contract, as rliable (Agarwal et al., NeurIPS 2021): final scores are
+``dict[policy, array (runs, tasks)]``; learning curves are arrays ``(runs, points)`` with a shared
+``timesteps`` array ``(points,)``. Every CI is a percentile interval of a stratified bootstrap
+(runs resampled within each task) drawn from an explicit seeded generator, so the same data and
+seed always give the same interval (rliable's ``random_state`` is ignored: it draws from NumPy's
+global generator).
+
+This module is the one public import path for every metric; it implements none and re-exports
+them from their modules:
+
+- :mod:`.bootstrap`: final performance (IQM / mean / median / optimality gap with CIs,
+  normalised scores) and the stratified bootstrap;
+- :mod:`.comparisons`: probability of improvement and performance profiles, with CIs;
+- :mod:`.sample_efficiency`: area under the curve, steps to a threshold, fraction of runs
+  reaching it;
+- :mod:`.robustness`: sensitivity to a reward perturbation and the divergence rate;
+- :mod:`.stability`: stability over time and across runs (Chan et al. 2020);
+- :mod:`.regime_switches`: drop and recovery after reward-regime switches;
+- :mod:`.lr_traces`: LR direction changes and time at a bound.
+
+Their shared input validation is in :mod:`.arrays`.
+
+NaN policy: final scores must be finite (``ValueError``: decide how a diverged run scores before
+aggregating); on curves NaN propagates to that run's value, except that a NaN eval point never
+counts as reaching a threshold.
+
+    >>> import numpy as np
+    >>> scores = {"cosine": np.array([[0.9], [0.7], [0.8], [0.2]]), "fixed": np.full((4, 1), 0.5)}
+    >>> aggregate(scores, "iqm")
+    {'cosine': 0.75, 'fixed': 0.5}
+"""
+
+from __future__ import annotations
+
+from rl_lr.metrics.bootstrap import (
+    STATISTICS,
+    Interval,
+    aggregate,
+    aggregate_with_cis,
+    iqm,
+    normalise,
+    optimality_gap,
+    stratified_bootstrap_ci,
+)
+from rl_lr.metrics.comparisons import (
+    pairwise_probability_of_improvement,
+    performance_profile,
+    performance_profile_ci,
+    probability_of_improvement,
+    probability_of_improvement_ci,
+)
+from rl_lr.metrics.lr_traces import fraction_at_bound, lr_oscillations
+from rl_lr.metrics.regime_switches import regime_drop_and_recovery, regime_switch_effects
+from rl_lr.metrics.robustness import divergence_rate, sensitivity, sensitivity_of_means
+from rl_lr.metrics.sample_efficiency import area_under_curve, fraction_reaching, steps_to_threshold
+from rl_lr.metrics.stability import (
+    curve_range,
+    cvar,
+    detrend,
+    dispersion_across_runs,
+    dispersion_across_time,
+    drawdown,
+    long_term_risk,
+    lowpass_filter,
+    risk_across_runs,
+    short_term_risk,
+)
+
+__all__ = [
+    "STATISTICS",
+    "Interval",
+    "aggregate",
+    "aggregate_with_cis",
+    "area_under_curve",
+    "curve_range",
+    "cvar",
+    "detrend",
+    "dispersion_across_runs",
+    "dispersion_across_time",
+    "divergence_rate",
+    "drawdown",
+    "fraction_at_bound",
+    "fraction_reaching",
+    "iqm",
+    "long_term_risk",
+    "lowpass_filter",
+    "lr_oscillations",
+    "normalise",
+    "optimality_gap",
+    "pairwise_probability_of_improvement",
+    "performance_profile",
+    "performance_profile_ci",
+    "probability_of_improvement",
+    "probability_of_improvement_ci",
+    "regime_drop_and_recovery",
+    "regime_switch_effects",
+    "risk_across_runs",
+    "sensitivity",
+    "sensitivity_of_means",
+    "short_term_risk",
+    "steps_to_threshold",
+    "stratified_bootstrap_ci",
+]

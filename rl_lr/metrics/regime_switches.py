@@ -1,0 +1,131 @@
+"""Recovery of (clean) eval curves from reward-regime switches: how far a curve drops below
+its pre-switch level and how many env steps it takes to come back, after one switch or after
+each of several. NaN in the pre-switch window or the after-period makes that run's values NaN.
+Import from :mod:`rl_lr.metrics`.
+
+    >>> regime_drop_and_recovery(np.arange(6) * 10, [5, 5, 1, 3, 5, 5.0], 20, window=1)
+    (np.float64(4.0), np.float64(20.0))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from rl_lr.metrics.arrays import Array, _check_curves, _float_array, _scalar
+
+__all__ = ["regime_drop_and_recovery", "regime_switch_effects"]
+
+
+def regime_drop_and_recovery(
+    timesteps: ArrayLike,
+    curves: ArrayLike,
+    switch_step: float,
+    *,
+    window: int = 3,
+    end_step: float | None = None,
+    atol: float = 0.0,
+    rtol: float = 0.05,
+) -> tuple[Any, Any]:
+    """Drop and recovery time of a (clean) eval curve after one reward-regime switch.
+
+    Definitions (eval points with ``t < switch_step`` are *before*, ``switch_step <= t <
+    end_step`` *after*):
+
+    * pre-switch level ``L`` = mean of the last ``window`` points before the switch;
+    * ``drop = max(0, L - min(after))``, in return units;
+    * tolerance ``τ = atol + rtol · |L|`` (a band ``[L - τ, ∞)``, like ``numpy.isclose``);
+    * ``recovery_steps`` = 0 if the curve never leaves the band after the switch; else the first
+      point *at or after the lowest point* that is back in the band, minus ``switch_step``
+      (recovery from the worst dip, not from an early wiggle); NaN if it never comes back
+      before ``end_step``.
+
+    Args:
+        timesteps: shape ``(points,)``.
+        curves: shape ``(..., points)``.
+        switch_step: env step of the switch.
+        window: number of eval points before the switch that define ``L`` (fewer if fewer exist).
+        end_step: end of the after-period (the next switch); ``None``: end of the curve.
+        atol: absolute tolerance, in return units (use it for normalised scores).
+        rtol: tolerance relative to ``|L|``.
+
+    Returns:
+        ``(drop, recovery_steps)``, each of shape ``curves.shape[:-1]``; both NaN for a run with
+        a NaN in the pre-window or after-period.
+
+    Example:
+        >>> t = np.arange(10) * 10
+        >>> y = np.array([10, 10, 10, 4, 2, 6, 9, 10, 10, 10.0])
+        >>> regime_drop_and_recovery(t, y, 30)        # L = 10, τ = 0.5: back at t = 70
+        (np.float64(8.0), np.float64(40.0))
+    """
+    t, y = _check_curves(timesteps, curves)
+    assert t is not None
+    if window < 1:
+        raise ValueError(f"window must be >= 1 eval point, got {window}")
+    if atol < 0 or rtol < 0:
+        raise ValueError(f"atol and rtol must be >= 0, got {atol} and {rtol}")
+    end = np.inf if end_step is None else end_step
+    before = np.flatnonzero(t < switch_step)[-window:]
+    after = np.flatnonzero((t >= switch_step) & (t < end))
+    if before.size == 0 or after.size == 0:
+        raise ValueError(
+            f"switch_step={switch_step} (end_step={end_step}) needs eval points before and after "
+            f"it; timesteps span [{t[0]}, {t[-1]}]"
+        )
+    level = y[..., before].mean(axis=-1)
+    post = y[..., after]
+    lowest = post.min(axis=-1)
+    drop = np.maximum(0.0, level - lowest)
+    floor = level - (atol + rtol * np.abs(level))
+    trough = np.argmin(post, axis=-1)
+    back = (post >= floor[..., None]) & (np.arange(after.size) >= trough[..., None])
+    first = np.argmax(back, axis=-1)
+    recovery = np.where(back.any(axis=-1), t[after][first] - switch_step, np.nan)
+    recovery = np.where(lowest >= floor, 0.0, recovery)
+    bad = np.isnan(y[..., before]).any(axis=-1) | np.isnan(post).any(axis=-1)
+    drop = np.where(bad, np.nan, drop)
+    recovery = np.where(bad, np.nan, recovery)
+    return _scalar(drop), _scalar(recovery)
+
+
+def regime_switch_effects(
+    timesteps: ArrayLike,
+    curves: ArrayLike,
+    switch_steps: ArrayLike,
+    *,
+    window: int = 3,
+    atol: float = 0.0,
+    rtol: float = 0.05,
+) -> tuple[Array, Array]:
+    """:func:`regime_drop_and_recovery` after each of several switches; each switch's
+    after-period ends at the next switch (the last at the end of the curve).
+
+    Returns:
+        ``(drops, recovery_steps)``, each of shape ``(*curves.shape[:-1], switches)``.
+
+    Example:
+        >>> t = np.arange(6) * 10
+        >>> drops, rec = regime_switch_effects(t, [5, 5, 1, 5, 2, 2.0], [20, 40], window=1)
+        >>> drops, rec
+        (array([4., 3.]), array([10., nan]))
+    """
+    s = _float_array(switch_steps, "switch_steps")
+    if s.ndim != 1 or s.size < 1 or np.any(np.diff(s) <= 0):
+        raise ValueError(
+            f"switch_steps must have shape (switches,), >= 1 and strictly increasing, got {s}"
+        )
+    ends: list[float | None] = [float(e) for e in s[1:]]
+    ends.append(None)
+    pairs = [
+        regime_drop_and_recovery(
+            timesteps, curves, float(sw), window=window, end_step=e, atol=atol, rtol=rtol
+        )
+        for sw, e in zip(s, ends, strict=True)
+    ]
+    return (
+        np.stack([np.asarray(p[0]) for p in pairs], axis=-1),
+        np.stack([np.asarray(p[1]) for p in pairs], axis=-1),
+    )

@@ -1,0 +1,386 @@
+"""Every figure of a benchmark directory, laid out from a :class:`~rl_lr.results.Results`:
+what ``rl-lr plot DIR --kind K`` draws and the report shows.
+
+    >>> sorted(FIGURES)
+    ['aggregates', 'curves', 'heatmap', 'improvement', 'lr', 'profiles', 'stability']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from rl_lr.plots.curves import plot_learning_curves
+from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
+from rl_lr.plots.lr import lr_band, plot_lr_traces
+from rl_lr.plots.policy_comparisons import (
+    plot_heatmap,
+    plot_performance_profiles,
+    plot_probability_of_improvement,
+)
+from rl_lr.plots.style import (
+    RETURN_LABEL,
+    new_figure,
+    policy_colours,
+    policy_linestyles,
+    stamp_status,
+)
+from rl_lr.results import REPS, SEED, Panel, Results, ResultsError, name_seed
+
+__all__ = ["FIGURES", "FigureKind", "make_figure"]
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """A kind of figure: its title, the one-line reading guide shown under it in the report,
+    and the function drawing it."""
+
+    title: str
+    guide: str
+    draw: Callable[[Results], Figure]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _legend(figure: Figure, data: Results, extra: Sequence[tuple[Any, str]] = (),
+            ax: Axes | None = None) -> None:
+    """Policies (label: spec) and what the marks mean: below the figure, or in ``ax``."""
+    palette = data.palette_policies
+    colours, styles = policy_colours(palette), policy_linestyles(palette)
+    handles: list[Any] = [Line2D([], [], color=colours[p], linestyle=styles[p], linewidth=2)
+                          for p in data.policies]
+    labels = [f"{p}: {data.specs.get(p, '')}" if data.specs.get(p) else p
+              for p in data.policies]
+    handles += [h for h, _ in extra]
+    labels += [label for _, label in extra]
+    if ax is not None:
+        ax.legend(handles, labels, loc="center", frameon=False, fontsize=8)
+        return
+    figure.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8,
+                  ncols=min(len(labels), 3))
+
+
+def _title(figure: Figure, data: Results, what: str) -> None:
+    figure.suptitle(f"{data.name}: {what}", fontsize=11, fontweight="bold")
+    stamp_status(figure, data.status)
+
+
+def _grid(data: Results) -> tuple[int, int, dict[Panel, tuple[int, int]]]:
+    """Panels on a grid: one column per perturbation (up to four), one row per rest."""
+    panels = data.panels
+    if "perturb" in data.panel_axes:
+        def rest(p: Panel) -> Panel:
+            return tuple(kv for kv in p if kv[0] != "perturb")
+
+        columns = list(dict.fromkeys(dict(p)["perturb"] for p in panels))
+        rows = list(dict.fromkeys(rest(p) for p in panels))
+        if len(columns) <= 4:
+            return len(rows), len(columns), {
+                p: (rows.index(rest(p)), columns.index(dict(p)["perturb"])) for p in panels}
+    ncols = min(len(panels), 3)
+    return math.ceil(len(panels) / ncols), ncols, {p: divmod(i, ncols)
+                                                   for i, p in enumerate(panels)}
+
+
+def _group_label(data: Results, panel: Panel) -> str:
+    return data.panel_title(panel, env=len(data.envs) > 1 or len(panel) == 1)
+
+
+def _need_runs(data: Results) -> None:
+    if not data.summary:
+        raise ResultsError(f"no finished runs in {data.path} yet")
+
+
+# --------------------------------------------------------------------------- curves and LR
+
+
+def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
+    _need_runs(data)
+    nrows, ncols, where = _grid(data)
+    colours = policy_colours(data.palette_policies)
+    per_row = (2 if with_returns else 1)
+    figure = new_figure(0.4 + 4.3 * ncols, 1.0 + (4.6 if with_returns else 2.6) * nrows)
+    grid = figure.add_gridspec(nrows * per_row, ncols,
+                               height_ratios=[2.2, 1.0] * nrows if with_returns else None)
+    first_lr: Any = None
+    row_axes: dict[int, Any] = {}
+    any_switch = any_diverged = any_zero = False
+    for panel, (r, c) in where.items():
+        switches = data.switch_steps(panel)
+        any_switch |= bool(switches)
+        lr_traces = {p: trace for p in data.policies
+                     if (trace := data.group_curves(panel, p, "lr")) is not None}
+        any_zero |= any(bool(np.any(lr_band(tr.values)[0] <= 0)) for tr in lr_traces.values())
+        if with_returns:
+            ax = figure.add_subplot(grid[r * 2, c], sharey=row_axes.get(r))
+            row_axes.setdefault(r, ax)
+            curves = {p: cv for p in data.policies if (cv := data.group_curves(panel, p))}
+            diverged: dict[str, list[tuple[float, float]]] = {}
+            for row in data.diverged_rows():  # a × at the last finite evaluation
+                evals = data.curves.get(row["run_id"], {}).get("eval_return_mean")
+                if data.panel_of(row) == panel and evals is not None:
+                    ok = np.isfinite(evals[1])
+                    if ok.any():
+                        diverged.setdefault(row["lr"], []).append(
+                            (float(evals[0][ok][-1]), float(evals[1][ok][-1])))
+            any_diverged |= bool(diverged)
+            plot_learning_curves(curves, ax, colours=colours, switches=switches,
+                                 diverged=diverged, reps=REPS, legend=False,
+                                 rng={p: name_seed(str(panel), p) for p in curves})
+            ax.set_title(data.panel_title(panel), fontsize=10)
+            ax.set_xlabel("")
+            ax.tick_params(labelbottom=False)
+            if c:
+                ax.set_ylabel("")
+            lr_ax = figure.add_subplot(grid[r * 2 + 1, c], sharex=ax, sharey=first_lr)
+        else:
+            lr_ax = figure.add_subplot(grid[r, c], sharey=first_lr)
+            lr_ax.set_title(data.panel_title(panel), fontsize=10)
+        first_lr = first_lr or lr_ax
+        plot_lr_traces(lr_traces, lr_ax, colours=colours, switches=switches, legend=False)
+        if c:
+            lr_ax.set_ylabel("")
+    extra: list[tuple[Any, str]] = []
+    if with_returns:
+        extra.append((Patch(color="0.6", alpha=0.35), "IQM across seeds, 95 % bootstrap CI"))
+    extra.append((Patch(color="0.6", alpha=0.2), "LR: median, range across seeds"))
+    if any_switch:
+        extra.append((Line2D([], [], color="0.35", linestyle=":"), "reward regime switch"))
+    if any_diverged:
+        extra.append((Line2D([], [], color="0.3", marker="x", linestyle="none"), "diverged run"))
+    if any_zero:
+        extra.append((Line2D([], [], color="0.3", marker="v", linestyle="none"),
+                      "LR = 0 (off the log axis)"))
+    _legend(figure, data, extra)
+    _title(figure, data, "learning curves and applied LR" if with_returns else "applied LR")
+    return figure
+
+
+# --------------------------------------------------------------------------- final scores
+
+
+def _score_label(data: Results) -> str:
+    if data.score_table.normalised:
+        return "normalised final score (0 = random, 1 = reference)"
+    return "final " + RETURN_LABEL
+
+
+def _aggregates_figure(data: Results) -> Figure:
+    _need_runs(data)
+    cis, order = data.policy_intervals, data.ranking()
+    if not cis:
+        raise ResultsError("no panel where every policy has a finished run yet")
+    stats = [("iqm", "IQM", "higher"), ("mean", "mean", "higher"),
+             ("median", "median", "higher"), ("optimality_gap", "optimality gap", "lower")]
+    stats = [s for s in stats if s[0] in cis[order[0]]]
+    colours = policy_colours(data.palette_policies)
+    figure = new_figure(1.2 + 2.9 * len(stats), 1.6 + 0.42 * len(order))
+    axes = figure.subplots(1, len(stats), sharey=True, squeeze=False)[0]
+    for ax, (key, label, better) in zip(axes, stats, strict=True):
+        plot_intervals({p: cis[p][key] for p in order}, ax, colours=colours, xlabel=label,
+                       better=better)
+    table = data.score_table
+    runs = {p: table.scores[p].shape[0] for p in order}
+    counts = sorted(set(runs.values()))
+    per_task = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    figure.supxlabel(f"{_score_label(data)}; {len(table.tasks)} panel(s) as tasks, "
+                     f"{per_task} runs per task, "
+                     "95 % stratified-bootstrap CIs" + (f"\n{table.note}" if table.note else ""),
+                     fontsize=8)
+    _title(figure, data, "aggregate final performance")
+    return figure
+
+
+def _profiles_figure(data: Results) -> Figure:
+    _need_runs(data)
+    table = data.score_table
+    if not table.scores:
+        raise ResultsError("no panel where every policy has a finished run yet")
+    figure = new_figure(6.4, 4.4)
+    ax = figure.subplots()
+    plot_performance_profiles({p: table.scores[p] for p in data.policies if p in table.scores},
+                              ax, colours=policy_colours(data.palette_policies), reps=REPS,
+                              rng=SEED, xlabel=f"τ: {_score_label(data)}")
+    _title(figure, data, "performance profiles")
+    return figure
+
+
+def _improvement_figure(data: Results) -> Figure:
+    _need_runs(data)
+    table = data.score_table
+    if len(table.scores) < 2:
+        raise ResultsError("the probability of improvement needs at least two policies with "
+                         "finished runs")
+    order = [p for p in data.ranking() if p in table.scores]
+    n = len(order)
+    figure = new_figure(2.6 + 1.3 * n, 1.9 + 0.95 * n)
+    plot_probability_of_improvement(table.scores, figure.subplots(), reps=REPS, rng=SEED,
+                                    order=order)
+    _title(figure, data, "probability of improvement")
+    return figure
+
+
+def _heatmap_figure(data: Results) -> Figure:
+    _need_runs(data)
+    order = data.ranking() or data.policies
+    columns = data.panels
+    normalised = all(data.env_range(env) is not None for env in data.envs)
+    key = "norm_final_iqm" if normalised else "final_iqm"
+    values, low, high = (np.full((len(order), len(columns)), np.nan) for _ in range(3))
+    for j, panel in enumerate(columns):
+        for row in data.metric_rows(panel):
+            if row.get("lr") in order:
+                i = order.index(row["lr"])
+                for target, suffix in ((values, ""), (low, "_low"), (high, "_high")):
+                    target[i, j] = _float(row.get(key + suffix))
+    if not np.isfinite(values).any():
+        raise ResultsError("metrics.csv has no final scores yet")
+    labels = [_group_label(data, p) for p in columns]
+    figure = new_figure(2.8 + 1.5 * len(columns), 1.9 + 0.55 * len(order))
+    colour, text = values, None
+    if normalised:
+        label = "normalised IQM of final return\n(0 = random, 1 = reference)"
+    elif len(data.envs) == 1:
+        label = "IQM of final clean\neval return (raw)"
+    else:  # raw returns of different envs do not share a scale: colour within each column
+        with np.errstate(invalid="ignore", divide="ignore"):
+            span = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
+            colour = (values - np.nanmin(values, axis=0)) / np.where(span > 0, span, 1.0)
+        text, label = values, "IQM of final return,\nscaled within each column"
+    plot_heatmap(colour, order, labels, figure.subplots(), low=low, high=high, text=text,
+                 colourbar_label=label, fmt="{:.2f}" if normalised else "{:.0f}")
+    _title(figure, data, "final performance per condition")
+    return figure
+
+
+# --------------------------------------------------------------------------- stability
+
+_STABILITY = (  # metrics.csv column, title, unit (x label), which way is better
+    ("dispersion_time", "dispersion across time", "IQR of Δreturn / Δstep", "lower"),
+    ("short_term_risk", "short-term risk", "CVaR 5 % of Δreturn / Δstep", "higher"),
+    ("long_term_risk", "long-term risk", "CVaR 5 % of drawdown (return)", "lower"),
+    ("dispersion_runs", "dispersion across runs", "median IQR across seeds (return)", "lower"),
+    ("risk_runs", "risk across runs", "CVaR 5 % of final return", "higher"),
+    ("diverged_rate", "diverged runs", "fraction of runs (Wilson CI)", "lower"),
+)
+
+
+def _float(text: str | None) -> float:
+    try:
+        return float(text or "nan")
+    except ValueError:
+        return math.nan
+
+
+def _value(row: dict[str, str], key: str) -> Any:
+    """``(point, low, high)`` of a metrics.csv column with a CI, else the bare value."""
+    if f"{key}_low" in row:
+        return _float(row.get(key)), _float(row.get(f"{key}_low")), _float(row.get(f"{key}_high"))
+    return _float(row.get(key))
+
+
+def _stability_figure(data: Results) -> Figure:
+    _need_runs(data)
+    if not data.metrics:
+        raise ResultsError("metrics.csv has no rows yet")
+    colours = policy_colours(data.palette_policies)
+    groups: dict[str, dict[str, dict[str, Any]]] = {k[0]: {} for k in _STABILITY}
+    groups["sensitivity"] = {}
+    for panel in data.panels:
+        label = _group_label(data, panel)
+        for row in data.metric_rows(panel):
+            for key in groups:
+                if key in row and row[key] not in ("", None):
+                    groups[key].setdefault(label, {})[row["lr"]] = _value(row, key)
+    ratio = all(data.env_range(env) is not None for env in data.envs)
+    plots: list[tuple[str, str, str, str, float | None]] = [(*k, None) for k in _STABILITY]
+    plots.append(("sensitivity", "sensitivity to the perturbation",
+                  "perturbed / clean (normalised final return)" if ratio else
+                  "perturbed − clean (final return)", "higher", 1.0 if ratio else 0.0))
+    slots = max(1, len(data.panels)) * len(data.policies)  # bars per subplot
+    figure = new_figure(13.5, min(1.6 + 2 * (0.7 + 0.22 * slots), 36.0))
+    axes = figure.subplots(2, 4).ravel()
+    for ax, (key, title, unit, better, reference) in zip(axes, plots, strict=False):
+        ax.set_title(f"{title}  {'← better' if better == 'lower' else 'better →'}",
+                     fontsize=10)
+        if not groups[key]:
+            ax.text(0.5, 0.5, "no values\n(clean panels only)" if key == "sensitivity"
+                    else "no values yet", ha="center", va="center", transform=ax.transAxes,
+                    color="0.4")
+            ax.set_xlabel(unit)
+            ax.set_yticks([])
+            continue
+        plot_grouped_intervals(groups[key], ax, colours=colours, policies=data.policies,
+                               xlabel=unit, reference=reference)
+    axes[-1].axis("off")
+    extra = [(Patch(color="0.6", alpha=0.35), "95 % CI (bar), estimate (tick)"),
+             (Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="0.3",
+                     linestyle="none"), "across-runs metric (no CI)")]
+    _legend(figure, data, extra, ax=axes[-1])
+    _title(figure, data, "stability (Chan et al. 2020) and sensitivity to the perturbation")
+    return figure
+
+
+FIGURES: dict[str, FigureKind] = {
+    "curves": FigureKind(
+        "Learning curves and the LR behind them",
+        "Top: clean evaluation return (IQM across seeds, band = 95 % bootstrap CI); below: "
+        "the LR each policy applied (median and range across seeds, log scale). Read down a "
+        "column to see what the LR did before the return moved; dotted lines mark reward "
+        "regime switches, × a diverged run.",
+        _curves_figure),
+    "lr": FigureKind(
+        "Applied learning rate",
+        "The LR each policy actually applied (median across seeds, band = range, log scale): "
+        "fixed schedules are identical across seeds; controllers react to what they observe.",
+        lambda data: _curves_figure(data, with_returns=False)),
+    "aggregates": FigureKind(
+        "Aggregate final performance",
+        "Final clean return pooled over every panel (rliable): higher IQM, mean and median and "
+        "a lower optimality gap are better; overlapping intervals mean this sweep cannot "
+        "separate the policies.",
+        _aggregates_figure),
+    "stability": FigureKind(
+        "Stability and sensitivity",
+        "Reliability of training per panel (Chan et al. 2020); the arrow in each label says "
+        "which way is better. Sensitivity: final return trained under the perturbation over "
+        "the same policy's clean one (1 = unaffected).",
+        _stability_figure),
+    "profiles": FigureKind(
+        "Performance profiles",
+        "Fraction of runs scoring above each threshold τ: a curve above another everywhere "
+        "is better over the whole distribution of runs, not only on average.",
+        _profiles_figure),
+    "improvement": FigureKind(
+        "Probability of improvement",
+        "P(a run of the row's policy beats a run of the column's on the same panel): 0.5 = no "
+        "difference; an interval excluding 0.5 is a clear difference.",
+        _improvement_figure),
+    "heatmap": FigureKind(
+        "Final performance per condition",
+        "IQM of the final clean return for each policy (row, best first) in each condition "
+        "(column), with its 95 % CI: where a policy wins and where it breaks down.",
+        _heatmap_figure),
+}
+
+
+def make_figure(data: Results, kind: str) -> Figure:
+    """Draw one figure of a sweep (``kind`` in :data:`FIGURES`).
+
+    Raises:
+        ValueError: unknown ``kind``.
+        ResultsError: nothing to draw yet (no finished runs, or a single policy for
+            ``improvement``).
+    """
+    if kind not in FIGURES:
+        raise ValueError(f"kind must be one of {', '.join(FIGURES)}; got {kind!r}")
+    return FIGURES[kind].draw(data)

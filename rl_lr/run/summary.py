@@ -1,0 +1,55 @@
+"""``summary.json``: what a run's evaluation rows come to (final, best, area under the curve,
+steps to the threshold, divergence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["summarize"]
+
+
+
+
+def summarize(rows: list[dict[str, Any]], threshold: float | None, wall_time: float,
+              budget: int, diverged: tuple[int, str] | None) -> dict[str, Any]:
+    """``summary.json`` from the rows.
+
+    ``eval_auc`` is the area under the eval curve (trapezoid over ``timesteps``) divided by
+    the steps it spans: the run's time-averaged clean return, comparable across budgets.
+
+    >>> rows = [{"timesteps": 0, "eval_return_mean": 0.0},
+    ...         {"timesteps": 10, "eval_return_mean": 4.0}]
+    >>> s = summarize(rows, 3.0, 2.0, 10, None)
+    >>> s["eval_auc"], s["steps_to_threshold"], s["best_eval_return"]
+    (2.0, 10, 4.0)
+    """
+    steps = [row["timesteps"] for row in rows]
+    means = [row["eval_return_mean"] for row in rows]
+    best = max(range(len(rows)), key=lambda i: means[i]) if rows else None
+    area = sum((steps[i + 1] - steps[i]) * (means[i + 1] + means[i]) / 2
+               for i in range(len(rows) - 1))
+    span = steps[-1] - steps[0] if rows else 0
+    reached = [s for s, m in zip(steps, means, strict=True) if threshold is not None
+               and m >= threshold]
+    total = steps[-1] if rows else 0
+    if diverged is not None:
+        total = diverged[0]
+    return {
+        "budget": budget,
+        "timesteps": total,
+        "evaluations": len(rows),
+        "final_eval_return": means[-1] if rows else None,
+        "final_eval_return_std": rows[-1].get("eval_return_std") if rows else None,
+        "final_train_return": rows[-1].get("train_return") if rows else None,
+        "best_eval_return": means[best] if best is not None else None,
+        "best_eval_timesteps": steps[best] if best is not None else None,
+        "eval_auc": area / span if span > 0 else (means[0] if rows else None),
+        "reward_threshold": threshold,
+        "steps_to_threshold": reached[0] if reached else None,
+        "wall_time_s": round(wall_time, 3),
+        "steps_per_second": round(total / wall_time, 1) if wall_time > 0 else None,
+        "diverged": diverged is not None,
+        "diverged_at": diverged[0] if diverged else None,
+        "divergence_reason": diverged[1] if diverged else None,
+    }

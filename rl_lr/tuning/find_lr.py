@@ -1,0 +1,309 @@
+"""An LR range test for RL: ``rl-lr find-lr`` and :func:`find_lr`.
+
+Short runs over a log grid of constant LRs (``points`` LRs in ``[min_lr, max_lr]`` x
+``seeds`` seeds), run by rl-lr's harness (:func:`rl_lr.harness.run_experiment`: every core or a Ray
+cluster, resumable, the usual ``summary.csv`` / ``curves.csv`` / ``metrics.csv`` / ``runs/``
+in ``out``; ``workers=1`` runs them one after the other in this process), then per LR the
+mean area under the clean eval curve (``eval_auc``, a time-averaged return) with a
+stratified-bootstrap CI (:func:`rl_lr.metrics.stratified_bootstrap_ci`, seeded, so the file
+is reproducible).
+
+A diverged run's curve is extended to the budget at its lowest evaluation, so a divergence
+costs the rest of the run instead of being averaged away.
+
+Suggestion rules:
+
+- **LR**: the grid LR with the best mean AUC among LRs where no seed diverged (among all LRs
+  if every one diverged somewhere); no smoothing.
+- **Range** ``[low, high]`` for cyclical policies: the contiguous grid LRs around the
+  suggested one, without divergences, whose CI reaches the suggested LR's lower CI bound
+  (``high CI >= best's low CI``): LRs statistically not worse. When that is the suggested LR
+  alone, its grid neighbours (within the searched range) bound it. Printed as
+  ``constant(X)`` and ``cyclic(low, high, cycles=4)``.
+
+Files in ``out`` besides the harness's: ``find_lr.csv`` (one row per LR), ``find_lr.png``
+(AUC vs LR, log x, CI band, each seed's point, diverged runs as red crosses, the suggestion
+and range marked) and ``suggestion.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from rl_lr.errors import SpecError
+from rl_lr.schedules import Constant, Cyclic
+
+__all__ = ["FindLRResult", "find_lr", "lr_grid", "plot_find_lr", "suggest"]
+
+CYCLES = 4
+
+
+def lr_grid(min_lr: float, max_lr: float, points: int) -> list[float]:
+    """``points`` log-spaced LRs from ``min_lr`` to ``max_lr`` (both exact); the interior
+    ones rounded to 3 significant digits.
+
+    >>> lr_grid(1e-5, 1e-1, 5)
+    [1e-05, 0.0001, 0.001, 0.01, 0.1]
+    """
+    for name, value in (("min_lr", min_lr), ("max_lr", max_lr)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise SpecError(f"--{name.replace('_lr', '')} must be a finite LR > 0, got {value!r}")
+    if max_lr <= min_lr:
+        what = "empty" if max_lr == min_lr else "inverted"
+        raise SpecError(f"{what} LR range: --min {min_lr!r} must be < --max {max_lr!r}")
+    if type(points) is not int or points < 2:
+        raise SpecError(f"--points must be an integer >= 2, got {points!r}")
+    grid = [float(f"{x:.3g}") for x in np.geomspace(min_lr, max_lr, points)]
+    grid[0], grid[-1] = float(min_lr), float(max_lr)
+    return grid
+
+
+@dataclass
+class FindLRResult:
+    """Per LR: mean AUC with its CI and the divergences; the suggestion and its range."""
+
+    out: Path
+    rows: list[dict[str, Any]]
+    lr: float
+    low: float
+    high: float
+    total_env_steps: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def constant_spec(self) -> str:
+        return repr(Constant(self.lr))
+
+    @property
+    def cyclic_spec(self) -> str:
+        return repr(Cyclic(self.low, self.high, CYCLES))
+
+
+def suggest(lrs: Sequence[float], mean: Sequence[float], ci_low: Sequence[float],
+            ci_high: Sequence[float], diverged: Sequence[int]) -> tuple[int, int, int]:
+    """Indices ``(best, low, high)`` into the grid by the module's rules.
+
+    >>> suggest([1, 2, 3, 4], [1.0, 5.0, 4.0, 0.0], [0.5, 4.0, 3.5, 0], [1.5, 6, 4.5, 0],
+    ...         [0, 0, 0, 1])
+    (1, 1, 2)
+    """
+    ok = [i for i in range(len(lrs)) if not diverged[i] and math.isfinite(mean[i])]
+    pool = ok or [i for i in range(len(lrs)) if math.isfinite(mean[i])]
+    if not pool:
+        raise SpecError("find-lr: no run finished; nothing to suggest")
+    best = max(pool, key=lambda i: (mean[i], -i))
+    good = [bool(i in pool and ci_high[i] >= ci_low[best]) for i in range(len(lrs))]
+    low = high = best
+    while low > 0 and good[low - 1]:
+        low -= 1
+    while high < len(lrs) - 1 and good[high + 1]:
+        high += 1
+    if low == high:
+        low, high = max(best - 1, 0), min(best + 1, len(lrs) - 1)
+    return best, low, high
+
+
+def _auc(progress: Path, budget: int, diverged: bool) -> tuple[float, int]:
+    """AUC of a run (extended at its lowest evaluation to the budget if it diverged), and
+    the env steps it took."""
+    from rl_lr.run import summarize
+
+    with progress.open(newline="") as handle:
+        rows = [{"timesteps": int(r["timesteps"]), "eval_return_mean": float(r["eval_return_mean"])}
+                for r in csv.DictReader(handle) if r["eval_return_mean"] not in ("", "nan")]
+    steps = int(rows[-1]["timesteps"]) if rows else 0
+    if diverged and rows and steps < budget:
+        rows.append({"timesteps": budget,
+                     "eval_return_mean": min(r["eval_return_mean"] for r in rows)})
+    auc = summarize(rows, None, 0.0, budget, None)["eval_auc"] if rows else math.nan
+    return float(auc), steps
+
+
+def _experiment(env: str, algo: str, grid: list[float], seeds: int, steps: int,
+                eval_every: int | None, eval_episodes: int, n_envs: int | None, preset: str,
+                perturb: Any, overrides: Mapping[str, Any]) -> Any:
+    from rl_lr.experiment import Experiment
+
+    budget: dict[str, Any] = {"steps": steps, "eval_episodes": eval_episodes, "preset": preset}
+    budget |= {k: v for k, v in (("eval_every", eval_every), ("n_envs", n_envs)) if v}
+    return Experiment(
+        name="find-lr", description=f"LR range test: {algo} on {env}", budget=budget,
+        grid={"env": [env], "algo": [algo], "lr": {repr(Constant(lr)): repr(Constant(lr))
+                                                   for lr in grid},
+              "perturb": {"none" if perturb is None else "perturbed": perturb},
+              "seed": list(range(seeds)),
+              "set": {k: [v] for k, v in overrides.items()}},
+        source="find-lr",
+    )
+
+
+def find_lr(
+    env: str,
+    algo: str,
+    *,
+    steps: int,
+    out: Path,
+    min_lr: float = 1e-6,
+    max_lr: float = 1e-1,
+    points: int = 8,
+    seeds: int = 3,
+    eval_every: int | None = None,
+    eval_episodes: int = 10,
+    n_envs: int | None = None,
+    preset: str = "default",
+    perturb: Any = None,
+    overrides: Mapping[str, Any] | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    confidence: float = 0.95,
+    quiet: bool = True,
+    stream: TextIO | None = None,
+) -> FindLRResult:
+    """Run the range test into ``out`` and suggest an LR and a range (module docstring).
+
+    Raises:
+        SpecError: empty / inverted range, bad counts or settings -- nothing written.
+    """
+    from rl_lr.experiment import plan_runs
+    from rl_lr.harness import run_experiment
+
+    grid = lr_grid(min_lr, max_lr, points)
+    if type(seeds) is not int or seeds < 1:
+        raise SpecError(f"--seeds must be a positive integer, got {seeds!r}")
+    if not 0 < confidence < 1:
+        raise SpecError(f"confidence must be in (0, 1), got {confidence!r}")
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out} is a file, not a directory")
+    experiment = _experiment(env, algo, grid, seeds, steps, eval_every, eval_episodes, n_envs,
+                             preset, perturb, dict(overrides or {}))
+    plan = plan_runs(experiment)  # validates everything before anything is written
+    if workers == 1 and backend == "local":
+        failed = _run_here(experiment, plan, out)
+    else:
+        result = run_experiment(experiment, out, backend=backend, workers=workers,
+                           ray_address=ray_address, quiet=quiet, stream=stream)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        failed = result.failed
+    return _analyse(out, grid, plan, steps, confidence, failed)
+
+
+def _run_here(experiment: Any, plan: Sequence[Any], out: Path) -> dict[str, str]:
+    """``workers=1``: the sweep's runs one after the other in this process, with the harness's
+    own run function and files (no process pool: no start-up cost per run, and none of
+    Python 3.11's ``max_tasks_per_child`` pool deadlocks, CPython gh-115634)."""
+    from rl_lr.files import write_yaml
+    from rl_lr.harness.backends import clean_partial, execute_run
+    from rl_lr.results import collect
+
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    clean_partial(runs)
+    write_yaml(out / "experiment.yaml", {**experiment.to_dict(), "source": experiment.source,
+                                         "run_ids": [run.run_id for run in plan]},
+               "rl-lr bench: the resolved experiment and the ids of its runs.")
+    failed: dict[str, str] = {}
+    for run in plan:
+        outcome = execute_run({"run_id": run.run_id, "config": run.config.to_dict(),
+                               "out": str(runs / run.run_id)})
+        if outcome["status"] == "failed":
+            failed[run.run_id] = outcome["error"]
+    collect(out, plan, failed)
+    return failed
+
+
+def _analyse(out: Path, grid: list[float], plan: Sequence[Any], steps: int, confidence: float,
+             failed: Mapping[str, str]) -> FindLRResult:
+    from rl_lr.files import write_csv, write_json
+    from rl_lr.metrics import stratified_bootstrap_ci
+    from rl_lr.plots import save_figure
+
+    notes = [f"{len(failed)} run(s) failed: see failures.csv"] if failed else []
+    rows: list[dict[str, Any]] = []
+    total = 0
+    for lr in grid:
+        spec = repr(Constant(lr))
+        aucs, finals, n_diverged = [], [], 0
+        for run in (r for r in plan if r.labels["lr"] == spec):
+            summary_file = out / "runs" / run.run_id / "summary.json"
+            if not summary_file.exists():
+                continue
+            summary = json.loads(summary_file.read_text())
+            n_diverged += bool(summary.get("diverged"))
+            auc, taken = _auc(summary_file.with_name("progress.csv"), steps,
+                              bool(summary.get("diverged")))
+            total += taken
+            if math.isfinite(auc):
+                aucs.append(auc)
+                finals.append(summary.get("final_eval_return"))
+        row: dict[str, Any] = {"lr": lr, "spec": spec, "runs": len(aucs), "diverged": n_diverged,
+                               "auc_mean": math.nan, "auc_low": math.nan, "auc_high": math.nan}
+        if aucs:
+            ci = stratified_bootstrap_ci(np.asarray(aucs)[:, None], "mean", confidence=confidence,
+                                         rng=zlib.crc32(spec.encode()))
+            row |= {"auc_mean": ci.point, "auc_low": ci.low, "auc_high": ci.high}
+            finite = [float(f) for f in finals if f is not None]
+            row["final_mean"] = float(np.mean(finite)) if finite else None
+        row["auc_seeds"] = " ".join(repr(a) for a in aucs)
+        rows.append(row)
+    if any(r["runs"] == 1 for r in rows):
+        notes.append("one seed per LR: the CIs are points; use --seeds >= 3")
+    best, low, high = suggest(grid, [r["auc_mean"] for r in rows],
+                              [r["auc_low"] for r in rows], [r["auc_high"] for r in rows],
+                              [r["diverged"] for r in rows])
+    for i, row in enumerate(rows):
+        row["suggested"] = int(i == best)
+        row["in_range"] = int(low <= i <= high)
+    write_csv(out / "find_lr.csv", rows,
+              ["lr", "spec", "runs", "diverged", "auc_mean", "auc_low", "auc_high", "final_mean",
+               "suggested", "in_range", "auc_seeds"])
+    found = FindLRResult(out, rows, grid[best], grid[low], grid[high], total, notes)
+    save_figure(plot_find_lr(rows, found.lr, (found.low, found.high)), out / "find_lr.png")
+    write_json(out / "suggestion.json", {
+        "lr": found.lr, "low": found.low, "high": found.high, "constant": found.constant_spec,
+        "cyclic": found.cyclic_spec, "searched": [grid[0], grid[-1]], "points": len(grid),
+        "confidence": confidence, "total_env_steps": total, "notes": notes,
+        "rule": "lr: best mean AUC among LRs without divergence; range: contiguous LRs "
+                "without divergence whose CI upper bound >= the best's CI lower bound "
+                "(its grid neighbours if none)",
+    })
+    return found
+
+
+def plot_find_lr(rows: Sequence[Mapping[str, Any]], lr: float | None = None,
+                 span: tuple[float, float] | None = None, ax: Any = None) -> Any:
+    """AUC vs LR (log x) with the CI band, each seed's AUC, diverged runs, the suggestion."""
+    from rl_lr.plots import new_axes
+
+    ax = ax if ax is not None else new_axes()
+    lrs = np.array([r["lr"] for r in rows], dtype=float)
+    mean = np.array([r["auc_mean"] for r in rows], dtype=float)
+    ax.fill_between(lrs, [r["auc_low"] for r in rows], [r["auc_high"] for r in rows],
+                    alpha=0.25, color="C0", linewidth=0, label="CI of the mean")
+    ax.plot(lrs, mean, "o-", color="C0", label="mean AUC")
+    for r in rows:
+        seeds = [float(a) for a in str(r.get("auc_seeds") or "").split()]
+        ax.plot([r["lr"]] * len(seeds), seeds, ".", color="0.45", markersize=4)
+    bad = [(r["lr"], r["auc_mean"]) for r in rows if r["diverged"] and math.isfinite(r["auc_mean"])]
+    if bad:
+        ax.plot(*zip(*bad, strict=True), "x", color="#B00020", markersize=9, label="diverged runs")
+    if span is not None:
+        ax.axvspan(span[0], span[1], color="C2", alpha=0.12, label="suggested range")
+    if lr is not None:
+        ax.axvline(lr, color="C3", linestyle="--", linewidth=1.2, label=f"suggested {lr:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (constant)")
+    ax.set_ylabel("area under the eval curve")
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    return ax

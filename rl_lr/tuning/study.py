@@ -1,0 +1,427 @@
+"""Optuna search over LR policies: ``rl-lr tune`` and :func:`run_study`.
+
+The search space (LR policies and the ranges, choices and fixed values of their arguments: a
+YAML file or the same mapping) is described and validated in :mod:`rl_lr.tuning.space`; the
+tables, plots and summary files of a study are written by :mod:`rl_lr.tuning.outputs`.
+
+Objective: each trial trains one run per seed (the same seeds for every trial) with
+:func:`rl_lr.run.train` and scores the mean over seeds of ``eval_auc`` (``auc``, the
+time-averaged clean eval return) or ``final_eval_return`` (``final``). A run that diverges
+fails its trial (as rl-baselines3-zoo does). Pruning uses intermediate evaluations: the seeds
+train in lock-step, each stopped (``train(..., stop_after=)``) and resumed
+(:func:`rl_lr.run.resume`, identical to a run that never stopped) at ``reports`` points of the
+budget, where the mean over seeds of the objective on the curve so far is reported at the
+current env step. With ``pruner="none"`` the runs are not cut.
+
+Outputs in ``out``: ``best.txt`` (the best spec), ``trials.csv``, ``history.png``,
+``importance.png`` and ``importance.csv`` (Optuna's PED-ANOVA evaluator, which handles
+conditional parameters and needs no scikit-learn; from 2 complete trials on), ``study.yaml``
+(settings, space, counts, env steps spent), ``study.db`` (the default SQLite storage) and
+``trials/<number>/seed_<seed>/`` (each run's files).
+
+The study lives in its storage (``sqlite:///OUT/study.db`` unless a database URL is given,
+which lets many machines share one study): running the same command again continues it up to
+``trials`` finished trials, keeping every trial already there. A study remembers its settings
+and space; reopening it with different ones is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import multiprocessing
+import shutil
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from rl_lr.errors import SpecError
+from rl_lr.run import TrainConfig, resolve_document, resume, summarize, train
+from rl_lr.tuning.outputs import TuneResult, hide_password, write_outputs
+from rl_lr.tuning.space import SearchSpace, load_space, parse_space
+
+__all__ = ["OBJECTIVES", "PRUNERS", "TuneSettings", "open_storage", "run_study"]
+
+OBJECTIVES = {"auc": "eval_auc", "final": "final_eval_return"}
+PRUNERS = ("median", "halving", "none")
+SETTINGS_ATTR = "rl_lr_settings"
+
+
+# --------------------------------------------------------------------------------------------
+# Settings, storage, objective
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """What every trial trains: env, algorithm, budget, seeds (the same for every trial), the
+    objective and the evaluation; ``overrides`` as in :class:`~rl_lr.run.TrainConfig`."""
+
+    env: str
+    algo: str
+    steps: int
+    seeds: tuple[int, ...] = (0,)
+    objective: str = "auc"
+    eval_every: int | None = None
+    eval_episodes: int = 10
+    n_envs: int | None = None
+    preset: str = "default"
+    perturb: Any = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise SpecError(f"objective must be one of {', '.join(OBJECTIVES)}, "
+                            f"got {self.objective!r}")
+        seeds = tuple(self.seeds)
+        if not seeds or any(type(s) is not int or s < 0 for s in seeds) \
+                or len(set(seeds)) != len(seeds):
+            raise SpecError(f"seeds must be distinct integers >= 0 (at least one), got {seeds!r}")
+        object.__setattr__(self, "seeds", seeds)
+        self.config("constant(1e-3)", seeds[0])  # checks steps, eval_every, eval_episodes
+
+    def config(self, lr: Any, seed: int) -> TrainConfig:
+        return TrainConfig(env=self.env, algo=self.algo, steps=self.steps, seed=seed, lr=lr,
+                           perturb=self.perturb, preset=self.preset, n_envs=self.n_envs,
+                           eval_every=self.eval_every, eval_episodes=self.eval_episodes,
+                           overrides=dict(self.overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["seeds"] = list(self.seeds)
+        data["overrides"] = dict(self.overrides)
+        plain: dict[str, Any] = json.loads(json.dumps(data, default=repr))
+        return plain
+
+
+def open_storage(url: str, *, heartbeat: bool = True) -> Any:
+    """Connect to an Optuna RDB storage (SQLite, PostgreSQL, MySQL URL).
+
+    Raises:
+        SpecError: one line when the URL is malformed, its driver missing or the database
+            unreachable.
+    """
+    import optuna
+
+    engine: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine = {"connect_args": {"timeout": 60}}
+    elif url.startswith(("postgres", "mysql")):
+        engine = {"connect_args": {"connect_timeout": 10}}
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine,
+                                              heartbeat_interval=60 if heartbeat else None,
+                                              grace_period=180 if heartbeat else None)
+    except Exception as err:  # sqlalchemy / driver errors, all reported the same way
+        text = " ".join(str(err).split()).split(" (Background on this error")[0]
+        text = text or type(err).__name__
+        if isinstance(err, ImportError):
+            text = "its database driver is not installed (e.g. pip install psycopg2-binary)"
+        raise SpecError(f"--storage {hide_password(url)}: cannot open the study storage: "
+                        f"{text[:300]}") from None
+
+
+def _make_pruner(name: str) -> Any:
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    return optuna.pruners.NopPruner()
+
+
+def _read_rows(run: Path) -> list[dict[str, Any]]:
+    import csv
+
+    with (run / "progress.csv").open(newline="") as handle:
+        return [{"timesteps": int(r["timesteps"]), "eval_return_mean": float(r["eval_return_mean"])}
+                for r in csv.DictReader(handle)]
+
+
+class _Objective:
+    """One trial: sample, train every seed in lock-step, report, prune, score."""
+
+    def __init__(self, space: SearchSpace, settings: TuneSettings, out: Path, chunks: int) -> None:
+        self.space, self.settings, self.out, self.chunks = space, settings, out, chunks
+
+    def boundaries(self) -> list[int | None]:
+        """Where the runs stop to report: ``chunks - 1`` points spread over the budget, each
+        on the evaluation grid and before the end (``None``: run to the end)."""
+        steps, every = self.settings.steps, self.settings.config("constant(0.001)", 0).eval_every
+        assert every is not None
+        cuts = {math.ceil(steps * j / self.chunks / every) * every for j in range(1, self.chunks)}
+        return [*sorted(c for c in cuts if 0 < c < steps), None]
+
+    def partial(self, runs: list[Path]) -> tuple[float, int]:
+        key = OBJECTIVES[self.settings.objective]
+        values, step = [], 0
+        for run in runs:
+            rows = _read_rows(run)
+            values.append(summarize(rows, None, 0.0, self.settings.steps, None)[key])
+            step = max(step, rows[-1]["timesteps"])
+        return float(np.mean(values)), step
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        try:
+            policy = self.space.sample(trial)
+        except SpecError as err:
+            trial.set_user_attr("error", str(err))
+            return math.nan
+        spec = repr(policy)  # a string: TrainConfig.to_dict flattens policy objects
+        trial.set_user_attr("spec", spec)
+        directory = self.out / "trials" / f"{trial.number:04d}"
+        shutil.rmtree(directory, ignore_errors=True)
+        runs = [directory / f"seed_{seed}" for seed in self.settings.seeds]
+        bounds = self.boundaries()
+        chunked = len(bounds) > 1
+        results: list[Any] = []
+        reported = -1
+        try:
+            for stop in bounds:
+                results = []
+                for seed, run in zip(self.settings.seeds, runs, strict=True):
+                    try:
+                        if run.exists():
+                            result = resume(run, stop_after=stop)
+                        else:
+                            result = train(self.settings.config(spec, seed), run,
+                                           save_model=chunked, stop_after=stop)
+                    except SpecError as err:  # this sampled policy cannot run here
+                        trial.set_user_attr("error", str(err))
+                        return math.nan
+                    if result.status == "diverged":
+                        summary = result.summary or {}
+                        trial.set_user_attr("error", f"diverged: seed {seed} at step "
+                                            f"{summary.get('diverged_at')}: "
+                                            f"{summary.get('divergence_reason')}")
+                        return math.nan
+                    results.append(result)
+                if stop is not None and not all(r.status == "complete" for r in results):
+                    value, step = self.partial(runs)
+                    if step <= reported:
+                        continue  # no evaluation since the last report
+                    trial.report(value, step)
+                    reported = step
+                    if trial.should_prune():
+                        raise optuna.TrialPruned(f"pruned at step {step} ({value:.6g})")
+            values = [float(r.summary[OBJECTIVES[self.settings.objective]]) for r in results]
+            trial.set_user_attr("seed_values", values)
+            return float(np.mean(values))
+        finally:
+            trial.set_user_attr("env_steps", sum(_read_rows(r)[-1]["timesteps"] for r in runs
+                                                 if (r / "progress.csv").exists()))
+            for run in runs:
+                shutil.rmtree(run / "checkpoint", ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The study
+# --------------------------------------------------------------------------------------------
+
+
+_FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def _finished(study: Any) -> int:
+    return sum(t.state.name in _FINISHED for t in study.get_trials(deepcopy=False))
+
+
+def _sampler(seed: int, study: Any, worker: int) -> Any:
+    import optuna
+
+    # A resumed study must not replay the first trials' draws: mix in how many exist.
+    mixed = np.random.SeedSequence([seed, len(study.get_trials(deepcopy=False)), worker])
+    return optuna.samplers.TPESampler(seed=int(mixed.generate_state(1)[0]))
+
+
+def _announce(stream: TextIO, total: int) -> Callable[[Any, Any], None]:
+    def callback(study: Any, trial: Any) -> None:
+        value = "" if trial.value is None else f" {trial.value:.6g}"
+        what = trial.user_attrs.get("spec") or trial.user_attrs.get("error") or ""
+        stream.write(f"[trial {trial.number}, {_finished(study)}/{total}] {trial.state.name}"
+                     f"{value} {what}\n")
+        stream.flush()
+
+    return callback
+
+
+def _optimize(payload: dict[str, Any], stream: TextIO | None = None,
+              storage: Any = None) -> None:
+    """Run trials until the study has ``trials`` finished ones (one process)."""
+    import optuna
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    space = parse_space(payload["space"], payload["source"])
+    settings = TuneSettings(**payload["settings"])
+    storage = storage or open_storage(payload["storage"])
+    study = optuna.load_study(study_name=payload["study_name"], storage=storage)
+    study.sampler = _sampler(payload["sampler_seed"], study, payload["worker"])
+    study.pruner = _make_pruner(payload["pruner"])
+    objective = _Objective(space, settings, Path(payload["out"]),
+                           1 if payload["pruner"] == "none" else payload["reports"])
+    # This worker's share of the trials still missing; the callback also stops it when
+    # workers elsewhere (a shared storage) finish the study first.
+    missing, workers, worker = payload["trials"] - _finished(study), payload["workers"], \
+        payload["worker"]
+    remaining = missing // workers + (worker < missing % workers)
+    if remaining <= 0:
+        return
+    callbacks: list[Any] = [MaxTrialsCallback(
+        payload["trials"], states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))]
+    if stream is not None:
+        callbacks.append(_announce(stream, payload["trials"]))
+    study.optimize(objective, n_trials=remaining, callbacks=callbacks)
+
+
+def _worker(payload: dict[str, Any]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    with contextlib.suppress(KeyboardInterrupt):
+        _optimize(payload, sys.stderr if not payload["quiet"] else None)
+
+
+def _identity(settings: TuneSettings, space: SearchSpace) -> dict[str, Any]:
+    """What a study is: its settings, the agent they resolve to (so that equivalent
+    overrides compare equal) and its space."""
+    agent = resolve_document(settings.config("constant(0.001)", settings.seeds[0]))
+    plain = {k: v for k, v in settings.to_dict().items() if k != "overrides"}
+    return {"settings": plain | {"overrides": settings.to_dict()["overrides"]},
+            "agent": json.loads(json.dumps({k: v for k, v in agent.items()
+                                            if k not in ("lr", "seed")}, default=repr)),
+            "space": dict(space.raw)}
+
+
+def _check_study(study: Any, identity: dict[str, Any], where: str) -> None:
+    """Tag a new study with its identity; refuse one made with other settings."""
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    if stored is None:
+        if study.get_trials(deepcopy=False):
+            raise SpecError(f"{where} holds study {study.study_name!r}, not made by rl-lr tune; "
+                            "choose another --study-name")
+        study.set_user_attr(SETTINGS_ATTR, identity)
+        return
+    differ = []
+    for section in ("settings", "agent"):
+        old, new = stored.get(section) or {}, identity[section]
+        differ += [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+                   and k not in ("overrides", "hyperparams")]
+    old_agent = (stored.get("agent") or {}).get("hyperparams") or {}
+    new_agent = identity["agent"].get("hyperparams") or {}
+    differ += [k for k in sorted(set(old_agent) | set(new_agent))
+               if old_agent.get(k) != new_agent.get(k)]
+    if stored.get("space") != identity["space"]:
+        differ.append("the search space")
+    if differ:
+        raise SpecError(f"{where} holds study {study.study_name!r} made with other settings "
+                        f"(differ in {', '.join(differ)}); choose another --study-name or --out")
+
+
+def run_study(
+    space: SearchSpace | Mapping[str, Any] | Path | str,
+    settings: TuneSettings,
+    *,
+    trials: int,
+    out: Path,
+    storage: str | None = None,
+    study_name: str | None = None,
+    pruner: str = "median",
+    reports: int = 4,
+    workers: int = 1,
+    sampler_seed: int = 0,
+    quiet: bool = True,
+    stream: TextIO | None = None,
+) -> TuneResult:
+    """Create or continue an Optuna study over LR policies until it has ``trials`` finished
+    trials (complete, pruned or failed), then write its outputs (module docstring).
+
+    Args:
+        space: a :class:`SearchSpace`, its mapping, or a YAML file.
+        settings: env, algorithm, budget, seeds and objective of every trial.
+        trials: finished trials the study should hold in the end (existing ones count).
+        out: output directory (the default SQLite storage lives there).
+        storage: an RDB URL (``sqlite:///...``, ``postgresql://...``); default
+            ``sqlite:///OUT/study.db``.
+        study_name: default ``rl-lr-<env>-<algo>``.
+        pruner: ``median`` (Optuna's MedianPruner after 5 trials), ``halving``
+            (SuccessiveHalvingPruner) or ``none``.
+        reports: intermediate reports per run (pruning points), >= 1.
+        workers: processes running trials in parallel on this machine.
+        sampler_seed: seed of the TPE sampler.
+        quiet: no line per finished trial.
+        stream: where those lines go (stderr).
+
+    Raises:
+        SpecError: bad space, settings, storage or a study made with other settings; raised
+            before anything is written to ``out``.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if not isinstance(space, SearchSpace):
+        space = parse_space(space) if isinstance(space, Mapping) else load_space(space)
+    for name, number in (("trials", trials), ("reports", reports), ("workers", workers)):
+        if type(number) is not int or number < 1:
+            raise SpecError(f"{name} must be a positive integer, got {number!r}")
+    if pruner not in PRUNERS:
+        raise SpecError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
+    for name, option in space.root.options.items():
+        try:
+            resolve_document(settings.config(repr(option.middle()), settings.seeds[0]))
+        except SpecError as err:
+            raise SpecError(f"{space.source}: policies.{name}: {err}") from None
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out} is a file, not a directory")
+    study_name = study_name or f"rl-lr-{settings.env.replace('/', '-')}-{settings.algo}"
+    identity = _identity(settings, space)
+    url = storage or f"sqlite:///{out.resolve() / 'study.db'}"
+    if storage is None:
+        out.mkdir(parents=True, exist_ok=True)
+    rdb = open_storage(url)
+    study = optuna.create_study(study_name=study_name, storage=rdb, direction="maximize",
+                                load_if_exists=True)
+    _check_study(study, identity, f"--storage {hide_password(url)}")
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"space": dict(space.raw), "source": space.source, "settings": settings.to_dict(),
+               "storage": url, "study_name": study_name, "out": str(out), "trials": trials,
+               "pruner": pruner, "reports": reports, "sampler_seed": sampler_seed,
+               "quiet": quiet, "worker": 0, "workers": workers}
+    interrupted = False
+    try:
+        if workers == 1:
+            _optimize(payload, None if quiet else (stream or sys.stderr), rdb)
+        else:
+            _parallel(payload, workers)
+    except KeyboardInterrupt:
+        interrupted = True
+    return write_outputs(study, out, identity, url, interrupted)
+
+
+def _parallel(payload: dict[str, Any], workers: int) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker, args=(payload | {"worker": i},))
+                 for i in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join()
