@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TORCH  := torch==2.13.0
+LINT_TREE := .lint-imports
 
 .PHONY: setup demo test lint bench clean
 
@@ -26,9 +27,16 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check rl_lr envs agents tests benchmarks
 	$(BIN)/mypy
+	@# import-linter reads the package from disk: give it rl_lr/ as installed, envs/ and agents/
+	@# inside it (symlinked files), then check the layer contracts of pyproject.toml.
+	rm -rf $(LINT_TREE) && mkdir -p $(LINT_TREE)
+	cp -rs $(CURDIR)/rl_lr $(LINT_TREE)/rl_lr
+	cp -rs $(CURDIR)/envs $(LINT_TREE)/rl_lr/envs
+	cp -rs $(CURDIR)/agents $(LINT_TREE)/rl_lr/agents
+	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml
 
 bench: setup
 	$(BIN)/python benchmarks/bench_lr_overhead.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache $(LINT_TREE)

@@ -6,7 +6,8 @@
 
 :func:`make` builds a ready-to-train agent (envs, model with preset hyper-parameters plus
 overrides, LR policy attached); :func:`resolve` checks and resolves the same arguments without
-building anything; :func:`load_preset` reads ``agents/presets/<algo>.yaml``.
+building anything; :func:`load_preset` reads ``agents/presets/<algo>.yaml``;
+:func:`make_eval_env` and :func:`evaluate` run the clean evaluation episodes side by side.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rl_lr.agents.compat import (
     resolve_algo,
     resolve_env_id,
 )
-from rl_lr.agents.factory import Agent, AgentSpec, build, evaluate, make, make_eval_env, resolve
+from rl_lr.agents.evaluation import evaluate, evaluate_sequentially, make_eval_env
+from rl_lr.agents.factory import Agent, AgentSpec, build, make, resolve
 from rl_lr.agents.presets import PRESET_DIR, Preset, PresetWarning, load_preset, preset_entries
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "check_action_space",
     "check_reported_stats",
     "evaluate",
+    "evaluate_sequentially",
     "load_preset",
     "make",
     "make_eval_env",

@@ -27,7 +27,9 @@ from collections.abc import Iterable
 import gymnasium
 
 from rl_lr.agents.algorithms import ALGORITHMS, AlgorithmInfo
+from rl_lr.envs import register_envs
 from rl_lr.errors import SpecError
+from rl_lr.sb3 import unreported_stat
 from rl_lr.schedules import LRPolicy
 
 __all__ = [
@@ -66,9 +68,7 @@ def resolve_algo(name: str) -> AlgorithmInfo:
 
 def env_ids() -> list[str]:
     """Every registered Gymnasium id, rl-lr's own (``rl_lr/...``) included."""
-    import rl_lr.envs
-    import rl_lr.envs.navigation  # noqa: F401  (registers rl_lr/PointNav-v0 & co.)
-
+    register_envs()  # rl-lr's own ids (a no-op once they are registered)
     return sorted(gymnasium.registry)
 
 
@@ -103,8 +103,6 @@ def check_action_space(
 
 def check_reported_stats(algo: str, policies: Iterable[LRPolicy]) -> None:
     """Refuse an LR policy that reads a ``train/*`` statistic the algorithm never reports."""
-    from rl_lr.sb3 import unreported_stat
-
     info = resolve_algo(algo)
     for policy in policies:
         missing = unreported_stat(policy, {info.class_name})

@@ -2,16 +2,18 @@
 
 Two steps, so that every mistake surfaces before anything expensive is built:
 
-1. :func:`resolve` reads the preset, merges the overrides, parses every spec (LR, reward
-   perturbation, optimizer) and checks the compatibility rules (:mod:`rl_lr.agents.compat`),
-   returning a plain, serialisable :class:`AgentSpec`;
+1. :func:`resolve` reads the preset, merges the overrides, reads every spec (LR, reward
+   perturbation, optimizer; text is parsed here, objects pass through) and checks the
+   compatibility rules (:mod:`rl_lr.agents.compat`), returning an :class:`AgentSpec` that
+   carries the spec objects (:meth:`AgentSpec.to_dict` renders them for ``config.yaml``);
 2. :func:`build` builds the training envs, the model (preset + overrides), the optimizers and
    attaches the LR policy through :func:`rl_lr.attach`.
 
 Honesty: each training env is ``Monitor(perturbations(gym.make(env_id)))`` -- the Monitor
 records the *observed* (perturbed) reward, which is what ``model.ep_info_buffer`` and every
 controller see -- and ``VecNormalize`` (when the preset normalises) sits above the Monitors.
-The evaluation env (:meth:`Agent.make_eval_env`) is never perturbed.
+The evaluation env (:meth:`Agent.make_eval_env`, :mod:`rl_lr.agents.evaluation`) is never
+perturbed.
 
 Example:
     >>> from rl_lr.agents import make
@@ -24,22 +26,18 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import (
-    DummyVecEnv,
-    VecEnv,
-    VecNormalize,
-    sync_envs_normalization,
-)
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from rl_lr.agents.compat import (
     check_action_space,
@@ -47,50 +45,22 @@ from rl_lr.agents.compat import (
     resolve_algo,
     resolve_env_id,
 )
+from rl_lr.agents.evaluation import evaluate, make_eval_env
 from rl_lr.agents.hyperparams import check_keys, merge, plain, to_constructor_kwargs
-from rl_lr.agents.presets import PresetWarning, load_preset, normalize_arguments
-from rl_lr.envs import apply_perturbations, parse_perturbations
+from rl_lr.agents.presets import PresetWarning, load_preset, normalize_arguments, read_lr
+from rl_lr.envs import Perturbation, apply_perturbations, parse_perturbations
+from rl_lr.envs.suites import env_entry
 from rl_lr.errors import SpecError
+from rl_lr.optimizers import OptimizerSpec, parse_optimizers, set_optimizers
 from rl_lr.sb3 import attach
-from rl_lr.schedules import POLICIES, LRPolicy
+from rl_lr.schedules import ALL_NETWORKS, LRPolicy, parse_policies
 
-__all__ = ["Agent", "AgentSpec", "build", "evaluate", "make", "make_eval_env", "resolve"]
-
-ALL_NETWORKS = "default"
-
-
-def _parse_lr(spec: Any) -> dict[str, LRPolicy]:
-    """An LR spec (string, number, mapping spec, policy) or one per network -> policies."""
-    if isinstance(spec, Mapping) and "name" not in spec:
-        if not spec:
-            raise SpecError("lr: an empty mapping names no network")
-        return {str(k): POLICIES.parse(v) for k, v in spec.items()}
-    return {ALL_NETWORKS: POLICIES.parse(spec)}
-
-
-def _render_policies(policies: Mapping[str, Any]) -> str | dict[str, str]:
-    if set(policies) == {ALL_NETWORKS}:
-        return repr(policies[ALL_NETWORKS])
-    return {k: repr(v) for k, v in policies.items()}
-
-
-def _parse_optimizer(spec: Any) -> Any:
-    if spec is None:
-        return None
-    try:
-        from rl_lr.optimizers import OPTIMIZERS
-    except ImportError:
-        raise SpecError(
-            "optimizer: rl_lr.optimizers is not available in this install"
-        ) from None
-    if isinstance(spec, Mapping) and "name" not in spec:
-        return {str(k): OPTIMIZERS.parse(v) for k, v in spec.items()}
-    return OPTIMIZERS.parse(spec)
-
+__all__ = ["Agent", "AgentSpec", "build", "make", "resolve"]
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """Everything :func:`build` needs, resolved and plain (it is what ``config.yaml`` holds).
+    """Everything :func:`build` needs, resolved: the specs as objects, the rest plain;
+    :meth:`to_dict` is what ``config.yaml``'s ``agent`` section holds.
 
     Attributes:
         algo: algorithm name.
@@ -99,9 +69,9 @@ class AgentSpec:
         n_envs: vectorised training envs.
         total_timesteps: the run's budget (the LR clock and fractional perturbation switch
             points use it); ``None`` leaves SB3's per-``learn()`` progress.
-        lr: LR spec, or one per network.
-        perturb: reward-perturbation chain as a spec (``None``: clean training reward).
-        optimizer: optimizer spec, or one per network (``None``: the algorithm's own).
+        lr: the LR policy per network (``{"default": policy}`` for every network).
+        perturb: the reward-perturbation chain, in order (empty: clean training reward).
+        optimizer: the optimizer spec, or one per network (``None``: the algorithm's own).
         preset: preset name asked for; ``preset_source`` says what was used.
         policy: SB3 policy name.
         normalize: VecNormalize arguments, ``None`` for none.
@@ -118,9 +88,9 @@ class AgentSpec:
     seed: int
     n_envs: int
     total_timesteps: int | None
-    lr: str | dict[str, str]
-    perturb: str | None
-    optimizer: str | dict[str, str] | None
+    lr: Mapping[str, LRPolicy]
+    perturb: tuple[Perturbation, ...]
+    optimizer: OptimizerSpec | Mapping[str, OptimizerSpec] | None
     preset: str
     preset_source: str
     policy: str
@@ -137,10 +107,15 @@ class AgentSpec:
         return {k: plain(values[k]) for k in sorted(values)}
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain mapping (YAML-safe) with the fully resolved hyper-parameters."""
-        data = asdict(self)
+        """A plain mapping (YAML-safe) with the fully resolved hyper-parameters; each spec is
+        rendered as its spec string (``lr`` one string when it covers every network, the
+        perturbation chain one list string ``"[a(...), b(...)]"``)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        lr = dict(self.lr)
+        data["lr"] = repr(lr[ALL_NETWORKS]) if set(lr) == {ALL_NETWORKS} else lr
+        data["perturb"] = f"[{', '.join(map(repr, self.perturb))}]" if self.perturb else None
         data["hyperparams"] = self.resolved_hyperparams()
-        resolved: dict[str, Any] = plain(data)
+        resolved: dict[str, Any] = plain(data)  # spec objects -> their spec strings
         return resolved
 
     @property
@@ -181,9 +156,9 @@ def resolve(
     with warnings.catch_warnings(record=True) as caught:  # re-issued once every check passed
         warnings.simplefilter("always", PresetWarning)
         chosen = load_preset(info.name, env_id, preset)
-    policies = _parse_lr((chosen.lr or info.default_lr()) if lr is None or lr == "preset" else lr)
+    policies = read_lr(lr) or parse_policies(chosen.lr or info.default_lr())
     perturbations = parse_perturbations(perturb)
-    optimizers = _parse_optimizer(optimizer)
+    optimizers = parse_optimizers(optimizer)
     merged = merge(
         {"normalize": chosen.normalize, "env_kwargs": chosen.env_kwargs,
          "policy": chosen.policy, **chosen.hyperparams},
@@ -213,12 +188,9 @@ def resolve(
         seed=seed,
         n_envs=n_envs or chosen.n_envs,
         total_timesteps=total_timesteps,
-        lr=_render_policies(policies),
-        perturb=f"[{', '.join(map(repr, perturbations))}]" if perturbations else None,
-        optimizer=None if optimizers is None else (
-            {k: repr(v) for k, v in optimizers.items()} if isinstance(optimizers, dict)
-            else repr(optimizers)
-        ),
+        lr=policies,
+        perturb=perturbations,
+        optimizer=optimizers,
         preset=preset,
         preset_source=chosen.source,
         policy=str(policy),
@@ -231,8 +203,6 @@ def resolve(
 
 
 def _reward_threshold(env_id: str, registered: float | None) -> float | None:
-    from rl_lr.envs.suites import env_entry
-
     if registered is not None:
         return float(registered)
     try:
@@ -247,10 +217,6 @@ def _training_env(env_id: str, env_kwargs: dict[str, Any], perturbations: tuple[
     env = apply_perturbations(gym.make(env_id, **env_kwargs), perturbations,
                               total_timesteps=per_env_timesteps)
     return Monitor(env)
-
-
-def _clean_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env[Any, Any]:
-    return Monitor(gym.make(env_id, **env_kwargs))
 
 
 @dataclass
@@ -269,45 +235,25 @@ class Agent:
     hook: Any
     spec: AgentSpec
 
-    def make_eval_env(self) -> VecEnv:
-        """A separate, unperturbed, single env for clean evaluation. When training
-        normalises observations it is wrapped in a non-updating VecNormalize that
-        :meth:`evaluate` syncs from the training env; returns stay raw (the Monitor sits
-        below the normalisation)."""
-        return make_eval_env(self.spec)
+    def make_eval_env(self, n_envs: int = 1) -> VecEnv:
+        """A separate, unperturbed env of ``n_envs`` envs for clean evaluation (see
+        :func:`rl_lr.agents.make_eval_env`)."""
+        return make_eval_env(self.spec, n_envs)
 
     def evaluate(self, eval_env: VecEnv, n_episodes: int, seed: int) -> list[float]:
-        """Clean returns of ``n_episodes`` deterministic episodes, the env seeded ``seed``."""
+        """Clean returns of ``n_episodes`` deterministic episodes seeded ``seed`` (see
+        :func:`rl_lr.agents.evaluate`)."""
         return evaluate(self.model, eval_env, n_episodes, seed)
-
-
-def make_eval_env(spec: AgentSpec) -> VecEnv:
-    """The clean evaluation env of ``spec`` (see :meth:`Agent.make_eval_env`)."""
-    env: VecEnv = DummyVecEnv([functools.partial(_clean_env, spec.env_id, spec.env_kwargs)])
-    if spec.normalize is not None:
-        env = VecNormalize(env, training=False, **(spec.normalize | {"norm_reward": False}))
-    return env
-
-
-def evaluate(model: BaseAlgorithm, eval_env: VecEnv, n_episodes: int, seed: int) -> list[float]:
-    """Clean returns of ``n_episodes`` deterministic episodes on ``eval_env`` seeded ``seed``
-    (observation statistics synced from the training env first; schedule-free optimizers are
-    in eval mode outside ``train()`` already, see :mod:`rl_lr.optimizers`)."""
-    if isinstance(eval_env, VecNormalize):
-        sync_envs_normalization(model.get_env(), eval_env)  # type: ignore[arg-type]
-    eval_env.seed(seed)
-    returns, _ = evaluate_policy(model, eval_env, n_eval_episodes=n_episodes,
-                                 deterministic=True, return_episode_rewards=True)
-    return [float(r) for r in returns]  # type: ignore[union-attr]  # a list with episode rewards
 
 
 def build(spec: AgentSpec) -> Agent:
     """Build the envs and the model of ``spec``, set its optimizers, attach its LR policy."""
     info = resolve_algo(spec.algo)
-    policies = _parse_lr(spec.lr)
-    perturbations = parse_perturbations(spec.perturb)
+    # The model's own copies: a controller keeps its state in the policy object, and a spec
+    # may be built more than once (each build starts from the spec's fresh policies).
+    policies = {network: copy.deepcopy(policy) for network, policy in spec.lr.items()}
     env: VecEnv = DummyVecEnv([
-        functools.partial(_training_env, spec.env_id, spec.env_kwargs, perturbations,
+        functools.partial(_training_env, spec.env_id, spec.env_kwargs, spec.perturb,
                           spec.per_env_timesteps)
         for _ in range(spec.n_envs)
     ])
@@ -325,9 +271,7 @@ def build(spec: AgentSpec) -> Agent:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SpecError(f"{info.class_name} refused its hyper-parameters: {message}") from None
     if spec.optimizer is not None:
-        from rl_lr.optimizers import set_optimizers
-
-        set_optimizers(model, _parse_optimizer(spec.optimizer))
+        set_optimizers(model, spec.optimizer)
     hook = attach(model, policies, total_timesteps=spec.total_timesteps)
     return Agent(model=model, env=env, hook=hook, spec=spec)
 

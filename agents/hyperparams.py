@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from torch import nn
 
 from rl_lr.agents.algorithms import RESERVED_ARGUMENTS, AlgorithmInfo
@@ -131,8 +132,6 @@ def _activation(name: str) -> type[nn.Module]:
 
 
 def _action_noise(value: Any, action_space: Any) -> Any:
-    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
-
     if value is None:
         return None
     kinds = {"normal": NormalActionNoise, "ornstein_uhlenbeck": OrnsteinUhlenbeckActionNoise}

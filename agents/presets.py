@@ -13,7 +13,7 @@ Example:
     >>> from rl_lr.agents.presets import load_preset
     >>> preset = load_preset("ppo", "CartPole-v1")
     >>> preset.lr, preset.n_envs, preset.hyperparams["n_steps"]
-    ('linear(1e-3)', 8, 32)
+    ({'default': linear(0.001)}, 8, 32)
     >>> preset.source.startswith("zoo hyperparams/ppo.yml")
     True
 """
@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from stable_baselines3.common.vec_env import VecNormalize
 
 from rl_lr.agents.compat import resolve_algo
 from rl_lr.agents.hyperparams import check_keys, coerce_numbers
 from rl_lr.errors import SpecError
-from rl_lr.schedules import POLICIES
+from rl_lr.schedules import LRPolicy, parse_policies
 
 __all__ = [
     "PRESET_DIR",
@@ -43,6 +44,7 @@ __all__ = [
     "load_preset",
     "normalize_arguments",
     "preset_entries",
+    "read_lr",
     "validate_entry",
 ]
 
@@ -71,7 +73,8 @@ class Preset:
         n_envs: training envs (1 unless the entry says).
         normalize: ``None`` (no VecNormalize), else its keyword arguments (``{}``: defaults).
         policy: SB3 policy name (``None``: chosen from the observation space).
-        lr: LR spec (or one per network); ``None``: SB3's default for the algorithm.
+        lr: the LR policy per network, read from the entry's spec (``{"default": policy}``
+            for every network); ``None``: SB3's default for the algorithm.
         env_kwargs: keyword arguments for ``gymnasium.make``.
         hyperparams: constructor arguments (plain values).
     """
@@ -84,7 +87,7 @@ class Preset:
     n_envs: int = 1
     normalize: dict[str, Any] | None = None
     policy: str | None = None
-    lr: str | dict[str, str] | None = None
+    lr: dict[str, LRPolicy] | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparams: dict[str, Any] = field(default_factory=dict)
 
@@ -111,8 +114,6 @@ def _check_normalize(value: Any, where: str) -> None:
         return
     if not isinstance(value, Mapping):
         raise SpecError(f"{where}: normalize must be true, false or a mapping, got {value!r}")
-    from stable_baselines3.common.vec_env import VecNormalize
-
     accepted = set(inspect.signature(VecNormalize.__init__).parameters) - {"self", "venv"}
     unknown = sorted(set(value) - accepted)
     if unknown:
@@ -122,9 +123,14 @@ def _check_normalize(value: Any, where: str) -> None:
         )
 
 
-def validate_entry(algo: str, env_id: str, entry: Mapping[str, Any]) -> None:
+def validate_entry(
+    algo: str, env_id: str, entry: Mapping[str, Any]
+) -> dict[str, LRPolicy] | None:
     """Check one preset entry: known keys, a source, parseable LR specs, hyper-parameters
     that are real constructor arguments of the algorithm.
+
+    Returns:
+        The entry's LR policies, read while checking them (``None``: the entry sets no LR).
 
     Raises:
         SpecError: naming the file, the env id and what is wrong.
@@ -142,16 +148,20 @@ def validate_entry(algo: str, env_id: str, entry: Mapping[str, Any]) -> None:
         if value is not None and (not isinstance(value, int) or value <= 0):
             raise SpecError(f"{where}: {key} must be a positive integer, got {value!r}")
     _check_normalize(entry.get("normalize", False), where)
-    lr = entry.get("lr")
-    for spec in (lr.values() if isinstance(lr, Mapping) else [lr]):
-        if spec is not None:
-            POLICIES.parse(spec)
+    lr = None if entry.get("lr") is None else parse_policies(entry["lr"])
     hyperparams = entry.get("hyperparams") or {}
     if not isinstance(hyperparams, Mapping):
         raise SpecError(f"{where}: hyperparams must be a mapping")
     check_keys(info, list(hyperparams), where)
     if any(key in hyperparams for key in ("normalize", "env_kwargs")):
         raise SpecError(f"{where}: normalize and env_kwargs go at the entry's top level")
+    return lr
+
+
+@functools.cache
+def _checked_entry_lr(algo: str, env_id: str) -> dict[str, LRPolicy] | None:
+    """:func:`validate_entry` of an entry of the (cached) preset files: once per entry."""
+    return validate_entry(algo, env_id, _read(algo)[env_id])
 
 
 def load_preset(algo: str, env_id: str, name: str = "default") -> Preset:
@@ -179,7 +189,7 @@ def load_preset(algo: str, env_id: str, name: str = "default") -> Preset:
                 stacklevel=2,
             )
         return Preset(info.name, env_id, False, f"SB3 {info.class_name} defaults")
-    validate_entry(info.name, env_id, entry)
+    lr = _checked_entry_lr(info.name, env_id)
     normalize = entry.get("normalize", False)
     return Preset(
         algo=info.name,
@@ -190,10 +200,22 @@ def load_preset(algo: str, env_id: str, name: str = "default") -> Preset:
         n_envs=entry.get("n_envs", 1),
         normalize=normalize_arguments(normalize),
         policy=entry.get("policy"),
-        lr=dict(entry["lr"]) if isinstance(entry.get("lr"), Mapping) else entry.get("lr"),
+        lr=None if lr is None else dict(lr),
         env_kwargs=dict(entry.get("env_kwargs") or {}),
         hyperparams=dict(entry.get("hyperparams") or {}),
     )
+
+
+def read_lr(spec: Any) -> dict[str, LRPolicy] | None:
+    """An ``lr`` argument: ``None`` or ``"preset"`` (the preset's LR, returned as ``None``), or
+    an LR spec or one per network, read by :func:`rl_lr.schedules.parse_policies`.
+
+    >>> read_lr("preset") is None, read_lr("cosine(1e-3)")
+    (True, {'default': cosine(0.001)})
+    """
+    if spec is None or (isinstance(spec, str) and spec == "preset"):
+        return None
+    return parse_policies(spec)
 
 
 def normalize_arguments(value: Any) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Cost of every metric in ``rl_lr.metrics`` at sweep scale: 1,000 runs × 200 eval points for
+"""Cost of every metric in ``rl_lr.metrics`` at experiment scale: 1,000 runs × 200 eval points for
 each of 10 policies (targets: <= 10 s and <= 1 GiB on the whole set).
 
 The data are synthetic but shaped like the real thing: saturating eval curves with noise,
@@ -114,7 +114,7 @@ def policy_tasks(d: dict[str, Any], reps: int) -> Work:
 
 
 def tasks(data: dict[str, dict[str, Any]], reps: int) -> Work:
-    """(metric, thunk) pairs: everything the harness computes for a sweep."""
+    """(metric, thunk) pairs: everything the harness computes for an experiment."""
     finals = {k: d["final"] for k, d in data.items()}
     pairs = len(data) * (len(data) - 1) // 2
     out: Work = [

@@ -1,8 +1,9 @@
 """Environments for rl-lr: reward-perturbation specs and the Gymnasium wrappers that apply them.
 
 Installed as ``rl_lr.envs`` (import it under that name, never as ``envs``). The public names
-here are the perturbations (:mod:`rl_lr.envs.perturbations`) and their wrappers
-(:mod:`rl_lr.envs.reward_wrappers`), and the gymnasium-robotics flattening wrapper
+here are the perturbations (:mod:`rl_lr.envs.perturbations`), their wrappers
+(:mod:`rl_lr.envs.reward_wrappers`) and how an env is wrapped in them
+(:mod:`rl_lr.envs.wrapping`), and the gymnasium-robotics flattening wrapper
 (:mod:`rl_lr.envs.robotics`). The env suites with their thresholds and normalisation ranges
 are in :mod:`rl_lr.envs.suites` (import it by name); task environments live in sub-packages
 (:mod:`rl_lr.envs.navigation`).
@@ -36,7 +37,6 @@ from rl_lr.envs.perturbations import (
     PerturbationLike,
     Sparse,
     Switch,
-    apply_perturbations,
     parse_perturbations,
     register,
     switch_timesteps,
@@ -52,13 +52,14 @@ from rl_lr.envs.reward_wrappers import (
     RewardCorruption,
     RewardDrift,
     RewardDropout,
-    wrapper_for,
 )
 from rl_lr.envs.robotics import FlatGoalEnv, make_robotics_env
+from rl_lr.envs.wrapping import WRAPPERS, apply_perturbations, wrapper_for
 
 __all__ = [
     "ENV_IDS",
     "PERTURBATIONS",
+    "WRAPPERS",
     "Corrupt",
     "Delay",
     "DelayedReward",

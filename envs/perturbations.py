@@ -1,8 +1,10 @@
+# Over 400 lines: the nine perturbation specs, each documented where it is declared.
 """Reward perturbations as specs: noise, heavy tails, drift, regime switches, corruption, delay.
 
 A perturbation is a frozen, picklable config object written in the same grammar as LR policies
-(:mod:`rl_lr.spec`); its ``repr`` is its spec and :meth:`Perturbation.wrap` builds the Gymnasium
-wrapper (in :mod:`rl_lr.envs.reward_wrappers`) that applies it::
+(:mod:`rl_lr.spec`); its ``repr`` is its spec. The Gymnasium wrappers that apply them are in
+:mod:`rl_lr.envs.reward_wrappers`, and :func:`~rl_lr.envs.wrapping.apply_perturbations` wraps
+an env in a chain of them (the wrappers import the specs, never the other way round)::
 
     gaussian(0.1)                                 # r + 0.1·N(0, 1)
     gaussian(0.05, relative=true)                 # noise relative to a running reward scale
@@ -34,14 +36,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import numpy as np
 
 from rl_lr.spec import Registry, SpecObject
-
-if TYPE_CHECKING:
-    import gymnasium as gym
 
 __all__ = [
     "PERTURBATIONS",
@@ -56,7 +55,6 @@ __all__ = [
     "PerturbationLike",
     "Sparse",
     "Switch",
-    "apply_perturbations",
     "parse_perturbations",
     "register",
     "switch_timesteps",
@@ -72,42 +70,9 @@ class Perturbation(SpecObject):
     """Base of every reward perturbation: a validated, picklable config whose repr is its spec.
 
     Subclasses are frozen dataclasses registered with :func:`register`. The wrapper that applies
-    each one is looked up in :mod:`rl_lr.envs.reward_wrappers`; a perturbation defined elsewhere
-    overrides :meth:`_wrapper` instead.
+    each one is found in :data:`rl_lr.envs.wrapping.WRAPPERS` (a perturbation defined elsewhere
+    adds its own wrapper there).
     """
-
-    def wrap(self, env: gym.Env[Any, Any], total_timesteps: int | None = None) -> gym.Env[Any, Any]:
-        """Wrap ``env`` so that its rewards are perturbed.
-
-        Args:
-            env: The environment to wrap (seeded through ``reset(seed=...)`` as usual).
-            total_timesteps: Steps this env instance takes in the whole run (across episodes;
-                with ``n`` vectorised copies, ``total_timesteps // n``). Only ``switch`` with
-                fractional ``at`` needs it; the others ignore it.
-
-        Returns:
-            A :class:`~rl_lr.envs.reward_wrappers.PerturbationWrapper` around ``env``.
-
-        Raises:
-            ValueError: ``total_timesteps`` is not a positive integer (or is missing where it
-                is needed).
-        """
-        if total_timesteps is not None and (
-            isinstance(total_timesteps, bool)
-            or not isinstance(total_timesteps, (int, float, np.integer))
-            or not float(total_timesteps).is_integer()
-            or total_timesteps < 1
-        ):
-            raise ValueError(
-                f"total_timesteps must be a positive integer or None, got {total_timesteps!r}"
-            )
-        return self._wrapper(env, None if total_timesteps is None else int(total_timesteps))
-
-    def _wrapper(self, env: gym.Env[Any, Any], total_timesteps: int | None) -> gym.Env[Any, Any]:
-        """Build the wrapper; a perturbation registered outside rl-lr overrides this."""
-        from rl_lr.envs.reward_wrappers import wrapper_for
-
-        return wrapper_for(env, self, total_timesteps)
 
 
 PERTURBATIONS = Registry("perturbation", Perturbation)
@@ -260,7 +225,7 @@ class Switch(Perturbation):
         at: Strictly increasing switch points: fractions in (0, 1), or whole step counts >= 1.
         scale: Reward multiplier per regime.
         offset: Reward offset per regime (reward units).
-        unit: ``fraction`` (needs ``total_timesteps`` in :meth:`wrap`) or ``steps``.
+        unit: ``fraction`` (needs ``total_timesteps`` when wrapped) or ``steps``.
     """
 
     at: tuple[float, ...]
@@ -294,8 +259,8 @@ class Switch(Perturbation):
             return tuple(int(a) for a in self.at)
         if total_timesteps is None:
             raise ValueError(
-                f"{self!r}: at is given as fractions of the run (unit=fraction), so wrap() "
-                "needs total_timesteps; pass total_timesteps=... or use unit=steps"
+                f"{self!r}: at is given as fractions of the run (unit=fraction), so its "
+                "wrapper needs total_timesteps; pass total_timesteps=... or use unit=steps"
             )
         return tuple(math.ceil(a * total_timesteps - _EPS) for a in self.at)
 
@@ -481,25 +446,3 @@ def parse_perturbations(
         (dropout(0.1), delay(5))
     """
     return PERTURBATIONS.parse_list(spec)
-
-
-def apply_perturbations(
-    env: gym.Env[Any, Any],
-    perturbations: PerturbationLike | Sequence[PerturbationLike] | None,
-    total_timesteps: int | None = None,
-) -> gym.Env[Any, Any]:
-    """Wrap ``env`` in each perturbation in order: the first acts first on the reward (it is the
-    innermost wrapper), the last is the outermost.
-
-    Args:
-        env: The environment to perturb.
-        perturbations: Anything :func:`parse_perturbations` reads.
-        total_timesteps: Steps this env instance takes in the run (see
-            :meth:`Perturbation.wrap`).
-
-    Returns:
-        The wrapped env (``env`` itself when there is nothing to apply).
-    """
-    for perturbation in parse_perturbations(perturbations):
-        env = perturbation.wrap(env, total_timesteps=total_timesteps)
-    return env

@@ -1,9 +1,9 @@
 """Gymnasium wrappers that apply the reward perturbations of :mod:`rl_lr.envs.perturbations`.
 
-Build them through the spec, ``Gaussian(std=0.1).wrap(env)`` or
-:func:`~rl_lr.envs.perturbations.apply_perturbations`; a wrapper takes its validated spec as
-its one argument (``RegimeSwitch`` also takes ``total_timesteps``), so arguments are checked
-in one place. All of them share :class:`PerturbationWrapper`: it sets ``info["clean_reward"]``,
+Build one as ``GaussianNoise(env, Gaussian(std=0.1))``, or a chain from specs with
+:func:`~rl_lr.envs.wrapping.apply_perturbations`; a wrapper takes its validated spec as its
+one argument (``RegimeSwitch`` also takes ``total_timesteps``), so arguments are checked in
+one place. All of them share :class:`PerturbationWrapper`: it sets ``info["clean_reward"]``,
 owns the seeded generator and calls the subclass's :meth:`~PerturbationWrapper.perturb`.
 
 What every wrapper guarantees:
@@ -50,7 +50,6 @@ __all__ = [
     "RewardCorruption",
     "RewardDrift",
     "RewardDropout",
-    "wrapper_for",
 ]
 
 # Mixed into every wrapper's seed so that its stream differs from the env's own ``np_random``
@@ -132,7 +131,7 @@ class GaussianNoise(PerturbationWrapper[Gaussian]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import Gaussian
-        >>> env = Gaussian(std=0.5).wrap(gym.make("CartPole-v1"))
+        >>> env = GaussianNoise(gym.make("CartPole-v1"), Gaussian(std=0.5))
         >>> _ = env.reset(seed=0)
         >>> _, reward, *_, info = env.step(0)
         >>> round(reward, 4), info["clean_reward"], round(info["perturbation/noise"], 4)
@@ -164,7 +163,7 @@ class HeavyTailedNoise(PerturbationWrapper[HeavyTailed]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import HeavyTailed
-        >>> env = HeavyTailed(df=2.0, scale=0.1).wrap(gym.make("CartPole-v1"))
+        >>> env = HeavyTailedNoise(gym.make("CartPole-v1"), HeavyTailed(df=2.0, scale=0.1))
         >>> _ = env.reset(seed=0)
         >>> _, reward, *_, info = env.step(0)
         >>> round(reward, 4), info["clean_reward"]
@@ -191,7 +190,7 @@ class RewardDrift(PerturbationWrapper[Drift]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import Drift
-        >>> env = Drift(scale_sigma=0.01, offset_sigma=0.1).wrap(gym.make("CartPole-v1"))
+        >>> env = RewardDrift(gym.make("CartPole-v1"), Drift(scale_sigma=0.01, offset_sigma=0.1))
         >>> _ = env.reset(seed=0)
         >>> rewards = [env.step(0)[1] for _ in range(3)]
         >>> [round(r, 4) for r in rewards]
@@ -234,8 +233,8 @@ class RegimeSwitch(PerturbationWrapper[Switch]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import Switch
-        >>> env = Switch(at=[0.5], scale=[1.0, -1.0]).wrap(
-        ...     gym.make("CartPole-v1"), total_timesteps=4)
+        >>> env = RegimeSwitch(gym.make("CartPole-v1"), Switch(at=[0.5], scale=[1.0, -1.0]),
+        ...                    total_timesteps=4)
         >>> _ = env.reset(seed=0)
         >>> [env.step(0)[1] for _ in range(4)]
         [1.0, 1.0, -1.0, -1.0]
@@ -273,7 +272,7 @@ class MarkovRegimeSwitch(PerturbationWrapper[MarkovSwitch]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import MarkovSwitch
-        >>> env = MarkovSwitch(rate=0.3, scale=[1.0, -1.0]).wrap(gym.make("CartPole-v1"))
+        >>> env = MarkovRegimeSwitch(gym.make("CartPole-v1"), MarkovSwitch(rate=0.3, scale=[1, -1]))
         >>> _ = env.reset(seed=0)
         >>> [env.step(0)[1] for _ in range(8)]
         [-1.0, -1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0]
@@ -304,7 +303,7 @@ class RewardCorruption(PerturbationWrapper[Corrupt]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import Corrupt
-        >>> env = Corrupt(p=0.3, mode="flip").wrap(gym.make("CartPole-v1"))
+        >>> env = RewardCorruption(gym.make("CartPole-v1"), Corrupt(p=0.3, mode="flip"))
         >>> _ = env.reset(seed=0)
         >>> [env.step(0)[1] for _ in range(8)]
         [-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0]
@@ -344,7 +343,7 @@ class DelayedReward(PerturbationWrapper[Delay | Sparse]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import Delay
-        >>> env = Delay(k=3).wrap(gym.make("CartPole-v1"))
+        >>> env = DelayedReward(gym.make("CartPole-v1"), Delay(k=3))
         >>> _ = env.reset(seed=0)
         >>> [env.step(0)[1] for _ in range(7)]
         [0.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0]
@@ -388,7 +387,7 @@ class RewardDropout(PerturbationWrapper[Dropout]):
     Example:
         >>> import gymnasium as gym
         >>> from rl_lr.envs import Dropout
-        >>> env = Dropout(p=0.3).wrap(gym.make("CartPole-v1"))
+        >>> env = RewardDropout(gym.make("CartPole-v1"), Dropout(p=0.3))
         >>> _ = env.reset(seed=0)
         >>> [env.step(0)[1] for _ in range(8)]
         [0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0]
@@ -399,38 +398,3 @@ class RewardDropout(PerturbationWrapper[Dropout]):
         dropped = bool(self.rng.random() < self.perturbation.p)
         info["perturbation/dropped"] = dropped
         return 0.0 if dropped else reward
-
-
-_WRAPPERS: dict[type[Perturbation], type[PerturbationWrapper[Any]]] = {
-    Gaussian: GaussianNoise,
-    HeavyTailed: HeavyTailedNoise,
-    Drift: RewardDrift,
-    MarkovSwitch: MarkovRegimeSwitch,
-    Corrupt: RewardCorruption,
-    Delay: DelayedReward,
-    Sparse: DelayedReward,
-    Dropout: RewardDropout,
-}
-
-
-def wrapper_for(
-    env: gym.Env[Any, Any], perturbation: Perturbation, total_timesteps: int | None = None
-) -> PerturbationWrapper[Any]:
-    """Build the wrapper that applies ``perturbation`` to ``env``.
-
-    Args:
-        env: The environment to wrap.
-        perturbation: A perturbation spec shipped with rl-lr.
-        total_timesteps: Steps this env instance takes in the run (``switch`` only).
-
-    Raises:
-        TypeError: No wrapper is known for this perturbation's type.
-    """
-    if isinstance(perturbation, Switch):
-        return RegimeSwitch(env, perturbation, total_timesteps=total_timesteps)
-    wrapper = _WRAPPERS.get(type(perturbation))
-    if wrapper is None:
-        raise TypeError(
-            f"no wrapper known for {type(perturbation).__name__}; override its _wrapper() method"
-        )
-    return wrapper(env, perturbation)

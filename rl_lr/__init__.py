@@ -69,7 +69,7 @@ def parse(spec: str | Mapping[str, Any] | LRPolicy | float) -> LRPolicy:
 
 def attach(*args: Any, **kwargs: Any) -> Any:
     """See :func:`rl_lr.sb3.attach` (imported lazily so that ``import rl_lr`` stays light)."""
-    from rl_lr.sb3 import attach as _attach
+    from rl_lr.sb3 import attach as _attach  # SB3 and gymnasium: `import rl_lr` stays light
 
     return _attach(*args, **kwargs)
 

@@ -1,3 +1,4 @@
+# Over 400 lines: the four reward-aware controllers and the Controller base they share.
 """Reward-aware LR controllers: policies that watch training and change the LR online.
 
 A controller multiplies a base schedule (its first argument; a number means ``constant``) by a
@@ -30,7 +31,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from rl_lr.schedules import LRPolicy, _check_lr, register
+from rl_lr.schedules import LRPolicy, check_positive, register
 from rl_lr.signals import TrainingSignals
 
 __all__ = [
@@ -263,7 +264,7 @@ class KLAdaptive(Controller):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "target")
+        check_positive(self, "target")
         if not (math.isfinite(self.factor) and self.factor > 1):
             raise self.fail("factor", "must be a finite number > 1")
 

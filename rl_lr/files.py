@@ -32,11 +32,15 @@ from typing import Any
 
 import yaml
 
+from rl_lr.errors import SpecError
+from rl_lr.schema import CONFIG_YAML
+
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "cell",
     "git_commit",
+    "read_csv",
     "read_yaml",
     "run_n_envs",
     "versions",
@@ -100,6 +104,15 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[s
     atomic_write_text(path, buffer.getvalue())
 
 
+def read_csv(path: Path, *, missing_ok: bool = False) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header line, each ``{column: cell text}``; ``[]`` for a
+    missing file when ``missing_ok`` (else ``FileNotFoundError``)."""
+    if missing_ok and not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def write_yaml(path: Path, data: Mapping[str, Any], header: str = "") -> None:
     """Write ``data`` as block-style YAML in insertion order, after a ``#`` comment header."""
     text = yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False, width=100)
@@ -110,7 +123,6 @@ def write_yaml(path: Path, data: Mapping[str, Any], header: str = "") -> None:
 def read_yaml(path: Path, what: str = "file") -> Any:
     """Read a YAML file; an unreadable file or broken YAML raises a one-line ``SpecError``
     naming ``what`` it is, the path and where the YAML breaks."""
-    from rl_lr.errors import SpecError
 
     try:
         with path.open() as handle:
@@ -128,7 +140,7 @@ def run_n_envs(run_dir: Path) -> int:
     """The vectorised training envs of the run in ``run_dir`` (its ``config.yaml``), 1 when
     that file is missing or unreadable."""
     try:
-        return int(yaml.safe_load((run_dir / "config.yaml").read_text())["agent"]["n_envs"])
+        return int(yaml.safe_load((run_dir / CONFIG_YAML).read_text())["agent"]["n_envs"])
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
         return 1
 

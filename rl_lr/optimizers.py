@@ -27,17 +27,19 @@ iterate averaging; warm-up remains useful, decay mostly is not.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
+
+import torch
+from prodigyopt import Prodigy as ProdigyOptimizer
+from schedulefree import AdamWScheduleFree
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rl_lr.sb3 import install_optimizers, network_optimizers
 from rl_lr.spec import Registry, SpecError, SpecObject
 
-if TYPE_CHECKING:
-    import torch
-    from stable_baselines3.common.base_class import BaseAlgorithm
-
-__all__ = ["OPTIMIZERS", "OptimizerSpec", "set_optimizers"]
+__all__ = ["OPTIMIZERS", "OptimizerSpec", "parse_optimizers", "set_optimizers"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -76,8 +78,6 @@ class Adam(OptimizerSpec):
         self._check_nonnegative("eps", "weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        import torch
-
         return torch.optim.Adam(params, lr=lr, betas=(self.betas[0], self.betas[1]),
                                 eps=self.eps, weight_decay=self.weight_decay)
 
@@ -97,8 +97,6 @@ class AdamW(OptimizerSpec):
         self._check_nonnegative("eps", "weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        import torch
-
         return torch.optim.AdamW(params, lr=lr, betas=(self.betas[0], self.betas[1]),
                                  eps=self.eps, weight_decay=self.weight_decay)
 
@@ -121,8 +119,6 @@ class RMSprop(OptimizerSpec):
         self._check_nonnegative("eps", "momentum", "weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        import torch
-
         return torch.optim.RMSprop(params, lr=lr, alpha=self.alpha, eps=self.eps,
                                    momentum=self.momentum, centered=self.centered,
                                    weight_decay=self.weight_decay)
@@ -140,8 +136,6 @@ class Adagrad(OptimizerSpec):
         self._check_nonnegative("eps", "weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        import torch
-
         return torch.optim.Adagrad(params, lr=lr, eps=self.eps, weight_decay=self.weight_decay)
 
 
@@ -162,8 +156,6 @@ class SGD(OptimizerSpec):
         self._check_nonnegative("weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        import torch
-
         return torch.optim.SGD(params, lr=lr, momentum=self.momentum, nesterov=self.nesterov,
                                weight_decay=self.weight_decay)
 
@@ -189,8 +181,6 @@ class ScheduleFreeAdamW(OptimizerSpec):
             raise self.fail("warmup_steps", "must be an integer >= 0")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        from schedulefree import AdamWScheduleFree
-
         optimizer: torch.optim.Optimizer = AdamWScheduleFree(
             params, lr=lr, betas=self.betas[:2], eps=self.eps,
             weight_decay=self.weight_decay, warmup_steps=self.warmup_steps,
@@ -218,13 +208,27 @@ class Prodigy(OptimizerSpec):
             raise self.fail("d_coef", "must be a finite number > 0")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
-        from prodigyopt import Prodigy as ProdigyOptimizer
-
         optimizer: torch.optim.Optimizer = ProdigyOptimizer(
             params, lr=lr, betas=self.betas[:2], d_coef=self.d_coef,
             weight_decay=self.weight_decay, safeguard_warmup=self.safeguard_warmup,
         )
         return optimizer
+
+
+def parse_optimizers(spec: Any) -> OptimizerSpec | dict[str, OptimizerSpec] | None:
+    """An optimizer spec (string, mapping spec or object), one per network
+    (``{"actor": ..., "critic": ...}``, ``default`` for the others) or ``None`` (the
+    algorithm's own) -> the spec objects; objects pass through as they are.
+
+    >>> parse_optimizers({"actor": "sgd(momentum=0.9)", "critic": "adamw()"})
+    {'actor': sgd(momentum=0.9), 'critic': adamw()}
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping) and "name" not in spec:
+        return {str(k): OPTIMIZERS.parse(v) for k, v in spec.items()}
+    optimizer: OptimizerSpec = OPTIMIZERS.parse(spec)
+    return optimizer
 
 
 def parse_per_network(spec: Any, networks: set[str]) -> dict[str, OptimizerSpec]:

@@ -2,7 +2,7 @@
 policies, controllers, perturbations, optimizers -- is known to the grammar.
 
 Used by ``rl-lr --import``, by an experiment file's ``imports:`` and by every worker process of
-a sweep (so a plugin's policies exist where the runs execute).
+an experiment (so a plugin's policies exist where the runs execute).
 
     >>> import_plugin("json")  # any importable module
 """

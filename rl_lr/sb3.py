@@ -1,3 +1,4 @@
+# Over 400 lines: the one module that touches SB3 internals (DESIGN.md §3), kept whole on purpose.
 """The one place that touches Stable-Baselines3 internals.
 
 Two ways to use an LR policy with SB3:
@@ -19,7 +20,9 @@ Two ways to use an LR policy with SB3:
    - the LR actually applied, read back from each optimizer's ``param_groups``, logged as
      ``train/learning_rate`` (and ``train/lr/<network>`` when there are several);
    - :class:`~rl_lr.signals.TrainingSignals` after every update for stateful policies
-     (controllers), including gradient norms through optimizer step hooks when asked for.
+     (controllers), including gradient norms through optimizer step hooks when asked for;
+   - gradient norms for anyone who watches them (:meth:`LRHook.watch_gradient_norms`: the
+     ``grad_norm`` columns of a run's ``progress.csv``), from the same step hooks.
 
 How: :func:`attach` stores an :class:`AttachedLR` as ``model.learning_rate`` (it is what SB3
 saves in the model zip, policy state included) and switches the model's class to a thin
@@ -41,6 +44,7 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger
 
 from rl_lr.errors import SpecError
 from rl_lr.schedules import POLICIES, LRPolicy
@@ -48,8 +52,10 @@ from rl_lr.signals import TrainingSignals
 
 __all__ = [
     "AttachedLR",
+    "GradientNorms",
     "LRHook",
     "attach",
+    "gradient_norm",
     "install_optimizers",
     "network_optimizers",
     "silence_logger",
@@ -65,8 +71,6 @@ def silence_logger(model: BaseAlgorithm) -> None:
     """Give a model without tensorboard a logger with no output, before ``learn()``: SB3's
     own makes an empty ``/tmp/SB3-<time>/`` directory at every ``learn()`` call otherwise.
     Logged values still reach callbacks (``model.logger.name_to_value``)."""
-    from stable_baselines3.common.logger import Logger
-
     if model.tensorboard_log is None:
         model.set_logger(Logger(folder=None, output_formats=[]))
 
@@ -172,6 +176,60 @@ def install_optimizers(model: BaseAlgorithm, specs: Mapping[str, Any]) -> None:
         attach(model)  # re-map the hook onto the new optimizer objects
 
 
+def gradient_norm(optimizer: torch.optim.Optimizer) -> float | None:
+    """The global L2 norm of the gradients ``optimizer`` is about to step with (the norm of
+    the per-parameter norms), or ``None`` when no parameter has a gradient: the one formula
+    behind a run's ``grad_norm`` columns and :attr:`TrainingSignals.grad_norms`."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+             if p.grad is not None]
+    if not grads:
+        return None
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+class GradientNorms:
+    """A window of optimizer steps: the mean gradient norm per network over the steps added
+    since the window was last cleared. :class:`LRHook` adds one norm per step to every window
+    it fills; a reader takes the means and starts the next window.
+
+    Example:
+        >>> window = GradientNorms()
+        >>> window.add("policy", 1.0)
+        >>> window.add("policy", 2.0)
+        >>> window.take()
+        {'policy': 1.5}
+        >>> window.take()
+        {}
+    """
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, network: str, norm: float) -> None:
+        """Count one optimizer step of ``network`` whose gradients had norm ``norm``."""
+        self._sums[network] = self._sums.get(network, 0.0) + norm
+        self._counts[network] = self._counts.get(network, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        """The mean norm per network that took at least one step in this window."""
+        return {name: self._sums[name] / self._counts[name] for name in self._sums}
+
+    def clear(self) -> None:
+        """Start a new window."""
+        self._sums.clear()
+        self._counts.clear()
+
+    def take(self) -> dict[str, float]:
+        """:meth:`means`, then :meth:`clear`."""
+        means = self.means()
+        self.clear()
+        return means
+
+    def __repr__(self) -> str:
+        return f"GradientNorms({self.means()!r})"
+
+
 @dataclass
 class AttachedLR:
     """What rl-lr stores as ``model.learning_rate`` and SB3 saves in the model zip.
@@ -229,12 +287,15 @@ class LRHook:
         self.last_lr: dict[str, float] = {}
         # Episodes already in the Monitor window (a loaded or re-attached model) are not new.
         self._seen_episodes: list[dict[str, Any]] = list(model.ep_info_buffer or ())
-        self._grad_sums: dict[str, float] = {}
-        self._grad_counts: dict[str, int] = {}
+        # Gradient norms: this update's (for the signals, when a policy wants gradients) and
+        # the windows of watchers (watch_gradient_norms), filled by the step pre-hooks.
+        self.update_grad_norms = GradientNorms()
+        self._wants_gradients = any(p.wants_gradients() for p in attached.policies.values())
+        self._watchers: list[GradientNorms] = []
+        self._grad_windows: list[GradientNorms] = []
+        self._step_handles: list[Any] = []
         self._handles: list[Any] = []
-        if any(p.wants_gradients() for p in attached.policies.values()):
-            for name, optimizer in self.optimizers.items():
-                self._handles.append(optimizer.register_step_pre_hook(self._step_hook(name)))
+        self._update_step_hooks()
         self._minibatch_kl: torch.Tensor | None = None
         self._old_log_prob: torch.Tensor | None = None
         self._wrapped: list[tuple[Any, str]] = []
@@ -292,8 +353,7 @@ class LRHook:
             signals = self.signals()
             for policy in self._stateful:
                 policy.observe(signals)
-        self._grad_sums.clear()
-        self._grad_counts.clear()
+        self.update_grad_norms.clear()
 
     def signals(self) -> TrainingSignals:
         buffer = list(self.model.ep_info_buffer or ())
@@ -305,9 +365,6 @@ class LRHook:
             for key, value in self.model.logger.name_to_value.items()
             if key.startswith("train/") and isinstance(value, numbers.Real)
         }
-        grad_norms = {
-            name: self._grad_sums[name] / self._grad_counts[name] for name in self._grad_sums
-        }
         return TrainingSignals(
             num_timesteps=int(self.model.num_timesteps),
             progress=self.progress(),
@@ -317,27 +374,69 @@ class LRHook:
             recent_returns=tuple(float(info["r"]) for info in buffer),
             train_stats=stats,
             lr=dict(self.last_lr),
-            grad_norms=grad_norms,
+            grad_norms=self.update_grad_norms.means(),
         )
 
+    # -- gradient norms ---------------------------------------------------------------------
+    def watch_gradient_norms(self, window: GradientNorms | None = None) -> GradientNorms:
+        """Fill ``window`` (a new one if ``None``) with the gradient norm of every optimizer
+        step from now on, by :func:`gradient_norm`, until :meth:`unwatch_gradient_norms`.
+
+        Example:
+            >>> from stable_baselines3 import PPO
+            >>> import rl_lr
+            >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64)
+            >>> window = rl_lr.attach(model, "constant(1e-3)").watch_gradient_norms()
+            >>> _ = model.learn(64)
+            >>> list(window.take())
+            ['policy']
+        """
+        window = GradientNorms() if window is None else window
+        self._watchers.append(window)
+        self._update_step_hooks()
+        return window
+
+    def unwatch_gradient_norms(self, window: GradientNorms) -> None:
+        """Stop filling ``window`` (the step hooks go when nothing needs them any more)."""
+        self._watchers = [w for w in self._watchers if w is not window]
+        self._update_step_hooks()
+
+    def _update_step_hooks(self) -> None:
+        """Step pre-hooks on every optimizer while a policy wants gradients or a window is
+        watched; none otherwise (a schedule costs nothing per step)."""
+        own = [self.update_grad_norms] if self._wants_gradients else []
+        self._grad_windows = [*own, *self._watchers]
+        if not self._grad_windows:
+            self._remove_step_hooks()
+        elif not self._step_handles:
+            self._step_handles = [optimizer.register_step_pre_hook(self._step_hook(name))
+                                  for name, optimizer in self.optimizers.items()]
+
+    def _remove_step_hooks(self) -> None:
+        for handle in self._step_handles:
+            handle.remove()
+        self._step_handles = []
+
     def _step_hook(self, name: str) -> Any:
-        """A torch step pre-hook: record the gradient norm, let the network's policy learn
-        from the gradients, and apply its LR to this very step."""
+        """A torch step pre-hook: let the network's policy learn from the gradients, add the
+        step's gradient norm to every window, and apply the policy's LR to this very step.
+
+        The norm is computed once per step: by :func:`gradient_norm` -- bit for bit what a
+        watcher records -- or, while nothing watches, the one the policy computed anyway
+        (hypergradient descent: the same norm up to float rounding, and no second pass over
+        the gradients)."""
         policy = self.attached.policy_for(name)
+        wants = policy.wants_gradients()
 
         def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            norm = policy.on_optimizer_step(optimizer) if policy.wants_gradients() else None
-            if norm is None:
-                grads = [
-                    p.grad for group in optimizer.param_groups for p in group["params"]
-                    if p.grad is not None
-                ]
-                if not grads:
-                    return
-                norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
-            self._grad_sums[name] = self._grad_sums.get(name, 0.0) + norm
-            self._grad_counts[name] = self._grad_counts.get(name, 0) + 1
-            if policy.wants_gradients():
+            norm = policy.on_optimizer_step(optimizer) if wants else None
+            if norm is None or self._watchers:
+                norm = gradient_norm(optimizer)
+            if norm is None:  # no gradients: nothing stepped
+                return
+            for window in self._grad_windows:
+                window.add(name, norm)
+            if wants:
                 self.set_lrs([optimizer])
 
         return hook
@@ -384,6 +483,7 @@ class LRHook:
 
     def remove(self) -> None:
         """Remove the optimizer step hooks and SB3 method wrappers (when attached again)."""
+        self._remove_step_hooks()
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
@@ -539,6 +639,8 @@ def attach(
     hook = LRHook(model, attached)
     if previous is not None:
         hook.n_updates = previous.n_updates  # one count of updates across re-attachments
+        for window in previous._watchers:
+            hook.watch_gradient_norms(window)  # a watcher keeps its window
     model._rl_lr_hook = hook  # type: ignore[attr-defined]
     hook.set_lrs(list(hook.optimizers.values()))  # the optimizers hold the policy's LR from now
     return hook

@@ -1,3 +1,4 @@
+# Over 400 lines: every built-in schedule of the grammar, each a short frozen dataclass.
 """LR schedules: frozen, picklable, pure functions of training progress.
 
 Time axis: ``progress`` runs from 0 (start of the run) to 1 (end of the run's total timesteps).
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from rl_lr.signals import TrainingSignals
 
 __all__ = [
+    "ALL_NETWORKS",
     "POLICIES",
     "Constant",
     "Cosine",
@@ -49,6 +52,8 @@ __all__ = [
     "Polynomial",
     "Sequence",
     "Step",
+    "check_positive",
+    "parse_policies",
     "register",
     "sequence",
 ]
@@ -165,8 +170,33 @@ class LRPolicy(SpecObject):
 POLICIES = Registry("LR policy", LRPolicy)
 register = POLICIES.register
 
+#: The network key of a policy given for every network at once.
+ALL_NETWORKS = "default"
 
-def _check_lr(policy: SpecObject, name: str) -> None:
+
+def parse_policies(spec: Any) -> dict[str, LRPolicy]:
+    """An LR spec (string, number, mapping spec or policy), or one per network
+    (``{"actor": ..., "critic": ...}``, ``default`` for the others) -> ``{network: policy}``;
+    a single spec is ``{"default": policy}``. Policies pass through as they are.
+
+    >>> parse_policies("cosine(1e-3)")
+    {'default': cosine(0.001)}
+    >>> parse_policies({"actor": 3e-4, "critic": "linear(1e-3)"})
+    {'actor': constant(0.0003), 'critic': linear(0.001)}
+
+    Raises:
+        SpecError: a bad spec, or an empty mapping (it names no network).
+    """
+    if isinstance(spec, Mapping) and "name" not in spec:
+        if not spec:
+            raise SpecError("lr: an empty mapping names no network")
+        return {str(k): POLICIES.parse(v) for k, v in spec.items()}
+    return {ALL_NETWORKS: POLICIES.parse(spec)}
+
+
+def check_positive(policy: SpecObject, name: str) -> None:
+    """Raise the policy's one-line :class:`SpecError` unless ``policy.<name>`` is a finite
+    number > 0 (an LR, a factor, a power); for policies and controllers alike."""
     v = getattr(policy, name)
     if not (math.isfinite(v) and v > 0):
         raise policy.fail(name, "must be a finite number > 0")
@@ -208,7 +238,7 @@ class Constant(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
 
     def _value(self, progress: float) -> float:
         return self.lr
@@ -225,7 +255,7 @@ class Linear(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_nonnegative(self, "end")
 
     def _value(self, progress: float) -> float:
@@ -245,7 +275,7 @@ class Step(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_fraction(self, "every", open_low=True, open_high=False)
         _check_fraction(self, "gamma", open_low=True, open_high=False)
 
@@ -265,7 +295,7 @@ class MultiStep(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_fraction(self, "gamma", open_low=True, open_high=False)
         _check_breakpoints(self, "milestones", allow_empty=False)
 
@@ -295,8 +325,8 @@ class Exponential(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
-        _check_lr(self, "end")
+        check_positive(self, "lr")
+        check_positive(self, "end")
 
     def _value(self, progress: float) -> float:
         return _geometric(self.lr, self.end, progress)
@@ -314,9 +344,9 @@ class Polynomial(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_nonnegative(self, "end")
-        _check_lr(self, "power")
+        check_positive(self, "power")
 
     def _value(self, progress: float) -> float:
         return (self.lr - self.end) * (1.0 - progress) ** self.power + self.end
@@ -333,7 +363,7 @@ class Cosine(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_nonnegative(self, "end")
 
     def _value(self, progress: float) -> float:
@@ -358,7 +388,7 @@ class CosineRestarts(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_nonnegative(self, "end")
         if self.cycles < 1:
             raise self.fail("cycles", "must be an integer >= 1")
@@ -402,8 +432,8 @@ class Cyclic(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "low")
-        _check_lr(self, "high")
+        check_positive(self, "low")
+        check_positive(self, "high")
         if self.high <= self.low:
             raise self.fail("high", f"must be > low ({self.low!r})")
         if self.cycles < 1:
@@ -445,10 +475,10 @@ class OneCycle(LRPolicy):
 
     def validate(self) -> None:
         super().validate()
-        _check_lr(self, "lr")
+        check_positive(self, "lr")
         _check_fraction(self, "pct_start", open_low=True, open_high=True)
-        _check_lr(self, "div")
-        _check_lr(self, "final_div")
+        check_positive(self, "div")
+        check_positive(self, "final_div")
 
     def _value(self, progress: float) -> float:
         initial = self.lr / self.div

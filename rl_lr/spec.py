@@ -1,3 +1,4 @@
+# Over 400 lines: the object side of the grammar (type-driven coercion, registries) is one unit.
 """The spec grammar: one readable language for LR policies (and, later, perturbations and
 optimizers) in Python, on the command line and in YAML.
 
@@ -213,14 +214,12 @@ def render_value_safe(value: Any) -> str:
         return repr(value)
 
 
-# Keyword arguments every member of a registry shares, left out of one-line descriptions.
-_COMMON_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "LR policy": ("warmup", "warmup_start", "warmup_mode", "min_lr", "max_lr"),
-}
-
-
 def _article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" or noun.startswith("LR") else "a"
+    """``a`` or ``an`` before ``noun``; an initialism is read letter by letter (an LR ...)."""
+    word = noun.split(" ", 1)[0]
+    if len(word) > 1 and word.isupper():
+        return "an" if word[0] in "AEFHILMNORSX" else "a"
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 class Registry:
@@ -238,6 +237,11 @@ class Registry:
     def __init__(self, kind: str, base: type[SpecObject]) -> None:
         self.kind = kind
         self.base = base
+        # Keyword arguments every member shares (the base class's own, e.g. an LR policy's
+        # warm-up and clamps): left out of :meth:`describe`'s one-line signatures.
+        self.common_keywords = frozenset(
+            f.name for f in _spec_fields(base) if f.kw_only
+        ) if dataclasses.is_dataclass(base) else frozenset()
         self._classes: dict[str, type[SpecObject]] = {}
         self._number_factory: Callable[[float], SpecObject] | None = None
         Registry._by_type[base] = self
@@ -355,7 +359,7 @@ class Registry:
             args = [
                 f.name if _is_required(f) else f"{f.name}={render_value(_default_of(f))}"
                 for f in _spec_fields(cls)
-                if not f.kw_only or f.name not in _COMMON_KEYWORDS.get(self.kind, ())
+                if not f.kw_only or f.name not in self.common_keywords
             ]
             doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
             summary = doc.split("``: ", 1)[-1].replace("``", "").split(". ")[0].rstrip(".")

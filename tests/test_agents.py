@@ -17,13 +17,15 @@ from rl_lr.agents import (
     ALGORITHMS,
     IncompatibleError,
     PresetWarning,
+    build,
     load_preset,
     make,
     preset_entries,
     resolve,
 )
 from rl_lr.agents.presets import validate_entry
-from rl_lr.envs import PerturbationWrapper
+from rl_lr.envs import PerturbationWrapper, parse_perturbations
+from rl_lr.optimizers import OPTIMIZERS
 from rl_lr.sb3 import network_optimizers
 
 DISCRETE_ENV, CONTINUOUS_ENV = "CartPole-v1", "Pendulum-v1"
@@ -60,34 +62,42 @@ def test_every_preset_validates_and_builds_with_the_real_constructor(algo: str,
         assert agent.env.num_envs == preset.n_envs
         assert isinstance(agent.env, VecNormalize) == (preset.normalize is not None)
         if preset.lr is not None:
-            expected = rl_lr.parse(preset.lr).value(0.0)
+            expected = preset.lr["default"].value(0.0)
             assert all(o.param_groups[0]["lr"] == pytest.approx(expected)
                        for o in network_optimizers(agent.model).values())
     finally:
         agent.env.close()
 
 
+def _every_network(spec: str) -> dict[str, rl_lr.LRPolicy]:
+    """A preset's LR as read from its file: one policy for every network."""
+    return {"default": rl_lr.parse(spec)}
+
+
 def test_zoo_values_as_documented() -> None:
     """The facts in DESIGN.md section 4, read back from the preset files."""
     cartpole = load_preset("ppo", "CartPole-v1")
-    assert (cartpole.n_envs, cartpole.n_timesteps, cartpole.lr) == (8, 100_000, "linear(1e-3)")
+    assert (cartpole.n_envs, cartpole.n_timesteps, cartpole.lr) == (
+        8, 100_000, _every_network("linear(1e-3)"))
     assert cartpole.hyperparams == {
         "n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.98, "n_epochs": 20,
         "ent_coef": 0.0, "clip_range": "linear(0.2)"}
     pendulum = load_preset("ppo", "Pendulum-v1")
-    assert (pendulum.n_envs, pendulum.lr, pendulum.n_timesteps) == (4, "constant(1e-3)", 100_000)
+    assert (pendulum.n_envs, pendulum.lr, pendulum.n_timesteps) == (
+        4, _every_network("constant(1e-3)"), 100_000)
     assert {k: pendulum.hyperparams[k] for k in ("n_steps", "gamma", "gae_lambda", "n_epochs",
                                                   "use_sde", "sde_sample_freq")} == {
         "n_steps": 1024, "gamma": 0.9, "gae_lambda": 0.95, "n_epochs": 10, "use_sde": True,
         "sde_sample_freq": 4}
     for algo in ("sac", "td3"):
         preset = load_preset(algo, "Pendulum-v1")
-        assert (preset.lr, preset.n_timesteps) == ("constant(1e-3)", 20_000)
+        assert (preset.lr, preset.n_timesteps) == (_every_network("constant(1e-3)"), 20_000)
     dqn = load_preset("dqn", "CartPole-v1")
-    assert (dqn.lr, dqn.n_timesteps) == ("constant(2.3e-3)", 50_000)
+    assert (dqn.lr, dqn.n_timesteps) == (_every_network("constant(2.3e-3)"), 50_000)
     hopper = load_preset("ppo", "Hopper-v4")
     assert hopper.normalize == {} and hopper.n_timesteps == 1_000_000
-    assert rl_lr.parse(hopper.lr).value(0.5) == pytest.approx(9.8e-5, rel=1e-3)
+    assert hopper.lr is not None
+    assert hopper.lr["default"].value(0.5) == pytest.approx(9.8e-5, rel=1e-3)
     assert {k: hopper.hyperparams[k] for k in ("n_steps", "batch_size", "gamma", "gae_lambda",
                                                 "n_epochs")} == {
         "n_steps": 512, "batch_size": 32, "gamma": 0.999, "gae_lambda": 0.99, "n_epochs": 5}
@@ -105,7 +115,8 @@ def test_missing_preset_falls_back_to_sb3_defaults_with_one_line_warning() -> No
     message = str(caught[0].message)
     assert "\n" not in message and "ppo" in message and "Acrobot-v1" in message
     assert spec.hyperparams == {} and spec.n_envs == 1 and spec.normalize is None
-    assert spec.lr == repr(rl_lr.constant(ALGORITHMS["ppo"].default_lr()))
+    assert spec.lr == {"default": rl_lr.constant(ALGORITHMS["ppo"].default_lr())}
+    assert spec.to_dict()["lr"] == repr(rl_lr.constant(ALGORITHMS["ppo"].default_lr()))
     assert spec.resolved_hyperparams()["n_steps"] == 2048  # SB3's own default
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -265,9 +276,32 @@ def test_optimizer_is_set_before_the_lr_policy_is_attached() -> None:
     assert agent.hook.optimizers["actor"] is optimizers["actor"]  # the hook drives the new ones
     agent.model.learn(200)
     assert optimizers["actor"].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
-    assert agent.spec.optimizer == {"actor": "sgd(momentum=0.9)", "critic": "adamw()"}
+    assert agent.spec.to_dict()["optimizer"] == {"actor": "sgd(momentum=0.9)",
+                                                 "critic": "adamw()"}
     with pytest.raises(rl_lr.SpecError, match="unknown optimizer"):
         resolve("ppo", DISCRETE_ENV, optimizer="adamm()")
+
+
+def test_the_spec_carries_the_objects_and_every_build_starts_fresh() -> None:
+    """Specs are read once (text or objects), rendered only by ``to_dict``; a built model
+    drives its own copy of a controller, so one spec builds any number of equal runs."""
+    spec = resolve("ppo", DISCRETE_ENV, "plateau(1e-3)", perturb="[gaussian(0.1), delay(2)]",
+                   optimizer="adam(eps=1e-5)", seed=0, n_envs=1, total_timesteps=128,
+                   n_steps=64, batch_size=64, **TINY)
+    assert spec.lr == {"default": rl_lr.parse("plateau(1e-3)")}
+    assert spec.perturb == parse_perturbations("[gaussian(0.1), delay(2)]")
+    assert spec.optimizer == OPTIMIZERS.parse("adam(eps=1e-5)")
+    rendered = spec.to_dict()
+    assert (rendered["lr"], rendered["perturb"], rendered["optimizer"]) == (
+        repr(spec.lr["default"]), "[gaussian(0.1), delay(2)]", "adam(eps=1e-05)")
+    again = resolve("ppo", DISCRETE_ENV, spec.lr, perturb=spec.perturb, optimizer=spec.optimizer,
+                    seed=0, n_envs=1, total_timesteps=128, n_steps=64, batch_size=64, **TINY)
+    assert again == spec and again.perturb[0] is spec.perturb[0]  # objects pass through
+    first, second = build(spec), build(spec)
+    first.model.learn(128)
+    assert first.hook.attached.policies["policy"].state.progress == 1.0
+    assert second.hook.attached.policies["policy"].state.progress == 0.0
+    assert spec.lr["default"].state.progress == 0.0  # the spec's own policy is never driven
 
 
 def test_plain_values_round_trip_to_constructor_arguments() -> None:

@@ -151,10 +151,12 @@ def test_bootstrap_does_not_depend_on_chunking(monkeypatch: pytest.MonkeyPatch) 
             mt.probability_of_improvement_ci(x, y, reps=300, rng=1),
             mt.pairwise_probability_of_improvement({"x": x, "y": y}, reps=300, rng=1),
             tuple(map(tuple, mt.performance_profile_ci(x, taus, reps=300, rng=1))),
+            mt.interval_estimates({"x": x}, lambda a: a.max(axis=0), reps=300, rng=1),
         )
 
     whole = everything()
-    monkeypatch.setattr("rl_lr.metrics.bootstrap._CHUNK", 7 * 60)  # 7 resamples of 30 x 2 per chunk
+    # 7 resamples of 30 x 2 per chunk
+    monkeypatch.setattr("rl_lr.metrics.resampling.INDICES_PER_CHUNK", 7 * 60)
     assert everything() == whole
 
 
@@ -213,6 +215,109 @@ def test_aggregate_with_cis() -> None:
     assert gap["a"]["optimality_gap"].point == pytest.approx(0.3)
     with pytest.raises(ValueError, match="optimality_gap needs normalised scores"):
         mt.aggregate_with_cis(scores, rng=0, statistics=("optimality_gap",))
+
+
+# --------------------------------------------------------------------------- interval_estimates
+
+
+def _scores() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(14)
+    return {"a": rng.normal(size=(12, 3)), "b": rng.normal(1.0, size=(7, 3))}
+
+
+def test_interval_estimates_agrees_with_the_older_helpers() -> None:
+    scores = _scores()
+    names = ("iqm", "mean", "median")
+    # aggregate_with_cis: the same per-policy streams, so the same intervals bit for bit
+    old = mt.aggregate_with_cis(scores, rng=9, reps=400)
+    several = mt.interval_estimates(scores, names, rng=9, reps=400)
+    for policy in scores:
+        assert several[policy] == tuple(old[policy][n] for n in names)
+        assert mt.interval_estimates(scores, "iqm", rng=9, reps=400)[policy] == old[policy]["iqm"]
+    # stratified_bootstrap_ci draws from rng itself: {policy: rng} gives that stream
+    for stat in ("iqm", "median"):
+        ci = mt.interval_estimates(scores, stat, rng={"a": 3, "b": 4}, reps=400)
+        assert ci["a"] == mt.stratified_bootstrap_ci(scores["a"], stat, rng=3, reps=400)
+        assert ci["b"] == mt.stratified_bootstrap_ci(scores["b"], stat, rng=4, reps=400)
+    # a function of the (runs, tasks) array gives the named statistic (to rounding)
+    named = mt.interval_estimates(scores, "mean", rng=2, reps=300)
+    user = mt.interval_estimates(scores, lambda x: float(np.mean(x)), rng=2, reps=300)
+    for policy in scores:
+        assert user[policy] == pytest.approx(named[policy], rel=1e-12)
+
+
+def test_interval_estimates_shapes_and_stratification() -> None:
+    scores = _scores()
+    one = mt.interval_estimates(scores, "mean", rng=0, reps=200)
+    assert set(one) == {"a", "b"} and all(isinstance(ci, mt.Interval) for ci in one.values())
+    # a tuple of names: a tuple of intervals, in that order
+    pair = mt.interval_estimates(scores, ("median", "iqm"), rng=0, reps=200)["a"]
+    assert len(pair) == 2 and pair[0].point == mt.aggregate(scores, "median")["a"]
+    # a function returning (tasks,) values: one interval per value; a (1,) array stays a tuple
+    per_task = mt.interval_estimates(scores, lambda x: x.mean(axis=0), rng=0, reps=200)["b"]
+    assert len(per_task) == 3
+    assert_allclose([ci.point for ci in per_task], scores["b"].mean(axis=0))
+    assert all(ci.low <= ci.point <= ci.high for ci in per_task)
+    assert len(mt.interval_estimates(scores, lambda x: x.mean(axis=0)[:1], rng=0, reps=9)["a"]) == 1
+    # several tasks are resampled within each task (stratified): columns 0 / 1 never mix
+    split = {"p": np.column_stack([np.zeros(10), np.ones(10)])}
+    assert mt.interval_estimates(split, "mean", rng=0)["p"] == (0.5, 0.5, 0.5)
+    by_task = mt.interval_estimates(split, lambda x: x.mean(axis=0), rng=0)["p"]
+    assert by_task == ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    # one run, one task
+    assert mt.interval_estimates({"p": [[3.0]]}, "iqm", rng=0)["p"] == (3.0, 3.0, 3.0)
+    assert mt.interval_estimates({}, "iqm", rng=0) == {}
+
+
+def test_interval_estimates_is_reproducible() -> None:
+    scores = _scores()
+    first = mt.interval_estimates(scores, "iqm", rng=5, reps=300)
+    assert first == mt.interval_estimates(scores, "iqm", rng=5, reps=300)
+    assert first != mt.interval_estimates(scores, "iqm", rng=6, reps=300)
+    gen = mt.interval_estimates(scores, "iqm", rng=np.random.default_rng(5), reps=300)
+    assert gen == mt.interval_estimates(scores, "iqm", rng=np.random.default_rng(5), reps=300)
+    # a policy's interval does not depend on the others evaluated alongside, nor their order
+    alone = mt.interval_estimates({"b": scores["b"]}, "iqm", rng=5, reps=300)
+    assert alone["b"] == first["b"]
+    flipped = mt.interval_estimates({"b": scores["b"], "a": scores["a"]}, "iqm", rng=5, reps=300)
+    assert flipped == first
+
+
+@pytest.mark.parametrize(
+    ("scores", "kwargs", "error", "match"),
+    [
+        ({"ppo": np.zeros(5)}, {}, ValueError,
+         r"^scores\['ppo'\] must have shape \(runs, tasks\) \(one task: use x\[:, None\]\), got "
+         r"shape \(5,\)$"),
+        ({"ppo": np.zeros((2, 3, 4))}, {}, ValueError,
+         r"^scores\['ppo'\] must have shape \(runs, tasks\), got shape \(2, 3, 4\)$"),
+        ({"ppo": np.zeros((0, 2))}, {}, ValueError, r"^scores\['ppo'\] must have shape"),
+        ({"ppo": np.full((3, 2), np.nan)}, {}, ValueError,
+         r"^scores\['ppo'\] must be finite, got 6 NaN/inf values"),
+        ({"ppo": [["a"]]}, {}, TypeError, r"^scores\['ppo'\] must be a numeric array"),
+        (np.zeros((3, 2)), {}, TypeError, r"^scores must be a mapping \{policy: array"),
+        ({"ppo": np.zeros((3, 2))}, {"func": "mode"}, ValueError, r"^func must be one of \['iqm'"),
+        ({"ppo": np.zeros((3, 2))}, {"func": ()}, TypeError, r"^func must be one of"),
+        ({"ppo": np.zeros((3, 2))}, {"func": lambda x: x}, ValueError,
+         r"^func must return a number or the same \(k,\) array"),
+        ({"ppo": np.zeros((3, 2))}, {"reps": 0}, ValueError, r"^reps must be >= 1, got 0$"),
+        ({"ppo": np.zeros((3, 2))}, {"confidence": 95}, ValueError,
+         r"^confidence must be in \(0, 1\), got 95$"),
+        ({"ppo": np.zeros((3, 2))}, {"rng": "seed"}, TypeError,
+         r"^rng must be a numpy\.random\.Generator or an int seed, got 'seed'$"),
+        ({"ppo": np.zeros((3, 2))}, {"rng": {"a2c": 0}}, ValueError,
+         r"^rng must give a generator or seed for every policy, missing \['ppo'\]$"),
+        ({"ppo": np.zeros((3, 2))}, {"rng": {"ppo": 1.5}}, TypeError,
+         r"^rng\['ppo'\] must be a numpy\.random\.Generator or an int seed, got 1\.5$"),
+    ],
+)
+def test_interval_estimates_errors_name_the_argument(
+    scores: object, kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    args: dict[str, object] = {"func": "iqm", "rng": 0, **kwargs}
+    with pytest.raises(error, match=match) as caught:
+        mt.interval_estimates(scores, **args)  # type: ignore[arg-type]
+    assert "\n" not in str(caught.value)  # one line
 
 
 # --------------------------------------------------------------------------- comparisons

@@ -12,9 +12,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
 import rl_lr
+from rl_lr.agents import evaluate
 from rl_lr.optimizers import OPTIMIZERS, set_optimizers
-from rl_lr.run.console import ProgressBar
-from rl_lr.run.recorder import RunRecorder
+from rl_lr.run import callbacks
 from rl_lr.sb3 import is_schedule_free, network_optimizers
 from tests.helpers import budget, make_model
 
@@ -77,11 +77,10 @@ class ModeProbe(BaseCallback):
         return True
 
 
-def test_schedule_free_is_in_eval_mode_except_during_updates() -> None:
-    """Through the run recorder, as ``rl-lr train`` evaluates: every evaluation (step 0, the
-    periodic ones at rollout starts, the engine's final one) sees eval mode."""
-    from rl_lr.agents import evaluate
-
+def test_schedule_free_is_in_eval_mode_except_during_updates(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the run's evaluation callback, as ``rl-lr train`` evaluates: every evaluation
+    (step 0, the periodic ones at rollout starts, the run's final one) sees eval mode."""
     model = make_model("ppo")  # 64-step rollouts
     set_optimizers(model, "schedulefree_adamw")
     rl_lr.attach(model, "constant(1e-3)", total_timesteps=256)
@@ -92,12 +91,12 @@ def test_schedule_free_is_in_eval_mode_except_during_updates() -> None:
         modes_at_eval.append(model.policy.optimizer.param_groups[0]["train_mode"])
         return evaluate(*args)
 
-    recorder = RunRecorder(make_vec_env("CartPole-v1"), probed_evaluate, seed=5,
-                           eval_every=128, n_episodes=1, on_row=lambda: None,
-                           bar=ProgressBar(256, enabled=False))
-    model.learn(256, callback=[probe, recorder])
-    recorder.record()  # the final row, as the engine adds it after learn()
-    assert [row["timesteps"] for row in recorder.rows] == [0, 128, 256]
+    monkeypatch.setattr(callbacks, "evaluate", probed_evaluate)  # the real one, observed
+    evaluations = callbacks.Evaluations(make_vec_env("CartPole-v1"), seed=5, every=128,
+                                        n_episodes=1)
+    model.learn(256, callback=[probe, evaluations])
+    evaluations.record()  # the final row, as the run adds it after learn()
+    assert [row["timesteps"] for row in evaluations.rows] == [0, 128, 256]
     assert probe.rollout_modes == {False}
     assert probe.step_modes == {True}
     assert modes_at_eval == [False, False, False]

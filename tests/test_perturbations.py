@@ -1,4 +1,5 @@
-"""Tests for rl_lr.envs.perturbations and rl_lr.envs.reward_wrappers on real Gymnasium envs.
+"""Tests for rl_lr.envs.perturbations, rl_lr.envs.reward_wrappers and rl_lr.envs.wrapping on
+real Gymnasium envs.
 
 Invariants first (the clean reward is the env's reward, seeds reproduce, delay conserves
 totals, regime switches land on the exact step), then statistics over a few thousand steps
@@ -23,6 +24,7 @@ from gymnasium.utils.env_checker import check_env
 import rl_lr.envs
 from rl_lr.envs import (
     PERTURBATIONS,
+    WRAPPERS,
     Corrupt,
     DelayedReward,
     Gaussian,
@@ -35,6 +37,7 @@ from rl_lr.envs import (
 )
 from rl_lr.envs import perturbations as perturbations_module
 from rl_lr.envs import reward_wrappers as wrappers_module
+from rl_lr.envs import wrapping as wrapping_module
 from rl_lr.spec import SpecError
 
 # One non-trivial spec per registered name (test_examples_cover_registry keeps this complete).
@@ -409,6 +412,27 @@ def test_apply_wraps_in_order_first_innermost() -> None:
     assert apply_perturbations(plain, None) is plain
 
 
+@dataclass(frozen=True, repr=False)
+class _Negate(Perturbation):
+    """The reward negated (defined outside rl-lr's perturbations, not registered)."""
+
+
+class _NegatedReward(PerturbationWrapper[_Negate]):
+    def perturb(self, reward: float, info: dict[str, Any], episode_over: bool) -> float:
+        return -reward
+
+
+def test_a_perturbation_defined_elsewhere_brings_its_own_wrapper(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(TypeError, match="no wrapper known for _Negate"):
+        apply_perturbations(gym.make("CartPole-v1"), _Negate())
+    monkeypatch.setitem(WRAPPERS, _Negate, _NegatedReward)
+    env = apply_perturbations(gym.make("CartPole-v1"), [_Negate(), "delay(1)"])
+    assert isinstance(env, DelayedReward) and isinstance(env.env, _NegatedReward)
+    trace = run(env, 3, seed=0)
+    assert trace.rewards.tolist() == [-1.0] * 3 and trace.clean.tolist() == [1.0] * 3
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -548,7 +572,8 @@ def test_env_spec_recreates_the_perturbed_env() -> None:
     assert again.get_wrapper_attr("boundaries") == (50,)
 
 
-@pytest.mark.parametrize("module", [perturbations_module, wrappers_module, rl_lr.envs])
+@pytest.mark.parametrize("module", [perturbations_module, wrappers_module, wrapping_module,
+                                    rl_lr.envs])
 def test_docstring_examples(module: Any) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

@@ -1,4 +1,4 @@
-"""Figures: every kind rendered from a small real sweep (the smoke suite), as valid, non-blank
+"""Figures: every kind rendered from a small real experiment (the smoke suite), as valid, non-blank
 PNG and SVG files of the expected size; the bands agree with rl_lr.metrics; one colour per
 policy everywhere; regime switches and divergences are marked; ``rl-lr plot``."""
 
@@ -42,24 +42,24 @@ SMOKE = ROOT / "experiments" / "smoke.yaml"
 
 
 @functools.cache
-def smoke_sweep(base: Path) -> Path:
+def smoke_experiment(base: Path) -> Path:
     """The smoke suite run once per test session (also used by tests/test_report.py)."""
     from rl_lr.harness import run_experiment
 
-    out = base / "smoke_sweep"
+    out = base / "smoke_experiment"
     result = run_experiment(SMOKE, out, workers=2, quiet=True)
     assert result.failed == {}, result.failed
     return out
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return smoke_sweep(tmp_path_factory.getbasetemp())
+def experiment_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return smoke_experiment(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
-def data(sweep_dir: Path) -> Results:
-    return load_results(sweep_dir)
+def data(experiment_dir: Path) -> Results:
+    return load_results(experiment_dir)
 
 
 def check_png(path: Path, size: tuple[int, int]) -> None:
@@ -99,7 +99,7 @@ def test_an_axis_fixed_by_the_policy_is_part_of_it_not_a_panel(data: Results) ->
 # --------------------------------------------------------------------------- every figure
 
 
-def test_sweep_is_read_once_into_a_small_structure(data: Results) -> None:
+def test_an_experiment_is_read_once_into_a_small_structure(data: Results) -> None:
     assert data.name == "smoke" and not data.partial and data.finished == data.planned == 8
     assert data.policies == ["cosine", "plateau"]
     assert data.panel_axes == ["env", "perturb"]
@@ -113,22 +113,22 @@ def test_sweep_is_read_once_into_a_small_structure(data: Results) -> None:
 
 
 @pytest.mark.parametrize("kind", list(FIGURES))
-def test_every_figure_kind_renders_from_a_real_sweep(sweep_dir: Path, data: Results,
+def test_every_figure_kind_renders_from_a_real_experiment(experiment_dir: Path, data: Results,
                                                      kind: str) -> None:
     """``rl-lr bench`` wrote every figure into report/figures (PNG at 150 dpi and SVG)."""
     figure = make_figure(data, kind)
     width, height = figure.get_size_inches()
-    png = sweep_dir / "report" / "figures" / f"{kind}.png"
+    png = experiment_dir / "report" / "figures" / f"{kind}.png"
     check_png(png, (round(width * 150), round(height * 150)))
     check_svg(png.with_suffix(".svg"))
-    assert not any("PARTIAL" in t.get_text() for t in figure.texts)  # a finished sweep
+    assert not any("PARTIAL" in t.get_text() for t in figure.texts)  # a finished experiment
 
 
-def test_saving_is_reproducible(sweep_dir: Path, data: Results, tmp_path: Path) -> None:
+def test_saving_is_reproducible(experiment_dir: Path, data: Results, tmp_path: Path) -> None:
     save_figure(make_figure(data, "aggregates"), tmp_path / "a.png", svg=True)
     for suffix in (".png", ".svg"):
         assert (tmp_path / f"a{suffix}").read_bytes() == (
-            sweep_dir / "report" / "figures" / f"aggregates{suffix}").read_bytes()
+            experiment_dir / "report" / "figures" / f"aggregates{suffix}").read_bytes()
 
 
 def test_one_colour_per_policy_in_every_figure(data: Results) -> None:
@@ -143,7 +143,7 @@ def test_one_colour_per_policy_in_every_figure(data: Results) -> None:
                       zip(curves.legends[0].get_texts(), curves.legends[0].legend_handles,
                           strict=True) if t.get_text().split(":")[0] in colours}
     assert legend_colours == colours
-    # a sweep where only plateau has finished runs yet keeps plateau's colour
+    # an experiment where only plateau has finished runs yet keeps plateau's colour
     plateau_only = replace(data, summary=[r for r in data.summary if r["lr"] == "plateau"])
     assert plateau_only.policies == ["plateau"]
     assert plateau_only.palette_policies == ["cosine", "plateau"]  # planned, not finished
@@ -274,41 +274,39 @@ def test_existing_names_keep_working(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- rl-lr plot
 
 
-def test_plot_command(sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_plot_command(experiment_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
                       ) -> None:
     out = tmp_path / "heat.png"
-    assert main(["plot", str(sweep_dir), "--kind", "heatmap", "--out", str(out)]) == 0
+    assert main(["plot", str(experiment_dir), "--kind", "heatmap", "--out", str(out)]) == 0
     assert capsys.readouterr().out.split() == [str(out), str(out.with_suffix(".svg"))]
     with Image.open(out) as image:
         assert image.format == "PNG"
-    assert main(["plot", str(sweep_dir), "--kind", "lr", "--env", "CartPole-v1"]) == 0
-    assert (sweep_dir / "plots" / "lr-CartPole-v1.png").is_file()
+    assert main(["plot", str(experiment_dir), "--kind", "lr", "--env", "CartPole-v1"]) == 0
+    assert (experiment_dir / "plots" / "lr-CartPole-v1.png").is_file()
     small = tmp_path / "small.png"
-    assert main(["plot", str(sweep_dir), "--kind", "heatmap", "--out", str(small),
+    assert main(["plot", str(experiment_dir), "--kind", "heatmap", "--out", str(small),
                  "--compact"]) == 0
     with Image.open(small) as image:
         assert image.mode == "P" and min(image.info["dpi"]) >= 149.9
     assert small.stat().st_size < out.stat().st_size
     check_png(small, Image.open(out).size)
     capsys.readouterr()
-    bad = [(["--kind", "curves", "--env", "Nope-v0"], "--env Nope-v0: not in this sweep"),
+    bad = [(["--kind", "curves", "--env", "Nope-v0"], "--env Nope-v0: not in this experiment"),
            (["--kind", "curves", "--out", str(tmp_path / "x.jpg")], "--out must end in"),
            (["--kind", "colours"], "invalid choice"),
            (["--kind", "lr", "--dpi", "72"], ">= 150 dpi")]
     for args, message in bad:
-        assert main(["plot", str(sweep_dir), *args]) == 2
+        assert main(["plot", str(experiment_dir), *args]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
     assert main(["plot", str(tmp_path), "--kind", "lr"]) == 2
-    assert "is not a benchmark directory" in capsys.readouterr().err
+    assert "is not an experiment directory" in capsys.readouterr().err
 
 
 def test_plot_command_with_nothing_to_draw_yet(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "experiment.yaml").write_text(json.dumps({"name": "x", "run_ids": ["a"]}))
-    with pytest.raises(SystemExit) as caught:
-        main(["plot", str(tmp_path), "--kind", "curves"])
-    assert caught.value.code == 1
+    assert main(["plot", str(tmp_path), "--kind", "curves"]) == 1
     assert "nothing to draw: no finished runs" in capsys.readouterr().err
 
 

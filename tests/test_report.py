@@ -1,4 +1,4 @@
-"""The HTML report: what it contains, partial sweeps, and a real browser: headless Chromium
+"""The HTML report: what it contains, partial experiments, and a real browser: headless Chromium
 opens it from disk, every image loads, the console stays empty, the tables sort.
 
 Chromium is Debian's ``chromium`` package; the ``chromium`` fixture installs it with apt-get
@@ -27,7 +27,7 @@ from rl_lr.report import write_report
 from rl_lr.report.figures import FIGURES, make_figure
 from rl_lr.report.tables import format_number
 from rl_lr.results import collect, load_results
-from tests.test_plots import SMOKE, smoke_sweep
+from tests.test_plots import SMOKE, smoke_experiment
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -36,8 +36,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return smoke_sweep(tmp_path_factory.getbasetemp())
+def experiment_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return smoke_experiment(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +92,8 @@ def body_attributes(dom: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- contents
 
 
-def test_bench_writes_a_complete_self_contained_report(sweep_dir: Path) -> None:
-    page = sweep_dir / "report" / "index.html"
+def test_bench_writes_a_complete_self_contained_report(experiment_dir: Path) -> None:
+    page = experiment_dir / "report" / "index.html"
     html = page.read_text()
     assert "<h1>smoke</h1>" in html and "PPO on CartPole-v1 with two LR policies" in html
     assert "PARTIAL" not in html and "8 of 8 runs finished, 0 failed, 0 diverged" in html
@@ -109,17 +109,17 @@ def test_bench_writes_a_complete_self_contained_report(sweep_dir: Path) -> None:
         assert escape(kind.guide) in html
     assert "<h3>Failed runs</h3><p>None.</p>" in html
     assert "<h3>Diverged runs</h3><p>None.</p>" in html
-    assert f"rl-lr bench --suite smoke --out {sweep_dir.resolve()}" in html
-    assert f"rl-lr report {sweep_dir.resolve()}" in html
+    assert f"rl-lr bench --suite smoke --out {experiment_dir.resolve()}" in html
+    assert f"rl-lr report {experiment_dir.resolve()}" in html
     # nothing from the network: no external scripts, styles, images or fonts
     assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html
     assert "@import" not in html and "url(" not in html
 
 
 def test_headline_tables_quote_metrics_csv_and_compare_adaptive_with_fixed(
-        sweep_dir: Path, tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
-    shutil.copytree(sweep_dir, out)
+        experiment_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "experiment"
+    shutil.copytree(experiment_dir, out)
     write_report(out)
     text = (out / "report" / "tables.md").read_text()
     assert "PARTIAL" not in text and "## CartPole-v1 · ppo" in text
@@ -156,20 +156,20 @@ def test_headline_tables_quote_metrics_csv_and_compare_adaptive_with_fixed(
                 last_lrs.append(float(list(csv.DictReader(handle))[-1]["lr"]))
     assert plateau.split(" | ")[1].startswith(f"{format_number(np.median(last_lrs))} [")
     page = (out / "report" / "index.html").read_bytes()
-    write_report(out)  # rebuilding a finished sweep's report rewrites the same bytes
+    write_report(out)  # rebuilding a finished experiment's report rewrites the same bytes
     assert (out / "report" / "index.html").read_bytes() == page
     assert (out / "report" / "tables.md").read_text() == text
 
 
-def test_partial_sweep_report_is_marked_and_names_failed_runs(
-        sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "sweep"
-    shutil.copytree(sweep_dir, out)
+def test_partial_experiment_report_is_marked_and_names_failed_runs(
+        experiment_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "experiment"
+    shutil.copytree(experiment_dir, out)
     plan = plan_runs(load_experiment(SMOKE))
     for run in plan[5:]:
         shutil.rmtree(out / "runs" / run.run_id)  # as if still running, or failed
     failed = plan[-1]
-    collect(out, plan, {failed.run_id: "RuntimeError: boom"})  # what the sweep rewrites
+    collect(out, plan, {failed.run_id: "RuntimeError: boom"})  # what rl-lr bench rewrites
     data = load_results(out)
     assert (data.partial, data.finished, data.planned) == (True, 5, 8)
     assert main(["report", str(out)]) == 0
@@ -187,7 +187,7 @@ def test_partial_sweep_report_is_marked_and_names_failed_runs(
     assert "PARTIAL: 5 of 8 runs finished" in stamps
 
 
-def test_report_of_a_sweep_that_has_just_started(tmp_path: Path) -> None:
+def test_report_of_an_experiment_that_has_just_started(tmp_path: Path) -> None:
     (tmp_path / "experiment.yaml").write_text(json.dumps(
         {"name": "fresh", "description": "nothing yet", "run_ids": ["a", "b"],
          "source": "/nowhere.yaml", "grid": {"lr": {"cos": "cosine(1e-3)"}}}))
@@ -226,9 +226,9 @@ window.addEventListener('load', function () {
 </script></body>"""
 
 
-def test_report_in_headless_chromium(chromium: str, sweep_dir: Path, tmp_path: Path) -> None:
+def test_report_in_headless_chromium(chromium: str, experiment_dir: Path, tmp_path: Path) -> None:
     report = tmp_path / "report"
-    shutil.copytree(sweep_dir / "report", report)  # a copy: the probe page stays out of DIR
+    shutil.copytree(experiment_dir / "report", report)  # a copy: the probe page stays out of DIR
     page = report / "index.html"
     shot = tmp_path / "report.png"
     done = browse(chromium, page, tmp_path / "profile-1", f"--screenshot={shot}",
@@ -256,14 +256,20 @@ def test_report_in_headless_chromium(chromium: str, sweep_dir: Path, tmp_path: P
     assert iqm == sorted(iqm) and sort["iqmDesc"] == sort["iqmAsc"][::-1]
 
 
-def test_browser_check_notices_a_missing_figure(chromium: str, sweep_dir: Path,
+def test_browser_check_notices_a_missing_figure(chromium: str, experiment_dir: Path,
                                                 tmp_path: Path) -> None:
     """The in-page check the test above relies on does fail when an image is missing."""
     report = tmp_path / "report"
-    shutil.copytree(sweep_dir / "report", report)
+    shutil.copytree(experiment_dir / "report", report)
     (report / "figures" / "heatmap.png").unlink()
     done = browse(chromium, report / "index.html", tmp_path / "profile", "--dump-dom")
     attrs = body_attributes(done.stdout)
     assert attrs["data-images-loaded"] == str(len(FIGURES) - 1)
     assert any("heatmap.png" in e for e in json.loads(attrs["data-errors"]))
     assert "figure(s) could not be loaded" in done.stdout
+
+
+def test_the_cli_knows_every_figure_kind() -> None:
+    from rl_lr.cli.report import KINDS
+
+    assert tuple(FIGURES) == KINDS

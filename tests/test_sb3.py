@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import pytest
+import torch
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import rl_lr
-from rl_lr.sb3 import AttachedLR, network_optimizers
+from rl_lr.sb3 import AttachedLR, GradientNorms, gradient_norm, network_optimizers
 from rl_lr.signals import TrainingSignals
 from tests.helpers import ALGORITHMS, LRRecorder, budget, make_model
 
@@ -197,11 +198,65 @@ def test_signals_carry_the_observed_reward_not_the_clean_one() -> None:
 def test_reattach_replaces_the_hook_and_removes_gradient_hooks() -> None:
     model = make_model("ppo")
     first = rl_lr.attach(model, SignalProbe(1e-3))
-    assert first._handles
+    assert first._step_handles
     second = rl_lr.attach(model, "constant(5e-4)")
-    assert not first._handles and model._rl_lr_hook is second
+    assert not first._step_handles and not second._step_handles
+    assert model._rl_lr_hook is second
     assert type(model).__mro__[1].__name__ == "_HookedAlgorithm"
     assert model.policy.optimizer.param_groups[0]["lr"] == 5e-4
+
+
+
+def _norm_per_parameter(optimizer: torch.optim.Optimizer) -> float:
+    """The global gradient norm as rl-lr's progress.csv has always recorded it."""
+    norms = [torch.linalg.vector_norm(p.grad) for group in optimizer.param_groups
+             for p in group["params"] if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack(norms)))
+
+
+@pytest.mark.parametrize(("algo", "lr"), [
+    ("ppo", "constant(1e-3)"),
+    ("ppo", "hypergradient(1e-3)"),  # computes its own norm: the watcher still gets this one
+    ("sac", {"actor": "cosine(1e-3)", "critic": "hypergradient(1e-3)", "ent_coef": "3e-4"}),
+])
+def test_watched_gradient_norms_are_the_per_step_norms_bit_for_bit(algo: str, lr: Any) -> None:
+    model = make_model(algo)
+    hook = rl_lr.attach(model, lr, total_timesteps=budget(algo))
+    window = hook.watch_gradient_norms()
+    expected: dict[str, list[float]] = {}
+    for name, optimizer in network_optimizers(model).items():
+        optimizer.register_step_pre_hook(
+            lambda opt, *_, name=name: expected.setdefault(name, []).append(
+                _norm_per_parameter(opt)))
+    model.learn(budget(algo))
+    assert expected and window.take() == {
+        name: sum(norms, 0.0) / len(norms) for name, norms in expected.items()}
+    assert window.take() == {}  # a new window
+
+
+def test_gradient_hooks_exist_only_while_something_needs_them() -> None:
+    model = make_model("ppo")
+    hook = rl_lr.attach(model, "cosine(1e-3)", total_timesteps=128)
+    assert not hook._step_handles  # a schedule costs nothing per optimizer step
+    window = hook.watch_gradient_norms()
+    assert hook._step_handles
+    again = rl_lr.attach(model, "constant(1e-3)")  # a watcher keeps its window
+    assert again._watchers == [window] and again._step_handles
+    model.learn(64)
+    assert window.take()["policy"] > 0
+    again.unwatch_gradient_norms(window)
+    assert not again._step_handles
+    assert gradient_norm(torch.optim.SGD([torch.nn.Parameter(torch.ones(2))])) is None
+
+
+def test_gradient_norm_window_means() -> None:
+    window = GradientNorms()
+    for norm in (1.0, 2.0, 4.0):
+        window.add("critic", norm)
+    window.add("actor", 3.0)
+    assert window.means() == {"critic": 7.0 / 3, "actor": 3.0}
+    window.clear()
+    assert window.means() == {}
 
 
 def test_schedule_on_a_plain_model_pickles_inside_the_zip(tmp_path: Any) -> None:

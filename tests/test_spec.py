@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import rl_lr
 from rl_lr import LRPolicy, SpecError
+from rl_lr.spec import Registry, SpecObject
 
 # --------------------------------------------------------------------------------------------
 # A user-registered policy (module level, so that pickle finds it by reference)
@@ -624,3 +625,34 @@ def test_register_rejects_bad_classes() -> None:
         rl_lr.register("bad name")
     assert "not_a_policy" not in rl_lr.POLICIES
     assert rl_lr.POLICIES.get("my_test_policy") is MyTestPolicy
+
+
+# --------------------------------------------------------------------------------------------
+# A registry knows nothing of its members' kind: it learns what they share from its base
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class _Toy(SpecObject):
+    """Base of a toy registry: every member shares ``scale``."""
+
+    scale: float = dataclasses.field(default=1.0, kw_only=True)
+
+
+def test_a_registry_learns_its_common_keywords_from_its_base() -> None:
+    assert rl_lr.POLICIES.common_keywords == {"warmup", "warmup_start", "warmup_mode", "min_lr",
+                                              "max_lr"}
+    toys = Registry("UFO toy", _Toy)
+
+    @toys.register("saucer")
+    @dataclasses.dataclass(frozen=True, repr=False)
+    class Saucer(_Toy):
+        """``saucer(size)``: a flying saucer."""
+
+        size: float
+
+    assert toys.common_keywords == {"scale"}
+    assert toys.describe() == ["saucer(size)  a flying saucer."]
+    assert repr(toys.parse("saucer(2, scale=3)")) == "saucer(2.0, scale=3.0)"
+    with pytest.raises(SpecError, match="must be a UFO toy spec such as 'saucer"):
+        toys.parse(None)  # type: ignore[arg-type]

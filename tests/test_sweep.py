@@ -1,4 +1,5 @@
-"""The harness: experiment files, validation, the local pool, Ray, crash-safe resume."""
+"""The harness: experiment files, validation, the local pool, this process (serial), Ray,
+crash-safe resume."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 
+from rl_lr.cli.main import build_parser
 from rl_lr.experiment import ExperimentError, experiment_from_dict, load_experiment, plan_runs
 from rl_lr.harness import run_experiment
+from rl_lr.harness.backends import make_backend
 from rl_lr.spec import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +81,7 @@ def test_a_list_of_grids_plans_each_cross_product_and_names_errors_by_index() ->
 def test_metrics_time_regime_switches_in_all_envs_steps(tmp_path: Path) -> None:
     """``switch(unit=steps)`` counts each vectorised env's own steps: with 4 envs, the switch
     at 100 steps is at SB3 timestep 400 (metrics.csv's switch_drop is measured there)."""
-    from rl_lr.results.group_metrics import _switch_steps
+    from rl_lr.results.scores import switch_steps
 
     experiment = experiment_from_dict({
         "name": "t", "budget": {"steps": 4000, "n_envs": 4},
@@ -88,8 +92,9 @@ def test_metrics_time_regime_switches_in_all_envs_steps(tmp_path: Path) -> None:
     for run in (by_steps, by_fraction):
         (tmp_path / run.run_id).mkdir()
         (tmp_path / run.run_id / "config.yaml").write_text("agent: {n_envs: 4}\n")
-    assert _switch_steps(by_steps, tmp_path) == [400]
-    assert _switch_steps(by_fraction, tmp_path) == [2000]
+    for run, expected in ((by_steps, [400]), (by_fraction, [2000])):
+        assert switch_steps(run.config.perturb, run.config.steps,
+                            tmp_path / run.run_id) == expected
 
 
 def test_validation_reports_every_problem_at_once_with_yaml_paths() -> None:
@@ -178,6 +183,24 @@ def test_ray_backend_gives_byte_identical_results(smoke_local: tuple[Path, Any],
     assert len(_rows(tmp_path / "summary.csv")) == 8
     for name in ("summary.csv", "curves.csv", "metrics.csv"):
         assert (tmp_path / name).read_bytes() == (local / name).read_bytes(), name
+
+
+def test_serial_backend_gives_byte_identical_results(smoke_local: tuple[Path, Any],
+                                                     tmp_path: Path) -> None:
+    """This process, one run after the other: the local pool's files, the caller's torch
+    threads untouched; ``rl-lr bench --backend serial`` is accepted, with one worker only."""
+    local, _ = smoke_local
+    threads = torch.get_num_threads()
+    result = run_experiment(SMOKE, tmp_path, backend="serial", quiet=True, report=False)
+    assert result.finished == 8 and not result.failed
+    assert torch.get_num_threads() == threads
+    assert not list((tmp_path / "runs").glob("*.partial-*"))
+    for name in ("summary.csv", "curves.csv", "metrics.csv"):
+        assert (tmp_path / name).read_bytes() == (local / name).read_bytes(), name
+    args = build_parser().parse_args(["bench", "--suite", "smoke", "--backend", "serial"])
+    assert args.backend == "serial"
+    with pytest.raises(SpecError, match="--backend serial runs one run at a time"):
+        make_backend("serial", workers=2)
 
 
 def test_sigkill_mid_sweep_then_restart_completes_exactly_the_missing_runs(

@@ -4,6 +4,7 @@ divergence, resume, bad input."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -19,6 +20,8 @@ from stable_baselines3 import PPO, SAC
 import rl_lr
 from rl_lr.agents import ALGORITHMS
 from rl_lr.cli import main
+from rl_lr.envs import parse_perturbations
+from rl_lr.optimizers import OPTIMIZERS
 from rl_lr.run import TrainConfig, resume, train
 from rl_lr.run.console import ProgressBar
 from rl_lr.run.recorder import FIXED_COLUMNS
@@ -100,6 +103,7 @@ def test_config_yaml_records_the_fully_resolved_run(ppo_run: Path) -> None:
     assert set(config) == {"run", "agent", "options", "versions", "git_commit"}
     run, agent = config["run"], config["agent"]
     assert (run["env"], run["algo"], run["steps"], run["seed"]) == ("CartPole-v1", "ppo", 512, 3)
+    assert (run["lr"], run["perturb"]) == ("plateau(cosine(1e-3, end=1e-4))", "gaussian(0.5)")
     assert agent["lr"] == "plateau(cosine(0.001, end=0.0001))"
     assert agent["perturb"] == "[gaussian(0.5)]"
     constructor = set(ALGORITHMS["ppo"].parameters()) - {
@@ -117,6 +121,38 @@ def test_config_yaml_records_the_fully_resolved_run(ppo_run: Path) -> None:
         config["versions"]["torch"] == torch.__version__
     assert config["git_commit"] is None or len(config["git_commit"]) == 40
     assert config["options"] == {"threads": 1, "save_model": True, "tensorboard": False}
+
+
+def test_a_config_carries_the_objects_and_renders_the_specs_as_written() -> None:
+    config = TrainConfig(env="CartPole-v1", algo="ppo", steps=1000, lr="constant(3e-3)",
+                         perturb="[gaussian(std=1.0), delay(5)]",
+                         optimizer={"policy": "sgd(momentum=0.9)"})
+    assert config.lr == {"default": rl_lr.constant(3e-3)}
+    assert config.perturb == parse_perturbations("[gaussian(1.0), delay(5)]")
+    assert config.optimizer == {"policy": OPTIMIZERS.parse("sgd(momentum=0.9)")}
+    written = config.to_dict()
+    assert (written["lr"], written["perturb"], written["optimizer"]) == (
+        "constant(3e-3)", "[gaussian(std=1.0), delay(5)]", {"policy": "sgd(momentum=0.9)"})
+    assert TrainConfig(**written) == config
+    reseeded = dataclasses.replace(config, seed=4)
+    assert reseeded.lr is config.lr and reseeded.to_dict() == written | {"seed": 4}
+    changed = dataclasses.replace(config, lr={"default": rl_lr.cosine(1e-3)}, perturb=())
+    assert (changed.to_dict()["lr"], changed.to_dict()["perturb"]) == (
+        {"default": "cosine(0.001)"}, [])  # objects given in Python: their spec strings
+    assert changed.perturb == () and changed.lr == {"default": rl_lr.cosine(1e-3)}
+    assert TrainConfig(env="CartPole-v1", algo="ppo", steps=1000, lr="preset").lr is None
+    with pytest.raises(rl_lr.SpecError, match="unknown perturbation 'gausian'"):
+        TrainConfig(env="CartPole-v1", algo="ppo", steps=1000, perturb="gausian(1.0)")
+
+
+def test_committed_runs_read_back_and_render_the_same() -> None:
+    """Run ids hash ``to_dict()``: a committed run's ``config.yaml`` must read back into the
+    same text."""
+    paths = sorted((Path(__file__).resolve().parents[1] / "results").glob("*/runs/*/config.yaml"))
+    assert paths
+    for path in paths[::25]:
+        run = yaml.safe_load(path.read_text())["run"]
+        assert TrainConfig(**run).to_dict() == run, path
 
 
 def test_saved_model_loads_with_its_lr_policy_state(ppo_run: Path) -> None:
@@ -247,6 +283,19 @@ def test_ppo_resume_gives_the_same_files_as_a_run_that_never_stopped(
         b.learning_rate.policies["policy"].state_dict()
     code, _, err = cli(["--resume", str(out)], capsys)
     assert code == 0 and "already finished" in err
+
+
+def test_stop_after_only_stops_at_an_evaluation_inside_learn(ppo_run: Path,
+                                                              tmp_path: Path) -> None:
+    """Past the last evaluation inside ``learn()``, the final row does not stop the run."""
+    from rl_lr.cli.main import build_parser
+    from rl_lr.cli.train import _config_from_args
+
+    args = build_parser().parse_args(["train", *PPO_ARGS, "--out", str(tmp_path)])
+    result = train(_config_from_args(args), tmp_path / "run", save_model=True, stop_after=500)
+    assert result.status == "complete"
+    assert (tmp_path / "run" / "progress.csv").read_bytes() == \
+        (ppo_run / "progress.csv").read_bytes()
 
 
 def test_sac_resume_with_replay_buffer_gsde_and_controllers(tmp_path: Path) -> None:

@@ -72,6 +72,21 @@ def test_sampled_policies_are_spec_strings_that_round_trip() -> None:
     assert rl_lr.parse(repr(cosine)) == rl_lr.cosine(1e-3, end=1e-6, warmup=0.1)
 
 
+def test_spec_valued_arguments_are_read_once_when_the_space_loads() -> None:
+    space = parse_space({"policies": {
+        "plateau": {"base": "cosine(1e-3)", "factor": 0.5},
+        "trend": {"base": {"choice": ["constant(1e-3)", "linear(1e-3)"]}},
+    }})
+    assert space.root.options["plateau"].arguments["base"] == Fixed(rl_lr.cosine(1e-3))
+    choice = space.root.options["trend"].arguments["base"]
+    assert choice == Choice((rl_lr.constant(1e-3), rl_lr.linear(1e-3)),
+                            ("constant(1e-3)", "linear(1e-3)"))  # Optuna keeps the spelling
+    trial = optuna.trial.FixedTrial({"policy": "trend", "trend.base": "linear(1e-3)"})
+    assert space.sample(trial) == rl_lr.parse("trend(linear(1e-3))")
+    with pytest.raises(SpecError, match=r"policies\.plateau\.base: unknown LR policy 'cosin'"):
+        parse_space({"policies": {"plateau": {"base": "cosin(1e-3)"}}})
+
+
 @pytest.mark.parametrize(("policies", "message"), [
     ({"cosinee": {"lr": 1e-3}}, "unknown LR policy 'cosinee'; did you mean 'cosine'?"),
     ({"cosine": {"lr": 1e-3, "ends": 0}}, "policies.cosine.ends: unknown argument of cosine"),

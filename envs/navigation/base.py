@@ -1,3 +1,4 @@
+# Over 400 lines: the navigation family's dynamics, observation and reward terms share one state.
 """The shared machinery of the point-navigation family: dynamics, observation and reward.
 
 :class:`NavigationEnv` is a Gymnasium MuJoCo (v5-style) env. It knows nothing about where

@@ -1,5 +1,5 @@
-"""``rl-lr plot`` and ``rl-lr report``: figures and the HTML report of a benchmark directory
-(:mod:`rl_lr.plots`, :mod:`rl_lr.report`). Both work on a sweep still running."""
+"""``rl-lr plot`` and ``rl-lr report``: the figures and the HTML report of an experiment
+directory (:mod:`rl_lr.report`). Both work on an experiment still running."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from rl_lr.errors import UsageError
 
 __all__ = ["KINDS", "add_parsers", "run_plot", "run_report"]
 
-# the keys of rl_lr.plots.FIGURES (kept here so that `rl-lr --help` stays fast)
+# the keys of rl_lr.report.figures.FIGURES (tests/test_report.py checks they agree), kept
+# here so that `rl-lr --help` does not import matplotlib
 KINDS = ("curves", "lr", "aggregates", "stability", "profiles", "improvement", "heatmap")
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -29,10 +30,11 @@ def _dpi(text: str) -> int:
 
 
 def add_parsers(commands: Any) -> None:
+    """Add ``plot`` and ``report`` to the ``rl-lr`` sub-commands."""
     plot = commands.add_parser(
         "plot",
-        help="draw one figure of a benchmark directory (PNG + SVG)",
-        description="Draw one figure of a benchmark directory written by rl-lr bench (also "
+        help="draw one figure of an experiment directory (PNG + SVG)",
+        description="Draw one figure of an experiment directory written by rl-lr bench (also "
         "while it runs: partial results are marked). Kinds: curves (clean eval return with "
         "the applied LR below, per env x perturbation), lr (applied LR), aggregates (IQM, "
         "mean, median, optimality gap with CIs), stability (Chan et al. metrics and "
@@ -40,10 +42,11 @@ def add_parsers(commands: Any) -> None:
         "improvement), heatmap (normalised IQM, policy x condition).",
         epilog="Example: rl-lr plot runs/smoke --kind curves --out curves.png",
     )
-    plot.add_argument("dir", type=Path, help="benchmark directory (rl-lr bench --out)")
+    plot.add_argument("dir", type=Path, help="experiment directory (rl-lr bench --out)")
     plot.add_argument("--kind", required=True, choices=KINDS, help="which figure")
     plot.add_argument("--env", action="extend", nargs="+", default=None, metavar="ENV",
-                      help="only these envs (repeatable); colours stay those of the sweep")
+                      help="only these envs (repeatable); colours stay those of the whole "
+                      "experiment")
     plot.add_argument("--out", type=Path, default=None,
                       help="output file, .png (an .svg is written next to it), .svg or .pdf "
                       "(default: DIR/plots/KIND.png)")
@@ -54,17 +57,17 @@ def add_parsers(commands: Any) -> None:
     report = commands.add_parser(
         "report",
         help="write DIR/report/index.html: ranking, figures, failed runs, how to reproduce",
-        description="Write a static HTML report of a benchmark directory (no network needed "
+        description="Write a static HTML report of an experiment directory (no network needed "
         "to view it): the experiment, policies ranked with confidence intervals, every "
         "figure with a reading guide, failed and diverged runs, and the command that "
-        "reproduces it. rl-lr bench writes it at the end of every sweep.",
+        "reproduces it. rl-lr bench writes it at the end of every experiment.",
         epilog="Example: rl-lr report runs/smoke",
     )
-    report.add_argument("dir", type=Path, help="benchmark directory (rl-lr bench --out)")
+    report.add_argument("dir", type=Path, help="experiment directory (rl-lr bench --out)")
 
 
 def _load(command: str, directory: Path, envs: list[str] | None = None) -> Any:
-    from rl_lr.results import ResultsError, load_results
+    from rl_lr.results import ResultsError, load_results  # NumPy, SciPy: not for --help
 
     try:
         data = load_results(directory)
@@ -74,14 +77,16 @@ def _load(command: str, directory: Path, envs: list[str] | None = None) -> Any:
         known = sorted({row.get("env", "") for row in data.summary})
         unknown = [e for e in envs if e not in known]
         if unknown:
-            raise UsageError(f"rl-lr {command}: --env {', '.join(unknown)}: not in this sweep's "
-                             f"finished runs (known: {', '.join(known) or 'none yet'})")
+            raise UsageError(f"rl-lr {command}: --env {', '.join(unknown)}: not in this "
+                             "experiment's finished runs "
+                             f"(known: {', '.join(known) or 'none yet'})")
         data = data.select(envs)
     return data
 
 
 def run_plot(args: argparse.Namespace) -> int:
     """Draw the figure; return the exit code (0 drawn, 1 nothing to draw yet)."""
+    # matplotlib, SciPy: not for `rl-lr --help`
     from rl_lr.plots import save_figure
     from rl_lr.report.figures import make_figure
     from rl_lr.results import ResultsError
@@ -110,7 +115,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Write the report; return the exit code (0 written, 1 a figure failed unexpectedly)."""
-    from rl_lr.report import write_report
+    from rl_lr.report import write_report  # matplotlib: not for `rl-lr --help`
 
     data = _load("report", args.dir)
     report = write_report(args.dir, data=data)

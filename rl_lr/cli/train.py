@@ -1,5 +1,6 @@
-"""The ``rl-lr train`` command: arguments -> :class:`~rl_lr.run.TrainConfig` ->
-:func:`~rl_lr.run.train` or :func:`~rl_lr.run.resume`.
+"""The ``rl-lr train`` command: arguments -> :class:`~rl_lr.run.TrainConfig` (where the specs
+of ``--lr``, ``--perturb`` and ``--optimizer`` are read, once) -> :func:`~rl_lr.run.train` or
+:func:`~rl_lr.run.resume`.
 
 Bad input raises :class:`~rl_lr.SpecError` (one line on stderr, exit code 2, nothing
 written); a diverged run is a result (exit code 0 with a line saying so); Ctrl-C exits 130.
@@ -16,11 +17,13 @@ from typing import Any
 
 import yaml
 
+from rl_lr.agents import resolve_algo
+from rl_lr.agents.hyperparams import check_keys, coerce_numbers
 from rl_lr.cli.args import positive_int
 from rl_lr.errors import SpecError
 from rl_lr.run import TrainConfig, resume, train
 
-__all__ = ["add_parser", "run_command"]
+__all__ = ["add_parser", "overrides_from_pairs", "run_command"]
 
 
 def add_parser(commands: Any) -> None:
@@ -80,9 +83,15 @@ def _per_network(values: list[str] | None, flag: str) -> Any:
     return {key: spec for key, _, spec in named}
 
 
-def _overrides(pairs: list[str]) -> dict[str, Any]:
-    from rl_lr.agents.hyperparams import coerce_numbers
+def overrides_from_pairs(pairs: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs -> hyper-parameter overrides (each value read as YAML).
 
+    >>> overrides_from_pairs(["n_steps=64", "policy_kwargs.net_arch=[64, 64]", "gamma=9e-1"])
+    {'n_steps': 64, 'policy_kwargs.net_arch': [64, 64], 'gamma': 0.9}
+
+    Raises:
+        SpecError: a pair without ``=`` or a value YAML cannot read.
+    """
     overrides: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
@@ -96,14 +105,11 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    from rl_lr.agents import resolve_algo
-    from rl_lr.agents.hyperparams import check_keys
-
     missing = [f"--{n.replace('_', '-')}" for n in ("env", "algo", "steps", "out")
                if getattr(args, n) is None]
     if missing:
         raise SpecError(f"rl-lr train: missing {', '.join(missing)} (see rl-lr train --help)")
-    overrides = _overrides(args.set)
+    overrides = overrides_from_pairs(args.set)
     check_keys(resolve_algo(args.algo), list(overrides), "--set")
     return TrainConfig(
         env=args.env, algo=args.algo, steps=args.steps, seed=args.seed,

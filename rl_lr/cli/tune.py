@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from rl_lr.cli.args import positive_int
+from rl_lr.cli.train import overrides_from_pairs
+from rl_lr.tuning.pbt import run_pbt
+from rl_lr.tuning.space import load_space
 
 __all__ = ["COMMANDS", "add_parsers", "run_command"]
 
@@ -143,16 +146,14 @@ def _fmt(value: float | None) -> str:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from rl_lr.cli.train import _overrides
-    from rl_lr.tuning.space import load_space
-    from rl_lr.tuning.study import TuneSettings, run_study
+    from rl_lr.tuning.study import TuneSettings, run_study  # matplotlib: not for --help
 
     space = load_space(args.space)
     settings = TuneSettings(
         env=args.env, algo=args.algo, steps=args.steps, seeds=tuple(range(args.seeds)),
         objective=args.objective, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
         n_envs=args.n_envs, preset=args.preset, perturb=args.perturb,
-        overrides=_overrides(args.set),
+        overrides=overrides_from_pairs(args.set),
     )
     out = args.out or Path("runs") / f"tune-{args.env.replace('/', '-')}-{args.algo}"
     result = run_study(space, settings, trials=args.trials, out=out, storage=args.storage,
@@ -173,15 +174,14 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _find_lr(args: argparse.Namespace) -> int:
-    from rl_lr.cli.train import _overrides
-    from rl_lr.tuning.find_lr import find_lr
+    from rl_lr.tuning.find_lr import find_lr  # matplotlib: not for `rl-lr --help`
 
     out = args.out or Path("runs") / f"find-lr-{args.env.replace('/', '-')}-{args.algo}"
     result = find_lr(args.env, args.algo, steps=args.steps, out=out, min_lr=args.min_lr,
                      max_lr=args.max_lr, points=args.points, seeds=args.seeds,
                      eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                      n_envs=args.n_envs, preset=args.preset, perturb=args.perturb,
-                     overrides=_overrides(args.set), backend=args.backend,
+                     overrides=overrides_from_pairs(args.set), backend=args.backend,
                      workers=args.workers, ray_address=args.ray_address, quiet=args.quiet)
     _say(f"find-lr: suggested LR {result.lr:.3g}, range [{result.low:.3g}, {result.high:.3g}] "
          f"({result.total_env_steps} env steps); outputs in {out}")
@@ -193,14 +193,12 @@ def _find_lr(args: argparse.Namespace) -> int:
 
 
 def _pbt(args: argparse.Namespace) -> int:
-    from rl_lr.cli.train import _overrides
-    from rl_lr.tuning.pbt import run_pbt
-
     out = args.out or Path("runs") / f"pbt-{args.env.replace('/', '-')}-{args.algo}"
     result = run_pbt(args.method, args.env, args.algo, steps=args.steps, out=out,
                      seed=args.seed, eval_episodes=args.eval_episodes, n_envs=args.n_envs,
-                     preset=args.preset, perturb=args.perturb, overrides=_overrides(args.set),
-                     ray_address=args.ray_address, num_cpus=args.num_cpus)
+                     preset=args.preset, perturb=args.perturb,
+                     overrides=overrides_from_pairs(args.set), ray_address=args.ray_address,
+                     num_cpus=args.num_cpus)
     summary = result.summary
     print(f"pbt: best member {result.best_member}: final eval return "
           f"{_fmt(summary.get('final_eval_return'))}, AUC {_fmt(summary.get('eval_auc'))}, "

@@ -1,4 +1,4 @@
-"""Experiment files: a YAML description of a sweep -> the validated list of its runs.
+"""Experiment files: a YAML description of an experiment -> the validated list of its runs.
 
     name: quick
     description: PPO on CartPole-v1, four LR policies, clean vs noisy reward.
@@ -18,6 +18,8 @@
         Pendulum-v1: {steps: 100000, set: {n_steps: 1024}}
     runs:                            # explicit runs, in addition to (or instead of) the grid
       - {env: CartPole-v1, algo: a2c, lr: "linear(7e-4)", seed: 0}
+    protocol: {...}                  # tune, then test (with families: in place of the grid's
+    families: {...}                  # lr axis, and no seed axis): rl_lr.experiment.protocol
 
 Axis values are a list (each value is its own label) or a ``{label: value}`` mapping. The whole
 file is validated before any run starts: every spec parsed, every combination resolved against
@@ -32,7 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from rl_lr.errors import SpecError
+from rl_lr.experiment.protocol import Protocol, parse_protocol
 from rl_lr.files import read_yaml
+from rl_lr.schema import (
+    AXES,  # re-exported: the axes an experiment's grid may have
+    LR,
+    SEED,
+)
 
 __all__ = [
     "AXES",
@@ -45,9 +53,10 @@ __all__ = [
 ]
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "experiments"  # the suites of a checkout
-AXES = ("env", "algo", "lr", "perturb", "optimizer", "seed")
 BUDGET_KEYS = ("steps", "eval_every", "eval_episodes", "n_envs", "preset")
-TOP_KEYS = ("name", "description", "imports", "budget", "grid", "overrides", "runs")
+TOP_KEYS = ("name", "description", "imports", "budget", "grid", "overrides", "runs",
+            "protocol", "families")
+PROTOCOL_AXES = (LR, SEED)  # a protocol's families and seeds take these axes' place
 RECORD_KEYS = ("source", "run_ids")  # written by rl-lr bench into OUT/experiment.yaml; ignored
 
 
@@ -71,11 +80,16 @@ class Experiment:
     overrides: dict[str, Any] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
     source: str = "<experiment>"
+    protocol: Protocol | None = None  # tune, then test (rl_lr.experiment.protocol)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "imports": self.imports,
+        data = {"name": self.name, "description": self.description, "imports": self.imports,
                 "budget": self.budget, "grid": self.grid, "overrides": self.overrides,
                 "runs": self.runs}
+        if self.protocol is not None:  # as written; an experiment without one is unchanged
+            data |= {"protocol": dict(self.protocol.raw),
+                     "families": dict(self.protocol.raw_families)}
+        return data
 
     def grids(self) -> list[tuple[str, dict[str, Any]]]:
         """Each grid with its YAML path: ``[("grid", {...})]``, or ``grid[i]`` for a list."""
@@ -110,6 +124,10 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
         errors.append("grid: must be a mapping of axes, or a list of such mappings")
     if not data.get("grid") and not data.get("runs"):
         errors.append("grid / runs: an experiment needs a grid, a list of runs, or both")
+    protocol = None
+    if "protocol" in data or "families" in data:
+        protocol = parse_protocol(data.get("protocol"), data.get("families"), errors)
+        errors += _protocol_grid_errors(data)
     if errors:
         raise ExperimentError(source, errors)
     return Experiment(
@@ -117,7 +135,21 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
         imports=[str(i) for i in data.get("imports") or []], budget=dict(data.get("budget") or {}),
         grid=[dict(g) for g in grid] if isinstance(grid, list) else dict(grid or {}),
         overrides=dict(data.get("overrides") or {}),
-        runs=list(data.get("runs") or []), source=source,
+        runs=list(data.get("runs") or []), source=source, protocol=protocol,
     )
+
+
+def _protocol_grid_errors(data: dict[str, Any]) -> list[str]:
+    """Next to a protocol: a grid without ``lr`` and ``seed`` axes, and no explicit runs."""
+    grid = data.get("grid")
+    grids = ([(f"grid[{i}]", g) for i, g in enumerate(grid)] if isinstance(grid, list)
+             else [("grid", grid)] if isinstance(grid, dict) else [])
+    errors = [f"{where}.{axis}: not allowed next to a protocol (the "
+              f"{'families' if axis == LR else 'protocol seeds'} take its place)"
+              for where, g in grids if isinstance(g, dict) for axis in PROTOCOL_AXES if axis in g]
+    if data.get("runs"):
+        errors.append("runs: not allowed next to a protocol (every run comes from the grid, "
+                      "the families and the protocol seeds)")
+    return errors
 
 

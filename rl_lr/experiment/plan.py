@@ -1,25 +1,40 @@
 """Planning an experiment: its grids and explicit runs expanded into validated runs, each
-with its axis labels and a run id that hashes the fully resolved run."""
+with its axis labels and a run id that hashes the fully resolved run.
+
+Each spec value of an axis (``lr``, ``perturb``, ``optimizer``) is read once, with its YAML path
+in any error, and every run of that value carries the same objects with the value's spelling
+(:class:`~rl_lr.run.config.Spelled`): the run id hashes the spelling, as written.
+
+An experiment with a protocol (:mod:`.protocol`) plans in two steps: :func:`plan_runs` gives
+its tuning runs (every condition x family x configuration x tuning seed), known before any
+run starts; :func:`plan_test_runs` gives its test runs once the configurations are chosen."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rl_lr import schema
 from rl_lr.errors import SpecError, UsageError
-from rl_lr.experiment.file import AXES, BUDGET_KEYS, Experiment, ExperimentError
+from rl_lr.experiment.file import AXES, BUDGET_KEYS, PROTOCOL_AXES, Experiment, ExperimentError
+from rl_lr.experiment.protocol import Condition, Protocol, Selected, condition_of
 from rl_lr.plugins import import_plugin
 from rl_lr.run import TrainConfig, resolve_document
+from rl_lr.run.config import SPEC_FIELDS, Spelled, read_spec
 
-__all__ = ["PlannedRun", "label_of", "plan_runs", "run_identity"]
+__all__ = ["PlannedRun", "label_of", "plan_runs", "plan_test_runs", "run_identity"]
+
+#: Each spec value of each grid, read once: ``(grid path, axis, label) -> Spelled``.
+ReadValues = dict[tuple[str, str, str], Spelled]
+
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One run of a sweep: what to train, the axis labels it has, and its identity.
+    """One run of an experiment: what to train, the axis labels it has, and its identity.
 
     ``run_id`` hashes the fully resolved run (the config plus every hyper-parameter the
     presets resolve to), so editing the file or a preset changes exactly the affected ids.
@@ -41,6 +56,12 @@ def _labelled(value: Any) -> list[tuple[str, Any]]:
     return [(label_of(value), value)]
 
 
+def _axis(grid: Mapping[str, Any], axis: str) -> list[tuple[str, Any]]:
+    """A grid's axis as ``[(label, value)]``; an absent ``perturb`` / ``optimizer`` is none."""
+    default: Any = {"none": None} if axis in ("perturb", "optimizer") else None
+    return _labelled(grid.get(axis, default))
+
+
 def label_of(value: Any) -> str:
     if value is None:
         return "none"
@@ -49,38 +70,35 @@ def label_of(value: Any) -> str:
     return str(value)
 
 
-def _check_axis_values(experiment: Experiment, errors: list[str]) -> None:
-    """Parse every spec of every axis once, so that errors carry the value's own YAML path."""
-    from rl_lr.envs import parse_perturbations
-    from rl_lr.optimizers import OPTIMIZERS
-    from rl_lr.schedules import POLICIES
-
-    parsers = {"lr": POLICIES.parse, "perturb": parse_perturbations, "optimizer": OPTIMIZERS.parse}
+def _read_axis_values(experiment: Experiment, errors: list[str]) -> ReadValues:
+    """Read every spec of every grid's axes once; errors carry the value's own YAML path."""
+    read: ReadValues = {}
     for where, grid in experiment.grids():
-        for axis, parse in parsers.items():
-            for label, value in _labelled(grid.get(axis)):
-                if value is None or (isinstance(value, dict) and "name" not in value):
-                    continue  # none, or per-network mappings (checked when runs resolve)
+        for axis in SPEC_FIELDS:
+            for label, value in _axis(grid, axis):
                 try:
-                    parse(value)
+                    read[where, axis, label] = read_spec(axis, value)
                 except SpecError as err:
                     errors.append(f"{where}.{axis}.{label}: {err}")
+    return read
 
 
 def _expand_grids(experiment: Experiment, errors: list[str]) -> list[tuple[dict[str, Any], str]]:
+    """Every grid point; with a protocol, every condition (the grids have no lr, no seed)."""
+    axes = AXES if experiment.protocol is None else tuple(
+        a for a in AXES if a not in PROTOCOL_AXES)
     return [point for where, grid in experiment.grids()
-            for point in _expand_grid(grid, where, errors)]
+            for point in _expand_grid(grid, where, errors, axes)]
 
 
-def _expand_grid(grid: dict[str, Any], where: str,
-                 errors: list[str]) -> list[tuple[dict[str, Any], str]]:
+def _expand_grid(grid: dict[str, Any], where: str, errors: list[str],
+                 required: tuple[str, ...] = AXES) -> list[tuple[dict[str, Any], str]]:
     unknown = [k for k in grid if k not in (*AXES, "set")]
     errors.extend(f"{where}.{k}: unknown axis (allowed: {', '.join((*AXES, 'set'))})"
                   for k in unknown)
     axes: dict[str, list[tuple[str, Any]]] = {}
-    for axis in AXES:
-        default: Any = {"none": None} if axis in ("perturb", "optimizer") else None
-        values = _labelled(grid.get(axis, default))
+    for axis in required:
+        values = _axis(grid, axis)
         if not values:
             errors.append(f"{where}.{axis}: required (at least one value)")
         axes[axis] = values
@@ -164,8 +182,9 @@ def run_identity(config: TrainConfig, resolved: Mapping[str, Any]) -> str:
 
 
 def plan_runs(experiment: Experiment) -> list[PlannedRun]:
-    """Every run of the experiment, validated; raises :class:`ExperimentError` listing every
-    problem (axis values first, then each combination that cannot run)."""
+    """Every run of the experiment (with a protocol: its tuning runs), validated; raises
+    :class:`ExperimentError` listing every problem (axis values first, then each combination
+    that cannot run)."""
 
     errors: list[str] = []
     for i, target in enumerate(experiment.imports):
@@ -173,21 +192,111 @@ def plan_runs(experiment: Experiment) -> list[PlannedRun]:
             import_plugin(target)
         except UsageError as err:
             errors.append(f"imports[{i}]: {err}")
-    _check_axis_values(experiment, errors)
+    read = _read_axis_values(experiment, errors)
     points = _expand_grids(experiment, errors) + _explicit_runs(experiment, errors)
+    if experiment.protocol is not None:
+        points = _tuning_points(experiment.protocol, points, errors)
     if errors:
         raise ExperimentError(experiment.source, errors)
+    planned = _plan_points(experiment, points, read, errors)
+    if experiment.protocol is not None:
+        errors += _unequal_budgets(planned)
+    if errors:
+        raise ExperimentError(experiment.source, list(dict.fromkeys(errors)))  # each once
+    return planned
 
+
+def plan_test_runs(experiment: Experiment, selected: Sequence[Selected]) -> list[PlannedRun]:
+    """The test runs of an experiment with a protocol: in every condition, each family's
+    ``selected`` configuration (:func:`.protocol.select`) on every test seed."""
+    protocol = experiment.protocol
+    if protocol is None:
+        raise ValueError(f"{experiment.source}: has no protocol, so no test runs")
+    errors: list[str] = []
+    read = _read_axis_values(experiment, errors)
+    chosen = {(s.condition, s.family): s for s in selected}
+    points = []
+    for point, where in _expand_grids(experiment, errors):
+        for family in protocol.families:
+            choice = chosen.get((condition_of(point["labels"]), family.name))
+            if choice is None:
+                errors.append(f"{where} ({_combination_name(point['labels'])}): no "
+                              f"configuration chosen for family {family.name}")
+                continue
+            spec = read_spec("lr", choice.spec)
+            points += [(_protocol_point(point, family.name, spec, seed, schema.TEST,
+                                        choice.trial), where) for seed in protocol.test_seeds]
+    if errors:
+        raise ExperimentError(experiment.source, errors)
+    planned = _plan_points(experiment, points, read, errors)
+    if errors:
+        raise ExperimentError(experiment.source, list(dict.fromkeys(errors)))
+    return planned
+
+
+def _protocol_point(condition: dict[str, Any], family: str, spec: Spelled, seed: int,
+                    phase: str, trial: int) -> dict[str, Any]:
+    """A run of a protocol: a condition's labels and values with the family as its ``lr``,
+    the seed, then the ``phase`` and ``trial`` labels (in the axes' order, as a grid's)."""
+    given = {schema.LR: (family, spec), schema.SEED: (label_of(seed), seed)}
+    labels: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for axis in AXES:
+        labels[axis], values[axis] = given.get(axis) or (condition["labels"][axis],
+                                                          condition["values"][axis])
+    for key in condition["labels"]:
+        if key not in labels:
+            labels[key], values[key] = condition["labels"][key], condition["values"][key]
+    labels |= {schema.PHASE: phase, schema.TRIAL: str(trial)}
+    return {"labels": labels, "values": values}
+
+
+def _tuning_points(protocol: Protocol, conditions: list[tuple[dict[str, Any], str]],
+                   errors: list[str]) -> list[tuple[dict[str, Any], str]]:
+    """Every condition x family x configuration (its spec read once) x tuning seed."""
+    trials: list[tuple[str, int, Spelled]] = []
+    for family in protocol.families:
+        for trial, text in enumerate(protocol.trials(family)):
+            try:
+                trials.append((family.name, trial, read_spec("lr", text)))
+            except SpecError as err:
+                errors.append(f"families.{family.name}.lr: trial {trial} ({text}): {err}")
+    return [(_protocol_point(point, family, spec, seed, schema.TUNE, trial), where)
+            for point, where in conditions for family, trial, spec in trials
+            for seed in protocol.tuning_seeds]
+
+
+def _unequal_budgets(planned: Sequence[PlannedRun]) -> list[str]:
+    """Every family's tuning runs of a condition must add up to the same env steps."""
+    steps: dict[tuple[Condition, str], int] = {}
+    for run in planned:
+        key = (condition_of(run.labels), run.labels[schema.LR])
+        steps[key] = steps.get(key, 0) + run.config.steps
+    per_condition: dict[Condition, dict[str, int]] = {}
+    for (condition, family), total in steps.items():
+        per_condition.setdefault(condition, {})[family] = total
+    return [f"families: unequal tuning budgets in condition "
+            f"({', '.join(f'{k}={v}' for k, v in condition)}): "
+            + ", ".join(f"{family} {total} env steps" for family, total in totals.items())
+            + " (an override changes one family's steps; every family gets the same budget)"
+            for condition, totals in per_condition.items() if len(set(totals.values())) > 1]
+
+
+def _plan_points(experiment: Experiment, points: list[tuple[dict[str, Any], str]],
+                 read: ReadValues, errors: list[str]) -> list[PlannedRun]:
+    """The runs of validated points (errors of combinations that cannot run: ``errors``)."""
     planned: list[PlannedRun] = []
     resolved_by_config: dict[str, dict[str, Any]] = {}  # seeds share one resolution
     for point, where in points:
         budget, hyper = _budget_for(experiment, point, where, errors)
         values = point["values"]
         labels = dict(point["labels"])
+        specs = {axis: _read_value(read, where, axis, labels[axis], values[axis])
+                 for axis in SPEC_FIELDS}
         try:
             config = TrainConfig(
-                env=str(values["env"]), algo=str(values["algo"]), lr=values["lr"],
-                perturb=values["perturb"], optimizer=values["optimizer"],
+                env=str(values["env"]), algo=str(values["algo"]), lr=specs["lr"],
+                perturb=specs["perturb"], optimizer=specs["optimizer"],
                 seed=int(values["seed"]), steps=budget.get("steps", 1),
                 eval_every=budget.get("eval_every"),
                 eval_episodes=budget.get("eval_episodes", 10),
@@ -205,9 +314,14 @@ def plan_runs(experiment: Experiment) -> list[PlannedRun]:
     ids = [run.run_id for run in planned]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     errors.extend(f"runs: the same run appears twice (run id {i})" for i in duplicates)
-    if errors:
-        raise ExperimentError(experiment.source, list(dict.fromkeys(errors)))  # each once
     return planned
+
+
+def _read_value(read: ReadValues, where: str, axis: str, label: str, value: Any) -> Any:
+    """The grid value as read by :func:`_read_axis_values`, else ``value`` itself (an explicit
+    run's, which :class:`~rl_lr.run.TrainConfig` reads)."""
+    spelled = read.get((where, axis, label))
+    return spelled if spelled is not None and spelled.written is value else value
 
 
 def _combination_name(labels: Mapping[str, str]) -> str:

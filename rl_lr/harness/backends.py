@@ -1,14 +1,17 @@
-"""Where the runs of a sweep execute: a local process pool or a Ray cluster.
+"""Where the runs of an experiment execute: a local process pool, this process (one run after
+the other) or a Ray cluster.
 
-Both run :func:`execute_run` once per run, each run in a fresh process with one torch thread,
-so a run's files do not depend on which worker ran it, in which order, or on which backend:
-the local pool and Ray give byte-identical results.
+Every backend runs :func:`execute_run` once per run with one torch thread, each run into its
+own atomic run directory, so a run's files do not depend on which worker ran it, in which
+order, or on which backend: the local pool, this process and Ray give byte-identical results.
 
-A backend is an iterator factory: ``backend.map(payloads)`` yields results as runs finish.
+A backend is an iterator factory: ``backend.map(payloads)`` yields results as runs finish;
+:func:`make_backend` builds one by name (:data:`BACKENDS`).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -18,10 +21,17 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
+import torch
+
+from rl_lr.errors import SpecError
 from rl_lr.plugins import import_plugin
+from rl_lr.run import TrainConfig, train
+from rl_lr.schema import SUMMARY_JSON
 
-__all__ = ["Backend", "LocalBackend", "RayBackend", "execute_run", "make_backend"]
+__all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "SerialBackend", "execute_run",
+           "make_backend"]
 
+BACKENDS = ("local", "serial", "ray")
 PARTIAL = ".partial-"
 
 
@@ -32,22 +42,15 @@ def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
     ``<run_id>`` only when complete, so a run directory exists if and only if the run
     finished, whatever crashed or was killed meanwhile. A run already complete is not redone.
     """
-    import json
-
-    import torch
-
-    from rl_lr.errors import SpecError
-    from rl_lr.run import TrainConfig, train
-
     torch.set_num_threads(1)
 
     for target in payload.get("imports", ()):
         import_plugin(target)  # the experiment's own policies, registered in this process too
     run_id = payload["run_id"]
     final = Path(payload["out"])
-    if (final / "summary.json").exists():
+    if (final / SUMMARY_JSON).exists():
         return {"run_id": run_id, "status": "complete",
-                "summary": json.loads((final / "summary.json").read_text())}
+                "summary": json.loads((final / SUMMARY_JSON).read_text())}
     partial = final.with_name(f"{final.name}{PARTIAL}{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -55,13 +58,13 @@ def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
         try:
             os.rename(partial, final)  # atomic
         except OSError:
-            if not (final / "summary.json").exists():
+            if not (final / SUMMARY_JSON).exists():
                 raise
             shutil.rmtree(partial, ignore_errors=True)  # another attempt finished it first
     except (SpecError, OSError, ValueError, RuntimeError, FloatingPointError) as err:
         shutil.rmtree(partial, ignore_errors=True)
         return {"run_id": run_id, "status": "failed", "error": f"{type(err).__name__}: {err}"}
-    except Exception as err:  # a bug: keep the sweep going, report it with its traceback
+    except Exception as err:  # a bug: keep the experiment going, report it with its traceback
         shutil.rmtree(partial, ignore_errors=True)
         last = traceback.format_exc().strip().splitlines()[-3:]
         return {"run_id": run_id, "status": "failed",
@@ -97,6 +100,41 @@ def _child(payload: dict[str, Any], conn: Connection) -> None:
         conn.close()
 
 
+class SerialBackend:
+    """This process, one run after the other: no worker processes, no start-up cost per run
+    (``rl-lr find-lr --workers 1``; debugging a run with breakpoints). Each run still goes
+    through :func:`execute_run` into its atomic run directory, so its files are those the
+    process pool writes; the caller's torch thread count is restored after each run.
+
+    The experiment's ``imports`` are not imported again: planning its runs
+    (:func:`rl_lr.experiment.plan_runs`) imported them in this process, and importing a
+    ``.py`` plugin again would execute it again."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self) -> None:
+        self._running: str | None = None
+
+    def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for payload in payloads:
+            threads = torch.get_num_threads()
+            self._running = payload["run_id"]
+            try:
+                result = execute_run({**payload, "imports": []})
+            finally:
+                self._running = None
+                torch.set_num_threads(threads)
+            yield result
+
+    def active(self) -> list[str]:
+        """The run executing now (none while the caller handles a result)."""
+        return [self._running] if self._running is not None else []
+
+    def close(self) -> None:
+        """Nothing to stop: a run interrupted here leaves only its partial directory."""
+
+
 class LocalBackend:
     """A process pool on this machine: up to ``workers`` runs at a time (default: the cores),
     each in a fresh process forked from a server that has the libraries imported already.
@@ -109,6 +147,7 @@ class LocalBackend:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._context = multiprocessing.get_context("forkserver")
+        # module names the fork server imports once, so that every run's process starts warm
         self._context.set_forkserver_preload(["rl_lr.run", "rl_lr.harness.backends"])
         self._running: dict[Any, tuple[str, Any, Connection]] = {}
 
@@ -157,10 +196,8 @@ class RayBackend:
 
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
         try:
-            import ray
+            import ray  # optional dependency: rl-lr[ray]
         except ImportError:
-            from rl_lr.errors import SpecError
-
             raise SpecError("--backend ray needs Ray: pip install 'rl-lr[ray]'") from None
         self._ray = ray
         self._started = not ray.is_initialized()  # close() leaves a caller's own ray.init alone
@@ -199,11 +236,19 @@ class RayBackend:
 
 
 def make_backend(name: str, workers: int | None = None, address: str | None = None) -> Backend:
-    """``local`` (default) or ``ray``."""
+    """The backend called ``name`` (:data:`BACKENDS`): ``local`` (the default of
+    :func:`rl_lr.harness.run_experiment`), ``serial`` (``workers`` must be 1 or ``None``) or
+    ``ray`` (``address``: an existing cluster).
+
+    Raises:
+        SpecError: an unknown name, or ``serial`` with several workers.
+    """
     if name == "local":
         return LocalBackend(workers)
+    if name == "serial":
+        if workers not in (None, 1):
+            raise SpecError(f"--backend serial runs one run at a time, got --workers {workers}")
+        return SerialBackend()
     if name == "ray":
         return RayBackend(workers, address)
-    from rl_lr.errors import SpecError
-
-    raise SpecError(f"unknown backend {name!r} (allowed: local, ray)")
+    raise SpecError(f"unknown backend {name!r} (allowed: {', '.join(BACKENDS)})")

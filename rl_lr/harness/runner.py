@@ -11,38 +11,65 @@ Layout of ``DIR`` (every file written atomically):
 - ``curves.csv``: long format ``run_id, timesteps, metric, value`` from every ``progress.csv``;
 - ``metrics.csv``: per group of runs (all axes but the seed): aggregates with confidence
   intervals and stability metrics (:mod:`rl_lr.results.group_metrics`);
-- ``failures.csv``: runs that failed (not diverged: those are results) and why.
+- ``failures.csv``: runs that failed (not diverged: those are results) and why;
+- ``selection.csv``: with a protocol, each family's configuration chosen per condition.
+
+An experiment with a protocol (:mod:`rl_lr.experiment.protocol`) runs in two phases: its
+tuning runs; then, once every one has finished, the selection (``selection.csv``) and the test
+runs of the chosen configurations. ``experiment.yaml`` lists the tuning runs until the
+selection is made, then both phases. Rerunning skips the finished runs of both phases and
+derives the same selection from the same tuning runs.
 
 Runs start seed by seed (every combination at the first seed, then at the next, ...), so an
-unfinished sweep has whole panels of seeds to compare. The sweep-level files are refreshed at
-most every ``COLLECT_EVERY_S`` seconds while runs finish, and always at the end. Running the
-same command again skips finished runs and redoes the others; Ctrl-C stops cleanly and keeps
-what finished.
+unfinished experiment has whole panels of seeds to compare. The experiment-level files are
+refreshed at most every ``COLLECT_EVERY_S`` seconds while runs finish, and always at the end.
+Running the same command again skips finished runs and redoes the others; Ctrl-C stops cleanly
+and keeps what finished.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from rl_lr.experiment import Experiment, PlannedRun, load_experiment, plan_runs
-from rl_lr.files import write_yaml
-from rl_lr.harness.backends import clean_partial, make_backend
+from rl_lr.experiment.plan import plan_test_runs
+from rl_lr.experiment.protocol import TuningScore, select, write_selection
+from rl_lr.files import read_csv, write_yaml
+from rl_lr.harness.backends import Backend, clean_partial, make_backend
 from rl_lr.report import write_report
 from rl_lr.results import collect
+from rl_lr.results.scores import final_score, number
+from rl_lr.schema import (
+    EVAL_RETURN_MEAN,
+    EXPERIMENT_YAML,
+    FINAL_EVAL_RETURN,
+    PROGRESS_CSV,
+    RUN_IDS,
+    RUNS_DIR,
+    SELECTION_CSV,
+    SOURCE,
+    SUMMARY_JSON,
+    TIMESTEPS,
+    run_dir,
+)
 
 __all__ = ["ExperimentResult", "run_experiment"]
 
-COLLECT_EVERY_S = 60.0  # collecting a 600-run sweep costs about a second of a core
+COLLECT_EVERY_S = 60.0  # collecting a 600-run experiment costs about a second of a core
 
 
 @dataclass
 class ExperimentResult:
-    """What a sweep did: runs planned, finished before, finished now, failed (with reasons)."""
+    """What running an experiment did: runs planned, finished before, finished now, failed
+    (with reasons)."""
 
     out: Path
     planned: int
@@ -90,38 +117,76 @@ class _Progress:
 
 
 def run_experiment(experiment: Experiment | Path | str, out: Path, *, backend: str = "local",
-              workers: int | None = None, ray_address: str | None = None,
-              quiet: bool = False, stream: TextIO | None = None,
-              report: bool = True) -> ExperimentResult:
+                   workers: int | None = None, ray_address: str | None = None,
+                   quiet: bool = False, stream: TextIO | None = None,
+                   report: bool = True) -> ExperimentResult:
     """Run (or finish) an experiment into ``out``; see the module docstring for the files;
+    ``backend``: ``local``, ``serial`` or ``ray`` (:func:`rl_lr.harness.backends.make_backend`);
     ``report=False`` skips ``report/`` (figures and HTML, a few seconds).
 
     The experiment is validated completely before anything is written or started.
     """
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
-    plan = plan_runs(experiment)
-    stream = stream or sys.stderr
-    runs_dir = out / "runs"
+    plan = plan_runs(experiment)  # with a protocol: its tuning runs
+    runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
     clean_partial(runs_dir)
-    write_yaml(out / "experiment.yaml", {**experiment.to_dict(), "source": experiment.source,
-                                         "run_ids": [run.run_id for run in plan]},
-               "rl-lr bench: the resolved experiment and the ids of its runs.")
-    result = ExperimentResult(out, planned=len(plan))
-    pending = [run for run in plan if not (runs_dir / run.run_id / "summary.json").exists()]
-    pending.sort(key=lambda run: run.config.seed)  # stable: plan order within a seed
-    result.already_done = len(plan) - len(pending)
-    varying = [k for k in plan[0].labels if len({run.labels.get(k) for run in plan}) > 1]
-    labels = {run.run_id: " ".join(f"{k}={run.labels[k]}" for k in varying) for run in plan}
-    if pending:
-        pool = make_backend(backend, workers, ray_address)
-        progress = _Progress(len(pending), stream, quiet)
+    result = ExperimentResult(out, planned=len(plan) + _test_runs_to_come(experiment, plan))
+    session = _Session(experiment, out, result, stream or sys.stderr, quiet,
+                       lambda: make_backend(backend, workers, ray_address))
+    try:
+        plan += _test_phase(experiment, out, plan)  # tuned already: plan both phases at once
+        session.run(plan)
+        if len(plan) < result.planned and not result.interrupted:
+            tests = _test_phase(experiment, out, plan)  # [] while a tuning run is unfinished
+            if tests:
+                plan += tests
+                session.run(plan)
+    finally:
+        session.close()
+    collect(out, plan, result.failed)
+    if report:
+        write_report(out)
+    return result
+
+
+class _Session:
+    """Runs the pending runs of a plan on one backend (started when first needed)."""
+
+    def __init__(self, experiment: Experiment, out: Path, result: ExperimentResult,
+                 stream: TextIO, quiet: bool, start: Callable[[], Backend]) -> None:
+        self.experiment, self.out, self.result = experiment, out, result
+        self.stream, self.quiet, self.start = stream, quiet, start
+        self.pool: Backend | None = None
+        self.seen: set[str] = set()  # run ids of the plans run so far
+        self.imports = [str(Path(i).resolve()) if i.endswith(".py") else i
+                        for i in experiment.imports]
+
+    def run(self, plan: list[PlannedRun]) -> None:
+        """Record ``plan`` in ``experiment.yaml`` and run its unfinished runs, seed by seed."""
+        out, result = self.out, self.result
+        runs_dir = out / RUNS_DIR
+        write_yaml(out / EXPERIMENT_YAML, {**self.experiment.to_dict(),
+                                           SOURCE: self.experiment.source,
+                                           RUN_IDS: [run.run_id for run in plan]},
+                   "rl-lr bench: the resolved experiment and the ids of its runs.")
+        new = [run for run in plan if run.run_id not in self.seen]
+        self.seen.update(run.run_id for run in new)
+        pending = [run for run in new if not (runs_dir / run.run_id / SUMMARY_JSON).exists()]
+        pending.sort(key=lambda run: run.config.seed)  # stable: plan order within a seed
+        result.already_done += len(new) - len(pending)
+        varying = [k for k in plan[0].labels if len({run.labels.get(k) for run in plan}) > 1]
+        labels = {run.run_id: " ".join(f"{k}={run.labels[k]}" for k in varying) for run in plan}
+        if not pending:
+            return
+        if self.pool is None:
+            self.pool = self.start()
+        pool = self.pool
+        progress = _Progress(len(pending), self.stream, self.quiet)
         last_collect = time.monotonic()
         try:
-            imports = [str(Path(i).resolve()) if i.endswith(".py") else i
-                       for i in experiment.imports]
-            for outcome in pool.map([_payload(run, runs_dir, imports) for run in pending]):
+            for outcome in pool.map([_payload(run, runs_dir, self.imports) for run in pending]):
                 run_id = outcome["run_id"]
                 if outcome["status"] == "failed":
                     result.failed[run_id] = outcome["error"]
@@ -137,9 +202,44 @@ def run_experiment(experiment: Experiment | Path | str, out: Path, *, backend: s
                     last_collect = time.monotonic()
         except KeyboardInterrupt:
             result.interrupted = True
-        finally:
-            pool.close()
-    collect(out, plan, result.failed)
-    if report:
-        write_report(out)
-    return result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _test_runs_to_come(experiment: Experiment, tuning: list[PlannedRun]) -> int:
+    """How many test runs a protocol adds to its tuning runs (0 without a protocol)."""
+    protocol = experiment.protocol
+    if protocol is None:
+        return 0
+    per_condition = len(protocol.families) * protocol.configurations * len(protocol.tuning_seeds)
+    return len(tuning) // per_condition * len(protocol.families) * len(protocol.test_seeds)
+
+
+def _test_phase(experiment: Experiment, out: Path, tuning: list[PlannedRun]
+                ) -> list[PlannedRun]:
+    """Once every tuning run of a protocol has finished: choose each family's configuration
+    per condition, write ``selection.csv``, and return the test runs (else none)."""
+    protocol = experiment.protocol
+    if protocol is None or not all(
+            (run_dir(out, run.run_id) / SUMMARY_JSON).exists() for run in tuning):
+        return []
+    selected = select([TuningScore(run.labels, str(run.config.to_dict()["lr"]),
+                                   run.config.steps,
+                                   _tuning_score(run_dir(out, run.run_id), protocol.select))
+                       for run in tuning])
+    write_selection(out / SELECTION_CSV, selected, protocol)
+    return plan_test_runs(experiment, selected)
+
+
+def _tuning_score(directory: Path, metric: str) -> float:
+    """A finished run's tuning score: its ``summary.json`` value of ``metric``; the final
+    eval return by the rule every table uses (:func:`rl_lr.results.scores.final_score`)."""
+    summary = json.loads((directory / SUMMARY_JSON).read_text())
+    if metric != FINAL_EVAL_RETURN:
+        return number(summary.get(metric))
+    rows = read_csv(directory / PROGRESS_CSV)
+    trace = (np.array([number(r.get(TIMESTEPS)) for r in rows]),
+             np.array([number(r.get(EVAL_RETURN_MEAN)) for r in rows]))
+    return final_score(summary, trace)

@@ -1,10 +1,13 @@
-"""Aggregates of final scores over runs, with reproducible stratified-bootstrap CIs.
+"""Interval estimates of aggregate scores by a reproducible stratified bootstrap.
 
-Final scores are ``{policy: array (runs, tasks)}`` (rliable's contract), finite. The aggregates
-are IQM, mean, median and optimality gap (:data:`STATISTICS`), on raw or :func:`normalise`-d
-scores. Every CI is a percentile interval of a stratified bootstrap (runs resampled within each
-task) drawn from an explicit seeded generator, so the same data and seed always give the same
-interval. The resampling machinery here is shared with :mod:`rl_lr.metrics.comparisons`. Import from
+One entry point in the spirit of rliable's ``get_interval_estimates(score_dict, func, reps)``:
+:func:`interval_estimates` takes final scores ``{policy: array (runs, tasks)}`` and a statistic
+(a name in :data:`~rl_lr.metrics.aggregates.STATISTICS`, a tuple of names, or a function of a
+``(runs, tasks)`` array) and returns ``{policy: Interval}`` (a tuple of intervals for several
+values). Every interval is the percentile interval of a stratified bootstrap (runs resampled
+within each task) drawn from an explicit seeded generator, so the same data and seed always give
+the same interval. :func:`stratified_bootstrap_ci` (one array) and :func:`aggregate_with_cis`
+(IQM, mean, median, optimality gap per policy) are written on top of it. Import from
 :mod:`rl_lr.metrics`.
 
     >>> import numpy as np
@@ -14,210 +17,43 @@ interval. The resampling machinery here is shared with :mod:`rl_lr.metrics.compa
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, overload
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, overload
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import _float_array
+from rl_lr.metrics.aggregates import (
+    STATISTICS,
+    Statistic,
+    normalise,
+    vectorised_statistic,
+)
+from rl_lr.metrics.arrays import Array, check_scores
+from rl_lr.metrics.resampling import (
+    Interval,
+    Seed,
+    as_generator,
+    check_interval_args,
+    named_streams,
+    percentile_interval,
+    resample_indices,
+)
 
-__all__ = [
-    "STATISTICS",
-    "Interval",
-    "aggregate",
-    "aggregate_with_cis",
-    "iqm",
-    "normalise",
-    "optimality_gap",
-    "stratified_bootstrap_ci",
-]
+__all__ = ["aggregate_with_cis", "interval_estimates", "stratified_bootstrap_ci"]
 
-Array = NDArray[np.float64]
-Ints = NDArray[np.signedinteger[Any]]
-Seed = np.random.Generator | int
-Statistic = str | Callable[[Array], float]  # a name in STATISTICS, or f(scores (runs, tasks))
-
-
-class Interval(NamedTuple):
-    """A point estimate with its confidence interval."""
-
-    point: float
-    low: float
-    high: float
+Estimator = Statistic | Callable[[Array], Any]  # a name, or f((runs, tasks)) -> number | (k,)
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _check_scores(scores: ArrayLike, name: str = "scores") -> Array:
-    x = _float_array(scores, name)
-    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-        hint = " (one task: use x[:, None])" if x.ndim == 1 else ""
-        raise ValueError(f"{name} must have shape (runs, tasks){hint}, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(
-            f"{name} must be finite, got {int(np.sum(~np.isfinite(x)))} NaN/inf values: decide "
-            "how a diverged run scores before aggregating"
-        )
-    return x
-
-
-def _check_ci_args(reps: int, confidence: float) -> None:
-    if reps < 1:
-        raise ValueError(f"reps must be >= 1, got {reps}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-
-
-def _generator(rng: Seed) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {rng!r}")
-
-
-def _children(rng: Seed) -> Callable[..., np.random.Generator]:
-    """Generators for named items (a policy, a pair): the same seed and name always give the
-    same stream, whatever else is evaluated alongside. A ``Generator`` is drawn from once."""
-    _generator(rng)  # validates
-    entropy = int(rng.integers(2**63)) if isinstance(rng, np.random.Generator) else int(rng)
-
-    def child(*keys: str) -> np.random.Generator:
-        return np.random.default_rng([entropy, *(zlib.crc32(k.encode()) for k in keys)])
-
-    return child
-
-
-def _percentiles(dist: Array, confidence: float) -> tuple[Any, Any]:
-    """Percentile interval of a bootstrap distribution along axis 0 (linear interpolation,
-    as ``scipy.stats.bootstrap(method='percentile')``)."""
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(dist, [100.0 * alpha, 100.0 * (1.0 - alpha)], axis=0)
-    return low, high
-
-
-_CHUNK = 1 << 18  # indices per chunk of resamples: small enough to stay in cache
-
-
-def _chunk_size(*sizes: int) -> int:
-    return max(1, _CHUNK // max(sizes))
-
-
-def _index_chunks(
-    gen: np.random.Generator, reps: int, runs: int, tasks: int, chunk: int | None = None
-) -> Iterator[Ints]:
-    """Bootstrap indices, shape (chunk, runs, tasks): each task's runs resampled on their own
-    (stratified). int32 draws are the same however they are chunked, so results depend only
-    on the generator, the shape and ``reps``: one draw ``gen.integers(0, runs, (reps, runs,
-    tasks), dtype=np.int32)`` gives the same resamples."""
-    chunk = chunk or _chunk_size(runs * tasks)
-    for start in range(0, reps, chunk):
-        size = (min(chunk, reps - start), runs, tasks)
-        yield gen.integers(0, runs, size=size, dtype=np.int32)
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-def _trimmed_mean(x: Array) -> Array:
-    """25 % trimmed mean of each row of (batch, n), as ``scipy.stats.trim_mean(x, 0.25)``."""
-    n = x.shape[-1]
-    cut = n // 4
-    if cut == 0:
-        return np.asarray(x.mean(axis=-1))
-    part = np.partition(x, (cut, n - cut - 1), axis=-1)
-    return np.asarray(part[..., cut : n - cut].mean(axis=-1))
-
-
-def _batched_statistic(name: str, gamma: float) -> Callable[[Array], Array]:
-    """(batch, runs, tasks) -> (batch,)."""
-    if name == "iqm":
-        return lambda x: _trimmed_mean(x.reshape(x.shape[0], -1))
-    if name == "mean":
-        return lambda x: np.asarray(x.mean(axis=(1, 2)))
-    if name == "median":
-        return lambda x: np.asarray(np.median(x.mean(axis=1), axis=1))
-    if name == "optimality_gap":
-        return lambda x: np.asarray(gamma - np.minimum(x, gamma).mean(axis=(1, 2)))
-    raise ValueError(f"statistic must be one of {sorted(STATISTICS)} or a callable, got {name!r}")
-
-
-def iqm(x: ArrayLike) -> float:
-    """Interquartile mean: the 25 % trimmed mean of all values pooled (all runs × tasks).
-
-    Sort the ``n`` values, drop ``floor(n / 4)`` from each end, average the rest
-    (``scipy.stats.trim_mean(x, 0.25, axis=None)``, rliable's ``aggregate_iqm``).
-
-    Example:
-        >>> iqm([[1, 2], [3, 4], [5, 6], [7, 8]])    # mean(3, 4, 5, 6)
-        4.5
-    """
-    a = _float_array(x, "x").ravel()
-    if a.size == 0 or not np.all(np.isfinite(a)):
-        raise ValueError(f"x must be non-empty and finite, got {a.size} values")
-    return float(_trimmed_mean(a[None, :])[0])
-
-
-def optimality_gap(x: ArrayLike, gamma: float = 1.0) -> float:
-    """Optimality gap ``mean(max(0, γ - x))`` over all runs × tasks of *normalised* scores
-    (rliable's ``aggregate_optimality_gap``); lower is better.
-
-    Example:
-        >>> round(optimality_gap([0.5, 1.2, 0.9, -0.1]), 12)    # (0.5 + 0 + 0.1 + 1.1) / 4
-        0.425
-    """
-    a = _float_array(x, "x")
-    if a.size == 0 or not np.all(np.isfinite(a)):
-        raise ValueError(f"x must be non-empty and finite, got {a.size} values")
-    return float(gamma - np.mean(np.minimum(a, gamma)))
-
-
-STATISTICS: dict[str, str] = {
-    "iqm": "25 % trimmed mean of all runs × tasks",
-    "mean": "mean of all runs × tasks",
-    "median": "median over tasks of the per-task mean (rliable; = mean for one task)",
-    "optimality_gap": "mean of max(0, γ - x) over all runs × tasks (normalised scores)",
-}
-
-
-def aggregate(
-    scores: Mapping[str, ArrayLike], statistic: Statistic, *, gamma: float = 1.0
-) -> dict[str, float]:
-    """One aggregate per policy: ``{policy: statistic(scores[policy])}``.
-
-    Args:
-        scores: ``{policy: array (runs, tasks)}``.
-        statistic: a name in :data:`STATISTICS` or a function of a ``(runs, tasks)`` array.
-        gamma: threshold of the optimality gap.
-
-    Example:
-        >>> aggregate({"a": np.array([[0.0, 10.0, 100.0], [2.0, 20.0, 300.0]])}, "median")
-        {'a': 15.0}
-    """
-    out: dict[str, float] = {}
-    for name, s in scores.items():
-        x = _check_scores(s, f"scores[{name!r}]")
-        if callable(statistic):
-            out[name] = float(statistic(x))
-        else:
-            out[name] = float(_batched_statistic(statistic, gamma)(x[None])[0])
-    return out
-
-
-def _bootstrap(
-    x: Array,
-    stats: Mapping[str, Statistic],
-    reps: int,
-    gen: np.random.Generator,
-    gamma: float,
-) -> dict[str, Array]:
-    """Bootstrap distributions of several statistics on the same stratified resamples."""
+def _distributions(
+    x: Array, stats: Sequence[Estimator], reps: int, gen: np.random.Generator, gamma: float
+) -> list[Array]:
+    """Bootstrap distributions of several statistics on the same stratified resamples of
+    ``x`` (runs, tasks): one array (reps,) per statistic, (reps, k) for a function returning
+    k values."""
     runs, tasks = x.shape
-    fns = {k: None if callable(s) else _batched_statistic(s, gamma) for k, s in stats.items()}
-    dists: dict[str, list[Array]] = {k: [] for k in stats}
+    fns = [None if callable(s) else vectorised_statistic(s, gamma) for s in stats]
+    dists: list[list[Array]] = [[] for _ in stats]
     cols = np.arange(tasks)
     # IQM without a partition per resample: rank all runs × tasks once; a resample is a set
     # of ranks, sorted (radix sort for int16) and mapped back to values.
@@ -227,10 +63,10 @@ def _bootstrap(
     pooled_rank = np.empty(n, dtype=np.int16 if n <= np.iinfo(np.int16).max else np.int32)
     pooled_rank[flat_order] = np.arange(n)
     pooled_rank = pooled_rank.reshape(runs, tasks)
-    for idx in _index_chunks(gen, reps, runs, tasks):
+    for idx in resample_indices(gen, reps, runs, tasks):
         resampled: Array | None = None
-        for k, fn in fns.items():
-            if stats[k] == "iqm":
+        for k, (stat, fn) in enumerate(zip(stats, fns, strict=True)):
+            if isinstance(stat, str) and stat == "iqm":
                 pos = np.sort(pooled_rank[idx, cols].reshape(len(idx), n), axis=1, kind="stable")
                 dists[k].append(sorted_values[pos[:, cut : n - cut]].mean(axis=1))
                 continue
@@ -238,10 +74,149 @@ def _bootstrap(
             if fn is not None:
                 dists[k].append(fn(resampled))
             else:
-                user = stats[k]
-                assert callable(user)
-                dists[k].append(np.array([user(r) for r in resampled], dtype=np.float64))
-    return {k: np.concatenate(v) for k, v in dists.items()}
+                assert callable(stat)
+                dists[k].append(np.array([stat(r) for r in resampled], dtype=np.float64))
+    return [np.concatenate(d) for d in dists]
+
+
+def _estimators(func: Any) -> tuple[list[Estimator], bool]:
+    """The statistics to bootstrap and whether the result is a tuple of intervals."""
+    hint = f"one of {sorted(STATISTICS)}, a tuple of them or a callable"
+    if isinstance(func, str) or callable(func):
+        names = [func]
+    elif isinstance(func, tuple) and func:
+        names = list(func)
+    else:
+        raise TypeError(f"func must be {hint}, got {func!r}")
+    for f in names:
+        if not callable(f) and f not in STATISTICS:
+            raise ValueError(f"func must be {hint}, got {f!r}")
+    return names, isinstance(func, tuple)
+
+
+def _stream_factory(
+    rng: Seed | Mapping[str, Seed], names: Sequence[str]
+) -> Callable[[str], np.random.Generator]:
+    """``name -> generator``: derived from ``rng`` and the name, or ``rng[name]`` itself."""
+    if not isinstance(rng, Mapping):
+        return named_streams(rng)
+    missing = [n for n in names if n not in rng]
+    if missing:
+        raise ValueError(f"rng must give a generator or seed for every policy, missing {missing}")
+    gens = {n: as_generator(rng[n], f"rng[{n!r}]") for n in names}
+    return gens.__getitem__
+
+
+def _intervals(point: Any, dist: Array, confidence: float) -> tuple[Interval, ...]:
+    """Percentile intervals of one estimator: one for a number, k for k values."""
+    p = np.asarray(point, dtype=np.float64)
+    if p.ndim > 1 or dist.shape[1:] != p.shape:
+        raise ValueError(
+            f"func must return a number or the same (k,) array for every resample, got shape "
+            f"{p.shape} for the scores and {dist.shape[1:]} for a resample"
+        )
+    low, high = percentile_interval(dist, confidence)
+    if p.ndim == 0:
+        return (Interval(float(p), float(low), float(high)),)
+    return tuple(
+        Interval(float(a), float(b), float(c)) for a, b, c in zip(p, low, high, strict=True)
+    )
+
+
+@overload
+def interval_estimates(
+    scores: Mapping[str, ArrayLike],
+    func: str | Callable[[Array], float],
+    *,
+    reps: int = ...,
+    confidence: float = ...,
+    rng: Seed | Mapping[str, Seed],
+    gamma: float = ...,
+) -> dict[str, Interval]: ...
+
+
+@overload
+def interval_estimates(
+    scores: Mapping[str, ArrayLike],
+    func: tuple[str, ...] | Callable[[Array], Array],
+    *,
+    reps: int = ...,
+    confidence: float = ...,
+    rng: Seed | Mapping[str, Seed],
+    gamma: float = ...,
+) -> dict[str, tuple[Interval, ...]]: ...
+
+
+def interval_estimates(
+    scores: Mapping[str, ArrayLike],
+    func: str | tuple[str, ...] | Callable[[Array], Any],
+    *,
+    reps: int = 2000,
+    confidence: float = 0.95,
+    rng: Seed | Mapping[str, Seed],
+    gamma: float = 1.0,
+) -> dict[str, Any]:
+    """Point estimate and stratified-bootstrap percentile CI of ``func`` for every policy
+    (rliable's ``get_interval_estimates``, with an explicit seeded generator).
+
+    Each of ``reps`` resamples draws, for every task (column) independently, ``runs`` runs with
+    replacement from that task's runs; the interval is the ``(1 ∓ confidence) / 2`` percentiles
+    of ``func`` over the resamples (``scipy.stats.bootstrap`` with one sample per task and
+    ``method='percentile'`` computes the same interval). Several statistics of a policy are
+    computed on the same resamples.
+
+    Args:
+        scores: ``{policy: array (runs, tasks)}``, finite (decide how a diverged run scores
+            before aggregating).
+        func: a name in :data:`~rl_lr.metrics.aggregates.STATISTICS` (vectorised over
+            resamples); a tuple of names; or a function of a ``(runs, tasks)`` array returning a
+            number or a ``(k,)`` array (called once per resample).
+        reps: number of resamples.
+        confidence: coverage of each interval.
+        rng: an int seed or a generator, from which each policy's stream is derived with its
+            name (adding, removing or reordering policies leaves the others' intervals as they
+            are; a generator is drawn from once); or ``{policy: seed or generator}`` giving each
+            policy's stream itself.
+        gamma: threshold of the optimality gap.
+
+    Returns:
+        ``{policy: Interval}`` for a name or a function returning a number; ``{policy:
+        (Interval, ...)}``, one per value, for a tuple of names or a function returning ``(k,)``.
+
+    Raises:
+        ValueError: a score array not ``(runs, tasks)`` or not finite (the message names the
+            policy), an unknown statistic name, bad ``reps``/``confidence``.
+        TypeError: ``scores`` not a mapping, ``func`` of another type, ``rng`` not a seed or
+            generator.
+
+    Example:
+        >>> scores = {"a": np.array([[0.2, 1.0], [0.5, 1.0], [0.9, 1.0]])}
+        >>> interval_estimates(scores, "iqm", rng=0)
+        {'a': Interval(point=0.85, low=0.6, high=0.95)}
+        >>> worst = interval_estimates(scores, lambda x: x.min(axis=0), rng=0)["a"]  # per task
+        >>> [(ci.low, ci.high) for ci in worst]
+        [(0.2, 0.9), (1.0, 1.0)]
+    """
+    check_interval_args(reps, confidence)
+    if not isinstance(scores, Mapping):
+        raise TypeError(
+            f"scores must be a mapping {{policy: array (runs, tasks)}}, got "
+            f"{type(scores).__name__} (one array: stratified_bootstrap_ci)"
+        )
+    stats, several = _estimators(func)
+    stream = _stream_factory(rng, list(scores))
+    out: dict[str, Any] = {}
+    for policy, policy_scores in scores.items():
+        x = check_scores(policy_scores, f"scores[{policy!r}]")
+        dists = _distributions(x, stats, reps, stream(policy), gamma)
+        cis: list[Interval] = []
+        as_tuple = several
+        for f, dist in zip(stats, dists, strict=True):
+            point = f(x) if callable(f) else vectorised_statistic(f, gamma)(x[None])[0]
+            cis += _intervals(point, dist, confidence)
+            as_tuple = as_tuple or np.ndim(point) == 1  # a function returning (k,)
+        out[policy] = tuple(cis) if as_tuple else cis[0]
+    return out
 
 
 def stratified_bootstrap_ci(
@@ -253,17 +228,13 @@ def stratified_bootstrap_ci(
     rng: Seed,
     gamma: float = 1.0,
 ) -> Interval:
-    """Percentile CI of an aggregate by stratified bootstrap.
-
-    Each of ``reps`` resamples draws, for every task (column) independently, ``runs`` runs
-    with replacement from that task's runs; the interval is the ``(1 ± confidence) / 2``
-    percentiles of the statistic over the resamples (``scipy.stats.bootstrap`` with one sample
-    per task and ``method='percentile'`` computes the same interval). Vectorised over resamples.
+    """Percentile CI of an aggregate of one score array by stratified bootstrap: the
+    one-array form of :func:`interval_estimates`, drawing from ``rng`` itself.
 
     Args:
         scores: shape ``(runs, tasks)``, finite.
-        statistic: a name in :data:`STATISTICS` (vectorised) or a function of a
-            ``(runs, tasks)`` array (called once per resample).
+        statistic: a name in :data:`~rl_lr.metrics.aggregates.STATISTICS` (vectorised) or a
+            function of a ``(runs, tasks)`` array (called once per resample).
         reps: number of resamples.
         confidence: coverage.
         rng: a generator or an int seed; the same data and seed give the same interval.
@@ -275,52 +246,17 @@ def stratified_bootstrap_ci(
         >>> ci.point, ci.low < ci.point < ci.high
         (9.5, True)
     """
-    _check_ci_args(reps, confidence)
-    x = _check_scores(scores)
-    point = aggregate({"x": x}, statistic, gamma=gamma)["x"]
-    dist = _bootstrap(x, {"s": statistic}, reps, _generator(rng), gamma)["s"]
-    low, high = _percentiles(dist, confidence)
-    return Interval(point, float(low), float(high))
-
-
-@overload
-def normalise(
-    scores: Mapping[str, ArrayLike], low: ArrayLike, high: ArrayLike
-) -> dict[str, Array]: ...
-
-
-@overload
-def normalise(scores: ArrayLike, low: ArrayLike, high: ArrayLike) -> Array: ...
-
-
-def normalise(scores: Any, low: ArrayLike, high: ArrayLike) -> Any:
-    """Normalised scores ``(x - low) / (high - low)`` with per-task ranges (0 = ``low``, e.g.
-    a random policy; 1 = ``high``, e.g. the env's reward threshold).
-
-    Args:
-        scores: ``{policy: array (..., tasks)}`` or one such array.
-        low: scalar or shape ``(tasks,)``.
-        high: scalar or shape ``(tasks,)``, each > ``low``.
-
-    Example:
-        >>> normalise(np.array([[-1000.0, 250.0]]), low=[-1500.0, 0.0], high=[-150.0, 500.0])
-        array([[0.37037037, 0.5       ]])
-    """
-    lo, hi = _float_array(low, "low"), _float_array(high, "high")
-    if lo.ndim > 1 or hi.ndim > 1 or not np.all(hi > lo):
-        raise ValueError(
-            f"low and high must be scalars or (tasks,) with high > low, got {lo}, {hi}"
-        )
-    if isinstance(scores, Mapping):
-        return {k: normalise(v, lo, hi) for k, v in scores.items()}
-    x = _float_array(scores, "scores")
-    for name, b in (("low", lo), ("high", hi)):
-        if b.ndim == 1 and (x.ndim == 0 or b.shape[0] != x.shape[-1]):
-            raise ValueError(
-                f"{name} must have shape (tasks,) = ({x.shape[-1] if x.ndim else 0},) to match "
-                f"scores (..., tasks) of shape {x.shape}, got shape {b.shape}"
-            )
-    return (x - lo) / (hi - lo)
+    check_interval_args(reps, confidence)
+    x = check_scores(scores)
+    if isinstance(statistic, str):
+        vectorised_statistic(statistic)  # an unknown name: the error names `statistic`
+    gen = as_generator(rng)
+    ci = interval_estimates(
+        {"scores": x}, statistic, reps=reps, confidence=confidence, rng={"scores": gen}, gamma=gamma
+    )["scores"]
+    if not isinstance(ci, Interval):
+        raise ValueError(f"statistic must return a number, got {len(ci)} values")
+    return ci
 
 
 def aggregate_with_cis(
@@ -337,24 +273,25 @@ def aggregate_with_cis(
     """IQM, mean, median (and optimality gap when the score range is known) with stratified
     bootstrap CIs for every policy: ``{policy: {statistic: Interval}}``.
 
-    All statistics of a policy use the same resamples. Each policy's generator is derived from
-    ``rng`` and the policy's name, so adding or reordering policies does not change the others'
-    intervals.
+    :func:`interval_estimates` of the tuple of statistics, on :func:`normalise`-d scores when
+    the range is given: all statistics of a policy use the same resamples, and each policy's
+    stream is derived from ``rng`` and its name.
 
     Args:
         scores: ``{policy: array (runs, tasks)}``.
         rng: a generator or an int seed.
         low, high: per-task score range; if given, scores are :func:`normalise`-d first and
             the optimality gap is included by default.
-        statistics: names from :data:`STATISTICS`; default ``iqm, mean, median`` (+ gap).
-        reps, confidence, gamma: see :func:`stratified_bootstrap_ci`.
+        statistics: names from :data:`~rl_lr.metrics.aggregates.STATISTICS`; default
+            ``iqm, mean, median`` (+ gap).
+        reps, confidence, gamma: see :func:`interval_estimates`.
 
     Example:
         >>> out = aggregate_with_cis({"a": np.array([[0.5], [0.7], [0.9]])}, low=0, high=1, rng=0)
         >>> sorted(out["a"]), round(out["a"]["optimality_gap"].point, 6)
         (['iqm', 'mean', 'median', 'optimality_gap'], 0.3)
     """
-    _check_ci_args(reps, confidence)
+    check_interval_args(reps, confidence)
     known = low is not None and high is not None
     if (low is None) != (high is None):
         raise ValueError("low and high must be given together")
@@ -364,18 +301,12 @@ def aggregate_with_cis(
             raise ValueError(f"statistics must be names from {sorted(STATISTICS)}, got {n!r}")
     if "optimality_gap" in names and not known:
         raise ValueError("optimality_gap needs normalised scores: pass low and high")
-    child = _children(rng)
-    result: dict[str, dict[str, Interval]] = {}
-    for policy, policy_scores in scores.items():
-        x = _check_scores(policy_scores, f"scores[{policy!r}]")
-        if known:
-            assert low is not None and high is not None
-            x = normalise(x, low, high)
-        stats: dict[str, Statistic] = {n: n for n in names}
-        dists = _bootstrap(x, stats, reps, child(policy), gamma)
-        result[policy] = {}
-        for n in names:
-            lo_, hi_ = _percentiles(dists[n], confidence)
-            point = float(_batched_statistic(n, gamma)(x[None])[0])
-            result[policy][n] = Interval(point, float(lo_), float(hi_))
-    return result
+    if low is not None and high is not None:
+        scores = {
+            policy: normalise(check_scores(s, f"scores[{policy!r}]"), low, high)
+            for policy, s in scores.items()
+        }
+    estimates = interval_estimates(
+        scores, tuple(names), reps=reps, confidence=confidence, rng=rng, gamma=gamma
+    )
+    return {p: dict(zip(names, cis, strict=True)) for p, cis in estimates.items()}

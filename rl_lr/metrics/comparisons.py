@@ -1,7 +1,13 @@
 """Comparing policies on final scores ``{policy: array (runs, tasks)}``: probability of
 improvement (rliable's ``P(X > Y)``; one pair, or every ordered pair on common resamples) and
 performance profiles, each with stratified-bootstrap percentile CIs (machinery in
-:mod:`rl_lr.metrics.bootstrap`). Import from :mod:`rl_lr.metrics`.
+:mod:`rl_lr.metrics.resampling`). Import from :mod:`rl_lr.metrics`.
+
+Why these CIs are not :func:`rl_lr.metrics.interval_estimates` of a function: P(X > Y) resamples
+two score arrays jointly (x's resamples drawn first, then y's; or one stream per policy shared by
+all its pairs), which a function of one policy's ``(runs, tasks)`` array cannot express; and
+both work on counts of how often each sorted run is drawn (O(runs) per resample, vectorised over
+resamples) rather than calling a function once per resample.
 
     >>> probability_of_improvement([[3.0], [4.0]], [[1.0], [3.0], [5.0]])
     0.5833333333333334
@@ -15,19 +21,16 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import _float_array
-from rl_lr.metrics.bootstrap import (
-    Array,
+from rl_lr.metrics.arrays import Array, Ints, as_float_array, check_scores
+from rl_lr.metrics.resampling import (
     Interval,
-    Ints,
     Seed,
-    _check_ci_args,
-    _check_scores,
-    _children,
-    _chunk_size,
-    _generator,
-    _index_chunks,
-    _percentiles,
+    as_generator,
+    check_interval_args,
+    chunk_size,
+    named_streams,
+    percentile_interval,
+    resample_indices,
 )
 
 __all__ = [
@@ -43,7 +46,7 @@ __all__ = [
 
 
 def _check_pair(x: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
-    a, b = _check_scores(x, "x"), _check_scores(y, "y")
+    a, b = check_scores(x, "x"), check_scores(y, "y")
     if a.shape[1] != b.shape[1]:
         raise ValueError(
             f"x and y must have the same tasks: shapes (runs_x, tasks) and (runs_y, tasks), "
@@ -103,7 +106,7 @@ class _Resampler:
         runs, tasks = x.shape
         self.sorted = np.sort(x, axis=0)
         self._rank = _ranks(x)
-        self._chunks = _index_chunks(gen, reps, runs, tasks, chunk=chunk)
+        self._chunks = resample_indices(gen, reps, runs, tasks, chunk=chunk)
 
     def next(self) -> tuple[Ints, Ints]:
         """Counts (chunk, tasks, runs) and cumulative counts (chunk, tasks, runs + 1)."""
@@ -150,17 +153,17 @@ def probability_of_improvement_ci(
         >>> ci.point, ci.high
         (1.0, 1.0)
     """
-    _check_ci_args(reps, confidence)
+    check_interval_args(reps, confidence)
     a, b = _check_pair(x, y)
-    gen = _generator(rng)
-    chunk = _chunk_size(a.size, b.size)
+    gen = as_generator(rng)
+    chunk = chunk_size(a.size, b.size)
     # Draw all of x's resamples, then y's: the same stream as one call per sample.
     rx = _Resampler(a, reps, gen, chunk)
     xs = [rx.next() for _ in range(0, reps, chunk)]
     ry = _Resampler(b, reps, gen, chunk)
     bounds = _bounds(rx, ry)
     dist = [_poi_resampled(rx, ry, wx, ry.next()[1], bounds) for wx, _ in xs]
-    low, high = _percentiles(np.concatenate(dist), confidence)
+    low, high = percentile_interval(np.concatenate(dist), confidence)
     return Interval(probability_of_improvement(a, b), float(low), float(high))
 
 
@@ -181,15 +184,15 @@ def pairwise_probability_of_improvement(
         >>> out["a", "b"].point, out["b", "a"].point
         (0.5, 0.5)
     """
-    _check_ci_args(reps, confidence)
+    check_interval_args(reps, confidence)
     names = list(scores)
-    arrays = {k: _check_scores(v, f"scores[{k!r}]") for k, v in scores.items()}
+    arrays = {k: check_scores(v, f"scores[{k!r}]") for k, v in scores.items()}
     if len({a.shape[1] for a in arrays.values()}) > 1:
         shapes = {k: a.shape for k, a in arrays.items()}
         raise ValueError(f"scores must all have the same tasks (runs, tasks), got {shapes}")
-    chunk = _chunk_size(*(a.size for a in arrays.values()))
-    child = _children(rng)
-    res = {k: _Resampler(a, reps, child(k), chunk) for k, a in arrays.items()}
+    chunk = chunk_size(*(a.size for a in arrays.values()))
+    stream = named_streams(rng)
+    res = {k: _Resampler(a, reps, stream(k), chunk) for k, a in arrays.items()}
     pairs = [(p, q) for i, p in enumerate(names) for q in names[i + 1 :]]
     bounds = {(p, q): _bounds(res[p], res[q]) for p, q in pairs}
     dists: dict[tuple[str, str], list[Array]] = {pq: [] for pq in pairs}
@@ -200,7 +203,7 @@ def pairwise_probability_of_improvement(
             dists[p, q].append(_poi_resampled(res[p], res[q], wx, cum_y, bounds[p, q]))
     out: dict[tuple[str, str], Interval] = {}
     for p, q in pairs:
-        low, high = _percentiles(np.concatenate(dists[p, q]), confidence)
+        low, high = percentile_interval(np.concatenate(dists[p, q]), confidence)
         ci = Interval(probability_of_improvement(arrays[p], arrays[q]), float(low), float(high))
         out[p, q] = ci
         out[q, p] = Interval(1.0 - ci.point, 1.0 - ci.high, 1.0 - ci.low)
@@ -211,7 +214,7 @@ def pairwise_probability_of_improvement(
 
 
 def _check_taus(taus: ArrayLike) -> Array:
-    t = _float_array(taus, "taus")
+    t = as_float_array(taus, "taus")
     if t.ndim != 1 or t.size < 1:
         raise ValueError(f"taus must have shape (thresholds,), got shape {t.shape}")
     return t
@@ -255,7 +258,7 @@ def performance_profile(
         >>> performance_profile([[0.1, 0.5], [0.7, 0.9]], [0.0, 0.5, 1.0])
         array([1. , 0.5, 0. ])
     """
-    x, t = _check_scores(scores), _check_taus(taus)
+    x, t = check_scores(scores), _check_taus(taus)
     return _profile(np.sort(x, axis=0), None, None, t, kind)[0]
 
 
@@ -278,11 +281,11 @@ def performance_profile_ci(
         >>> p, lo, hi
         (array([1., 0.]), array([1., 0.]), array([1., 0.]))
     """
-    _check_ci_args(reps, confidence)
-    x, t = _check_scores(scores), _check_taus(taus)
-    chunk = _chunk_size(x.size)
-    res = _Resampler(x, reps, _generator(rng), chunk)
+    check_interval_args(reps, confidence)
+    x, t = check_scores(scores), _check_taus(taus)
+    chunk = chunk_size(x.size)
+    res = _Resampler(x, reps, as_generator(rng), chunk)
     dist = [_profile(res.sorted, *res.next(), t, kind) for _ in range(0, reps, chunk)]
-    low, high = _percentiles(np.concatenate(dist), confidence)
+    low, high = percentile_interval(np.concatenate(dist), confidence)
     return _profile(res.sorted, None, None, t, kind)[0], np.asarray(low), np.asarray(high)
 

@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import Array, _check_curves, _scalar
+from rl_lr.metrics.arrays import Array, check_curves, scalar_if_0d
 
 __all__ = ["fraction_at_bound", "lr_oscillations"]
 
 
 def _check_lr(lr_trace: ArrayLike, min_points: int) -> Array:
-    _, lr = _check_curves(None, lr_trace, min_points=min_points, name="lr_trace")
+    _, lr = check_curves(None, lr_trace, min_points=min_points, name="lr_trace")
     if not np.all(np.isfinite(lr)):
         raise ValueError(f"lr_trace must be finite, got {int(np.sum(~np.isfinite(lr)))} bad values")
     return lr
@@ -50,13 +50,13 @@ def lr_oscillations(lr_trace: ArrayLike, *, rtol: float = 1e-6) -> Any:
     direction = np.where(np.abs(d) > rtol * scale, np.sign(d), 0.0)
     m = direction.shape[-1]
     if m == 0:
-        return _scalar(np.zeros(lr.shape[:-1], dtype=np.int64))
+        return scalar_if_0d(np.zeros(lr.shape[:-1], dtype=np.int64))
     # Index of the latest non-flat step strictly before each step (-1 if none).
     latest = np.maximum.accumulate(np.where(direction != 0, np.arange(m), -1), axis=-1)
     prev = np.concatenate([np.full((*latest.shape[:-1], 1), -1), latest[..., :-1]], axis=-1)
     prev_dir = np.where(prev >= 0, np.take_along_axis(direction, np.maximum(prev, 0), axis=-1), 0.0)
     changes = (direction != 0) & (prev_dir != 0) & (direction != prev_dir)
-    return _scalar(np.sum(changes, axis=-1))
+    return scalar_if_0d(np.sum(changes, axis=-1))
 
 
 def fraction_at_bound(
@@ -91,4 +91,4 @@ def fraction_at_bound(
         at |= lr <= low + rtol * abs(low)
     if high is not None:
         at |= lr >= high - rtol * abs(high)
-    return _scalar(np.mean(at, axis=-1))
+    return scalar_if_0d(np.mean(at, axis=-1))

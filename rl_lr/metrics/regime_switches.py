@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import Array, _check_curves, _float_array, _scalar
+from rl_lr.metrics.arrays import Array, as_float_array, check_curves, scalar_if_0d
 
 __all__ = ["regime_drop_and_recovery", "regime_switch_effects"]
 
@@ -61,7 +61,7 @@ def regime_drop_and_recovery(
         >>> regime_drop_and_recovery(t, y, 30)        # L = 10, τ = 0.5: back at t = 70
         (np.float64(8.0), np.float64(40.0))
     """
-    t, y = _check_curves(timesteps, curves)
+    t, y = check_curves(timesteps, curves)
     assert t is not None
     if window < 1:
         raise ValueError(f"window must be >= 1 eval point, got {window}")
@@ -88,7 +88,7 @@ def regime_drop_and_recovery(
     bad = np.isnan(y[..., before]).any(axis=-1) | np.isnan(post).any(axis=-1)
     drop = np.where(bad, np.nan, drop)
     recovery = np.where(bad, np.nan, recovery)
-    return _scalar(drop), _scalar(recovery)
+    return scalar_if_0d(drop), scalar_if_0d(recovery)
 
 
 def regime_switch_effects(
@@ -112,7 +112,7 @@ def regime_switch_effects(
         >>> drops, rec
         (array([4., 3.]), array([10., nan]))
     """
-    s = _float_array(switch_steps, "switch_steps")
+    s = as_float_array(switch_steps, "switch_steps")
     if s.ndim != 1 or s.size < 1 or np.any(np.diff(s) <= 0):
         raise ValueError(
             f"switch_steps must have shape (switches,), >= 1 and strictly increasing, got {s}"

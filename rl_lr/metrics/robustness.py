@@ -14,8 +14,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import _float_array, _scalar
-from rl_lr.metrics.bootstrap import Array, Interval, normalise
+from rl_lr.metrics.aggregates import normalise
+from rl_lr.metrics.arrays import Array, as_float_array, scalar_if_0d
+from rl_lr.metrics.resampling import Interval
 
 __all__ = ["divergence_rate", "sensitivity", "sensitivity_of_means"]
 
@@ -23,7 +24,7 @@ __all__ = ["divergence_rate", "sensitivity", "sensitivity_of_means"]
 def _sensitivity_parts(
     perturbed: ArrayLike, clean: ArrayLike, low: ArrayLike | None, high: ArrayLike | None
 ) -> tuple[Array, Array]:
-    p, c = _float_array(perturbed, "perturbed"), _float_array(clean, "clean")
+    p, c = as_float_array(perturbed, "perturbed"), as_float_array(clean, "clean")
     if p.shape != c.shape or p.ndim < 1:
         raise ValueError(
             f"perturbed and clean must have the same shape (seeds,) or (seeds, tasks), same "
@@ -97,7 +98,7 @@ def sensitivity_of_means(
         np.float64(0.75)
     """
     p, c = _sensitivity_parts(perturbed, clean, low, high)
-    return _scalar(np.asarray(_compare(p.mean(axis=0), c.mean(axis=0), kind)))
+    return scalar_if_0d(np.asarray(_compare(p.mean(axis=0), c.mean(axis=0), kind)))
 
 
 def divergence_rate(diverged: ArrayLike, *, confidence: float = 0.95) -> Interval:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import _check_curves, _scalar
+from rl_lr.metrics.arrays import check_curves, scalar_if_0d
 
 __all__ = ["area_under_curve", "fraction_reaching", "steps_to_threshold"]
 
@@ -36,9 +36,9 @@ def area_under_curve(timesteps: ArrayLike, curves: ArrayLike) -> Any:
         >>> area_under_curve([0, 1, 3], [0.0, 2.0, 2.0])      # (1 + 4) / 3
         np.float64(1.6666666666666667)
     """
-    t, y = _check_curves(timesteps, curves, min_points=2)
+    t, y = check_curves(timesteps, curves, min_points=2)
     assert t is not None
-    return _scalar(np.trapezoid(y, t, axis=-1) / (t[-1] - t[0]))
+    return scalar_if_0d(np.trapezoid(y, t, axis=-1) / (t[-1] - t[0]))
 
 
 def steps_to_threshold(timesteps: ArrayLike, curves: ArrayLike, threshold: float) -> Any:
@@ -52,10 +52,10 @@ def steps_to_threshold(timesteps: ArrayLike, curves: ArrayLike, threshold: float
         >>> steps_to_threshold([0, 10, 20, 30], [[0, 5, 3, 7], [0, 1, 2, 3]], 6)
         array([30., nan])
     """
-    t, y = _check_curves(timesteps, curves)
+    t, y = check_curves(timesteps, curves)
     assert t is not None
     hit = y >= threshold
-    return _scalar(np.where(hit.any(axis=-1), t[np.argmax(hit, axis=-1)], np.nan))
+    return scalar_if_0d(np.where(hit.any(axis=-1), t[np.argmax(hit, axis=-1)], np.nan))
 
 
 def fraction_reaching(
@@ -78,5 +78,5 @@ def fraction_reaching(
     if steps.ndim < 1:
         raise ValueError(f"curves must have shape (..., runs, points), got {np.shape(curves)}")
     limit = np.inf if by is None else by
-    return _scalar(np.mean(~np.isnan(steps) & (steps <= limit), axis=-1))
+    return scalar_if_0d(np.mean(~np.isnan(steps) & (steps <= limit), axis=-1))
 

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.signal
 from numpy.typing import ArrayLike
 
-from rl_lr.metrics.arrays import Array, _check_curves, _check_runs_points, _float_array, _scalar
+from rl_lr.metrics.arrays import Array, as_float_array, check_curves, check_run_curves, scalar_if_0d
 
 __all__ = [
     "curve_range",
@@ -86,7 +86,7 @@ def cvar(x: ArrayLike, alpha: float = 0.05, *, tail: Literal["lower", "upper"] =
     _check_alpha(alpha)
     if tail not in ("lower", "upper"):
         raise ValueError(f"tail must be 'lower' or 'upper', got {tail!r}")
-    a = _float_array(x, "x")
+    a = as_float_array(x, "x")
     if a.ndim < 1 or a.shape[-1] < 1:
         raise ValueError(f"x must have shape (..., n) with n >= 1, got shape {a.shape}")
     q = 100.0 * alpha if tail == "lower" else 100.0 * (1.0 - alpha)
@@ -95,7 +95,7 @@ def cvar(x: ArrayLike, alpha: float = 0.05, *, tail: Literal["lower", "upper"] =
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.sum(np.where(mask, a, 0.0), axis=-1) / np.sum(mask, axis=-1)
     out = np.where(np.isnan(a).any(axis=-1), np.nan, out)
-    return _scalar(out)
+    return scalar_if_0d(out)
 
 
 def detrend(timesteps: ArrayLike, curves: ArrayLike) -> Array:
@@ -115,7 +115,7 @@ def detrend(timesteps: ArrayLike, curves: ArrayLike) -> Array:
         >>> detrend([0, 2, 3], [1.0, 5.0, 4.0])
         array([ 2., -1.])
     """
-    t, y = _check_curves(timesteps, curves, min_points=2)
+    t, y = check_curves(timesteps, curves, min_points=2)
     assert t is not None
     return np.diff(y, axis=-1) / np.diff(t)
 
@@ -127,7 +127,7 @@ def drawdown(curves: ArrayLike) -> Array:
         >>> drawdown([0.0, 4.0, 1.0, 3.0, 5.0])
         array([0., 0., 3., 1., 0.])
     """
-    _, y = _check_curves(None, curves)
+    _, y = check_curves(None, curves)
     return np.asarray(np.maximum.accumulate(y, axis=-1) - y)
 
 
@@ -138,8 +138,8 @@ def curve_range(curves: ArrayLike) -> Any:
         >>> curve_range([[1.0, 3.0, 5.0], [2.0, 2.0, 2.0]])   # 95th pct of [1 3 5] = 4.8
         array([3.8, 0. ])
     """
-    _, y = _check_curves(None, curves)
-    return _scalar(np.percentile(y, 95, axis=-1) - y[..., 0])
+    _, y = check_curves(None, curves)
+    return scalar_if_0d(np.percentile(y, 95, axis=-1) - y[..., 0])
 
 
 def _per_run_scale(y: Array, normalise: Normalise) -> Array:
@@ -194,7 +194,7 @@ def lowpass_filter(curves: ArrayLike, *, cutoff: float = 0.01, order: int = 8) -
         raise ValueError(f"cutoff must be in (0, 1) (fraction of Nyquist), got {cutoff}")
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
-    _, y = _check_curves(None, curves)
+    _, y = check_curves(None, curves)
     n = y.shape[-1]
     min_points = math.ceil(2.0 / cutoff)
     if n < min_points:
@@ -239,10 +239,10 @@ def dispersion_across_time(
         >>> dispersion_across_time([0, 1, 2, 3, 4], [0.0, 1.0, 3.0, 2.0, 6.0])  # d = [1 2 -1 4]
         np.float64(2.0)
     """
-    _, y = _check_curves(timesteps, curves, min_points=2)
+    _, y = check_curves(timesteps, curves, min_points=2)
     d = detrend(timesteps, y) / _per_run_scale(y, normalise)
     if window is None:
-        return _scalar(_iqr(d))
+        return scalar_if_0d(_iqr(d))
     m = d.shape[-1]
     if not 1 <= window <= m:
         raise ValueError(f"window must be in [1, points - 1 = {m}] detrended values, got {window}")
@@ -271,7 +271,7 @@ def short_term_risk(
         >>> short_term_risk([0, 1, 2, 3, 4], [0.0, 1.0, 3.0, 2.0, 6.0], alpha=0.5)
         np.float64(0.0)
     """
-    _, y = _check_curves(timesteps, curves, min_points=2)
+    _, y = check_curves(timesteps, curves, min_points=2)
     return cvar(detrend(timesteps, y) / _per_run_scale(y, normalise), alpha, tail="lower")
 
 
@@ -296,7 +296,7 @@ def long_term_risk(curves: ArrayLike, *, alpha: float = 0.05, normalise: Normali
         >>> long_term_risk([0.0, 4.0, 1.0, 3.0, 5.0, 2.0], alpha=0.05)   # D = [0 0 3 1 0 3]
         np.float64(3.0)
     """
-    _, y = _check_curves(None, curves)
+    _, y = check_curves(None, curves)
     return cvar(drawdown(y) / _per_run_scale(y, normalise), alpha, tail="upper")
 
 
@@ -321,7 +321,7 @@ def dispersion_across_runs(
         >>> dispersion_across_runs([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], cutoff=None)
         array([2., 2.])
     """
-    y = _check_runs_points(curves)
+    y = check_run_curves(curves)
     filtered = y if cutoff is None else lowpass_filter(y, cutoff=cutoff)
     result = _iqr(filtered, axis=0)
     if normalise is not None:
@@ -356,7 +356,7 @@ def risk_across_runs(
         >>> risk_across_runs(np.arange(1.0, 21.0)[:, None], alpha=0.25)   # VaR 5.75: mean(1..5)
         3.0
     """
-    y = _check_runs_points(curves)
+    y = check_run_curves(curves)
     y = y / _per_run_scale(y, normalise)
     if cutoff is not None:
         y = lowpass_filter(y, cutoff=cutoff)

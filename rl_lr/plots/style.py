@@ -15,6 +15,7 @@ from typing import Literal
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from PIL import Image
 
 from rl_lr.files import atomic_write_bytes
 
@@ -43,8 +44,8 @@ RETURN_LABEL = "clean eval return (episode return)"
 
 
 def policy_colours(policies: Iterable[str]) -> dict[str, str]:
-    """A colour per policy, assigned in sorted order so that every figure of a sweep agrees;
-    past eight policies the colours repeat (see :func:`policy_linestyles`)."""
+    """A colour per policy, assigned in sorted order so that every figure of an experiment
+    agrees; past eight policies the colours repeat (see :func:`policy_linestyles`)."""
     names = sorted(set(policies))
     return {name: OKABE_ITO[i % len(OKABE_ITO)] for i, name in enumerate(names)}
 
@@ -80,7 +81,7 @@ def new_axes(width: float = 6.0, height: float = 3.5) -> Axes:
 
 
 def stamp_status(figure: Figure, status: str) -> None:
-    """Mark a figure drawn from a sweep still running (``status`` as
+    """Mark a figure drawn from an experiment still running (``status`` as
     :attr:`rl_lr.results.Results.status`; nothing when empty)."""
     if status:
         figure.text(0.995, 0.995, status, ha="right", va="top", fontsize=9,
@@ -90,8 +91,6 @@ def stamp_status(figure: Figure, status: str) -> None:
 def _compact_png(data: bytes, dpi: int) -> bytes:
     """The PNG as a 256-colour palette image (no dithering): about 3x smaller, and for
     figures of flat colours visually the same."""
-    from PIL import Image
-
     with Image.open(io.BytesIO(data)) as image:
         palette = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT,
                                                 dither=Image.Dither.NONE)

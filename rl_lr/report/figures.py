@@ -1,4 +1,4 @@
-"""Every figure of a benchmark directory, laid out from a :class:`~rl_lr.results.Results`:
+"""Every figure of an experiment directory, laid out from a :class:`~rl_lr.results.Results`:
 what ``rl-lr plot DIR --kind K`` draws and the report shows.
 
     >>> sorted(FIGURES)
@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from rl_lr import schema
 from rl_lr.plots.curves import plot_learning_curves
 from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
 from rl_lr.plots.lr import lr_band, plot_lr_traces
@@ -34,6 +35,7 @@ from rl_lr.plots.style import (
     stamp_status,
 )
 from rl_lr.results import REPS, SEED, Panel, Results, ResultsError, name_seed
+from rl_lr.results.scores import last_finite_evaluation, number
 
 __all__ = ["FIGURES", "FigureKind", "make_figure"]
 
@@ -77,15 +79,16 @@ def _title(figure: Figure, data: Results, what: str) -> None:
 def _grid(data: Results) -> tuple[int, int, dict[Panel, tuple[int, int]]]:
     """Panels on a grid: one column per perturbation (up to four), one row per rest."""
     panels = data.panels
-    if "perturb" in data.panel_axes:
+    if schema.PERTURB in data.panel_axes:
         def rest(p: Panel) -> Panel:
-            return tuple(kv for kv in p if kv[0] != "perturb")
+            return tuple(kv for kv in p if kv[0] != schema.PERTURB)
 
-        columns = list(dict.fromkeys(dict(p)["perturb"] for p in panels))
+        columns = list(dict.fromkeys(dict(p)[schema.PERTURB] for p in panels))
         rows = list(dict.fromkeys(rest(p) for p in panels))
         if len(columns) <= 4:
             return len(rows), len(columns), {
-                p: (rows.index(rest(p)), columns.index(dict(p)["perturb"])) for p in panels}
+                p: (rows.index(rest(p)), columns.index(dict(p)[schema.PERTURB]))
+                for p in panels}
     ncols = min(len(panels), 3)
     return math.ceil(len(panels) / ncols), ncols, {p: divmod(i, ncols)
                                                    for i, p in enumerate(panels)}
@@ -118,7 +121,7 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
         switches = data.switch_steps(panel)
         any_switch |= bool(switches)
         lr_traces = {p: trace for p in data.policies
-                     if (trace := data.group_curves(panel, p, "lr")) is not None}
+                     if (trace := data.group_curves(panel, p, schema.LR)) is not None}
         any_zero |= any(bool(np.any(lr_band(tr.values)[0] <= 0)) for tr in lr_traces.values())
         if with_returns:
             ax = figure.add_subplot(grid[r * 2, c], sharey=row_axes.get(r))
@@ -126,12 +129,10 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
             curves = {p: cv for p in data.policies if (cv := data.group_curves(panel, p))}
             diverged: dict[str, list[tuple[float, float]]] = {}
             for row in data.diverged_rows():  # a × at the last finite evaluation
-                evals = data.curves.get(row["run_id"], {}).get("eval_return_mean")
-                if data.panel_of(row) == panel and evals is not None:
-                    ok = np.isfinite(evals[1])
-                    if ok.any():
-                        diverged.setdefault(row["lr"], []).append(
-                            (float(evals[0][ok][-1]), float(evals[1][ok][-1])))
+                evals = data.curves.get(row[schema.RUN_ID], {}).get(schema.EVAL_RETURN_MEAN)
+                last = last_finite_evaluation(evals)
+                if data.panel_of(row) == panel and last is not None:
+                    diverged.setdefault(row[schema.LR], []).append(last)
             any_diverged |= bool(diverged)
             plot_learning_curves(curves, ax, colours=colours, switches=switches,
                                  diverged=diverged, reps=REPS, legend=False,
@@ -233,15 +234,16 @@ def _heatmap_figure(data: Results) -> Figure:
     _need_runs(data)
     order = data.ranking() or data.policies
     columns = data.panels
-    normalised = all(data.env_range(env) is not None for env in data.envs)
-    key = "norm_final_iqm" if normalised else "final_iqm"
+    normalised = data.normalisable
+    key = schema.NORM_FINAL_IQM if normalised else schema.FINAL_IQM
     values, low, high = (np.full((len(order), len(columns)), np.nan) for _ in range(3))
     for j, panel in enumerate(columns):
         for row in data.metric_rows(panel):
-            if row.get("lr") in order:
-                i = order.index(row["lr"])
-                for target, suffix in ((values, ""), (low, "_low"), (high, "_high")):
-                    target[i, j] = _float(row.get(key + suffix))
+            if row.get(schema.LR) in order:
+                i = order.index(row[schema.LR])
+                for target, column in zip((values, low, high), (key, *schema.ci_columns(key)),
+                                          strict=True):
+                    target[i, j] = number(row.get(column))
     if not np.isfinite(values).any():
         raise ResultsError("metrics.csv has no final scores yet")
     labels = [_group_label(data, p) for p in columns]
@@ -265,27 +267,22 @@ def _heatmap_figure(data: Results) -> Figure:
 # --------------------------------------------------------------------------- stability
 
 _STABILITY = (  # metrics.csv column, title, unit (x label), which way is better
-    ("dispersion_time", "dispersion across time", "IQR of Δreturn / Δstep", "lower"),
-    ("short_term_risk", "short-term risk", "CVaR 5 % of Δreturn / Δstep", "higher"),
-    ("long_term_risk", "long-term risk", "CVaR 5 % of drawdown (return)", "lower"),
-    ("dispersion_runs", "dispersion across runs", "median IQR across seeds (return)", "lower"),
-    ("risk_runs", "risk across runs", "CVaR 5 % of final return", "higher"),
-    ("diverged_rate", "diverged runs", "fraction of runs (Wilson CI)", "lower"),
+    (schema.DISPERSION_TIME, "dispersion across time", "IQR of Δreturn / Δstep", "lower"),
+    (schema.SHORT_TERM_RISK, "short-term risk", "CVaR 5 % of Δreturn / Δstep", "higher"),
+    (schema.LONG_TERM_RISK, "long-term risk", "CVaR 5 % of drawdown (return)", "lower"),
+    (schema.DISPERSION_RUNS, "dispersion across runs", "median IQR across seeds (return)",
+     "lower"),
+    (schema.RISK_RUNS, "risk across runs", "CVaR 5 % of final return", "higher"),
+    (schema.DIVERGED_RATE, "diverged runs", "fraction of runs (Wilson CI)", "lower"),
 )
-
-
-def _float(text: str | None) -> float:
-    try:
-        return float(text or "nan")
-    except ValueError:
-        return math.nan
 
 
 def _value(row: dict[str, str], key: str) -> Any:
     """``(point, low, high)`` of a metrics.csv column with a CI, else the bare value."""
-    if f"{key}_low" in row:
-        return _float(row.get(key)), _float(row.get(f"{key}_low")), _float(row.get(f"{key}_high"))
-    return _float(row.get(key))
+    low, high = schema.ci_columns(key)
+    if low in row:
+        return number(row.get(key)), number(row.get(low)), number(row.get(high))
+    return number(row.get(key))
 
 
 def _stability_figure(data: Results) -> Figure:
@@ -294,16 +291,16 @@ def _stability_figure(data: Results) -> Figure:
         raise ResultsError("metrics.csv has no rows yet")
     colours = policy_colours(data.palette_policies)
     groups: dict[str, dict[str, dict[str, Any]]] = {k[0]: {} for k in _STABILITY}
-    groups["sensitivity"] = {}
+    groups[schema.SENSITIVITY] = {}
     for panel in data.panels:
         label = _group_label(data, panel)
         for row in data.metric_rows(panel):
             for key in groups:
                 if key in row and row[key] not in ("", None):
-                    groups[key].setdefault(label, {})[row["lr"]] = _value(row, key)
-    ratio = all(data.env_range(env) is not None for env in data.envs)
+                    groups[key].setdefault(label, {})[row[schema.LR]] = _value(row, key)
+    ratio = data.normalisable
     plots: list[tuple[str, str, str, str, float | None]] = [(*k, None) for k in _STABILITY]
-    plots.append(("sensitivity", "sensitivity to the perturbation",
+    plots.append((schema.SENSITIVITY, "sensitivity to the perturbation",
                   "perturbed / clean (normalised final return)" if ratio else
                   "perturbed − clean (final return)", "higher", 1.0 if ratio else 0.0))
     slots = max(1, len(data.panels)) * len(data.policies)  # bars per subplot
@@ -313,7 +310,7 @@ def _stability_figure(data: Results) -> Figure:
         ax.set_title(f"{title}  {'← better' if better == 'lower' else 'better →'}",
                      fontsize=10)
         if not groups[key]:
-            ax.text(0.5, 0.5, "no values\n(clean panels only)" if key == "sensitivity"
+            ax.text(0.5, 0.5, "no values\n(clean panels only)" if key == schema.SENSITIVITY
                     else "no values yet", ha="center", va="center", transform=ax.transAxes,
                     color="0.4")
             ax.set_xlabel(unit)
@@ -345,6 +342,7 @@ FIGURES: dict[str, FigureKind] = {
         lambda data: _curves_figure(data, with_returns=False)),
     "aggregates": FigureKind(
         "Aggregate final performance",
+        # "this sweep": the committed reports carry these words (byte-identical regeneration)
         "Final clean return pooled over every panel (rliable): higher IQM, mean and median and "
         "a lower optimality gap are better; overlapping intervals mean this sweep cannot "
         "separate the policies.",
@@ -374,7 +372,7 @@ FIGURES: dict[str, FigureKind] = {
 
 
 def make_figure(data: Results, kind: str) -> Figure:
-    """Draw one figure of a sweep (``kind`` in :data:`FIGURES`).
+    """Draw one figure of an experiment (``kind`` in :data:`FIGURES`).
 
     Raises:
         ValueError: unknown ``kind``.

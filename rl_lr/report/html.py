@@ -1,15 +1,16 @@
-"""The HTML report of a benchmark directory: ``DIR/report/index.html``.
+"""The HTML report of an experiment directory: ``DIR/report/index.html``.
 
 One static page, nothing fetched from the network: the experiment and its setup, policies
 ranked with confidence intervals (sortable tables, a few lines of inline JavaScript), every
-figure of :data:`rl_lr.plots.FIGURES` with a one-line reading guide (PNG shown, SVG linked,
-both in ``report/figures/``), failed and diverged runs, and the exact commands that reproduce
-it. A sweep still running (or interrupted, or with failed runs) gets a ``PARTIAL: k of n runs
-finished`` banner and the same stamp on every figure.
+figure of :data:`rl_lr.report.figures.FIGURES` with a one-line reading guide (PNG shown, SVG
+linked, both in ``report/figures/``), failed and diverged runs, and the exact commands that
+reproduce it (the sections: :mod:`.sections`). An experiment still running (or interrupted,
+or with failed runs) gets a ``PARTIAL: k of n runs finished`` banner and the same stamp on
+every figure.
 
-Every file is written atomically, so the report can be rebuilt while a sweep runs; the page
-carries no timestamp, so rebuilding a finished sweep's report rewrites the same bytes. The
-headline tables go to ``report/tables.md`` (:mod:`rl_lr.report.tables`).
+Every file is written atomically, so the report can be rebuilt while an experiment runs; the
+page carries no timestamp, so rebuilding a finished experiment's report rewrites the same
+bytes. The headline tables go to ``report/tables.md`` (:mod:`rl_lr.report.tables`).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -21,29 +22,32 @@ headline tables go to ``report/tables.md`` (:mod:`rl_lr.report.tables`).
 
 from __future__ import annotations
 
-import json
-import math
 import shlex
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from rl_lr import metrics
-from rl_lr.experiment.file import SUITES_DIR
+from rl_lr import schema
 from rl_lr.files import atomic_write_text
 from rl_lr.plots import save_figure
 from rl_lr.report.figures import FIGURES, make_figure
-from rl_lr.report.tables import format_number, write_headline_tables
-from rl_lr.results import REPS, SEED, Results, ResultsError, load_results
+from rl_lr.report.sections import (
+    code_block,
+    conditions_section,
+    experiment_yaml,
+    problems_section,
+    ranking_section,
+    reproduce_commands,
+    setup_section,
+    versions_text,
+)
+from rl_lr.report.tables import write_headline_tables
+from rl_lr.results import Results, ResultsError, load_results
 
-__all__ = ["Report", "reproduce_commands", "write_report"]
-
+__all__ = ["Report", "write_report"]
 
 
 @dataclass
@@ -57,240 +61,6 @@ class Report:
     sizes: dict[str, tuple[float, float]] = field(default_factory=dict)  # inches
     missing: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def _ci(point: Any, low: Any, high: Any, digits: int = 3) -> str:
-    text, low_text, high_text = (format_number(x, digits) for x in (point, low, high))
-    if text and low_text and high_text:
-        text += f" <span class=ci>[{low_text}, {high_text}]</span>"
-    return text
-
-
-def _cell(html: str, sort: Any = None) -> str:
-    if sort is None:
-        return f"<td>{html}</td>"
-    try:
-        key = float(sort)
-        key_text = repr(key) if math.isfinite(key) else ""
-    except (TypeError, ValueError):
-        key_text = str(sort)
-    return f'<td data-sort="{escape(key_text)}">{html}</td>'
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, sortable: bool = True,
-           titles: Mapping[str, str] | None = None) -> str:
-    titles = titles or {}
-    head = "".join(f'<th title="{escape(titles.get(h, "click to sort"))}">{escape(h)}</th>'
-                   if sortable else f"<th>{escape(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(row) + "</tr>" for row in rows)
-    cls = ' class="sortable"' if sortable else ""
-    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
-
-
-def _code(text: str) -> str:
-    return f"<pre><code>{escape(text)}</code></pre>"
-
-
-# --------------------------------------------------------------------------- sections
-
-
-def reproduce_commands(data: Results) -> list[str]:
-    """The commands that redo this sweep and this report, from ``experiment.yaml``."""
-    out = shlex.quote(_typed(data.path))
-    source = str(data.experiment.get("source") or "")
-    commands = []
-    if source and Path(source).is_file():
-        path = Path(source).resolve()
-        if path.parent == SUITES_DIR and path.suffix == ".yaml":
-            commands.append(f"rl-lr bench --suite {path.stem} --out {out}")
-        else:
-            commands.append(f"rl-lr bench {shlex.quote(_typed(path))} --out {out}")
-    else:
-        commands.append(f"rl-lr bench experiment.yaml --out {out}  "
-                        "# experiment.yaml: the YAML under 'Resolved experiment' below")
-    commands.append(f"rl-lr report {out}")
-    return commands
-
-
-def _typed(path: Path) -> str:
-    """A path as one types it: relative to the working directory when inside it (so a
-    report regenerated in another clone is the same file), else absolute."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(Path.cwd()) if resolved.is_relative_to(Path.cwd())
-               else resolved)
-
-
-def _experiment_yaml(data: Results) -> str:
-    keep = ("name", "description", "imports", "budget", "grid", "overrides", "runs")
-    plain = {k: data.experiment[k] for k in keep if data.experiment.get(k) not in (None, [], {})}
-    return yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
-
-
-def _setup(data: Results) -> str:
-    grids = data.experiment.get("grid") or {}
-    named = ([(f"grid {i + 1}: ", g) for i, g in enumerate(grids)] if isinstance(grids, list)
-             else [("", grids)])
-    rows = [row for prefix, grid in named for row in _axis_rows(grid, prefix)]
-    budget = data.experiment.get("budget") or {}
-    if budget:
-        rows.append(["<th>budget</th>",
-                     f"<td>{escape(', '.join(f'{k} {v}' for k, v in budget.items()))}</td>"])
-    if data.experiment.get("runs"):
-        rows.append(["<th>explicit runs</th>", f"<td>{len(data.experiment['runs'])}</td>"])
-    return "<table class=setup><tbody>" + "".join(
-        "<tr>" + "".join(r) + "</tr>" for r in rows) + "</tbody></table>"
-
-
-def _axis_rows(grid: dict[str, Any], prefix: str) -> list[list[str]]:
-    """Setup-table rows (header cell, values cell) of one grid's axes."""
-    rows = []
-    for axis, values in grid.items():
-        if isinstance(values, dict) and axis != "set":
-            text = "<br>".join(f"<b>{escape(str(k))}</b>: <code>{escape(_spec(v))}</code>"
-                               for k, v in values.items())
-        elif axis == "set" and isinstance(values, dict):
-            text = "<br>".join(f"<code>{escape(str(k))}</code> ∈ {escape(_spec(v))}"
-                               for k, v in values.items())
-        else:
-            text = escape(", ".join(_spec(v) for v in values) if isinstance(values, list)
-                          else _spec(values))
-        rows.append([f"<th>{escape(prefix + str(axis))}</th>", f"<td>{text}</td>"])
-    return rows
-
-
-def _spec(value: Any) -> str:
-    if value is None:
-        return "none"
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def _ranking(data: Results) -> str:
-    cis, table = data.policy_intervals, data.score_table
-    if not cis:
-        return "<p class=note>No panel where every policy has a finished run yet.</p>"
-    order = data.ranking()
-    pairs = (metrics.pairwise_probability_of_improvement(table.scores, reps=REPS, rng=SEED)
-             if len(order) > 1 else {})
-    headers = ["rank", "policy", "spec", "IQM", "mean", "median"]
-    if table.normalised:
-        headers.append("optimality gap")
-    headers += ["P(beats next)", "runs", "diverged"]
-    rows = []
-    for rank, policy in enumerate(order, 1):
-        c = cis[policy]
-        row = [_cell(str(rank), rank), _cell(escape(policy), policy),
-               _cell(f"<code>{escape(data.specs.get(policy, ''))}</code>",
-                     data.specs.get(policy, ""))]
-        stats = ["iqm", "mean", "median"] + (["optimality_gap"] if table.normalised else [])
-        row += [_cell(_ci(*c[s]), c[s].point) for s in stats]
-        if rank < len(order):
-            p = pairs[policy, order[rank]]
-            row.append(_cell(f"{_ci(*p, digits=2)} vs {escape(order[rank])}", p.point))
-        else:
-            row.append(_cell("", None))
-        runs = [r for task in table.tasks for r in data.rows(task, policy)]
-        diverged = sum(str(r.get("diverged", "")).lower() in ("1", "true") for r in runs)
-        row += [_cell(str(len(runs)), len(runs)), _cell(str(diverged), diverged)]
-        rows.append(row)
-    scale = ("normalised final clean return (0 = random policy, 1 = the env's reference "
-             "return)" if table.normalised else "final clean eval return (raw)")
-    note = (f"Pooled over {len(table.tasks)} panel(s) as tasks ({scale}); 95 % "
-            f"stratified-bootstrap CIs, {REPS} resamples, seed {SEED}. P(beats next): "
-            "probability that a run of this policy beats one of the next-ranked policy.")
-    if table.note:
-        note += f" Note: {table.note}."
-    titles = {"IQM": "interquartile mean: mean of the middle 50 % of runs",
-              "optimality gap": "mean shortfall below the reference score (lower is better)"}
-    return _table(headers, rows, titles=titles) + f"<p class=note>{escape(note)}</p>"
-
-
-_CONDITION_COLUMNS = (  # metrics.csv column, header, has a CI
-    ("final_iqm", "final IQM", True),
-    ("norm_final_iqm", "normalised IQM", True),
-    ("auc_iqm", "AUC (IQM)", True),
-    ("diverged_rate", "diverged", True),
-    ("dispersion_time", "dispersion across time ↓", True),
-    ("short_term_risk", "short-term risk ↑", True),
-    ("long_term_risk", "long-term risk ↓", True),
-    ("sensitivity", "sensitivity", True),
-    ("switch_drop", "switch drop", False),
-    ("lr_oscillations", "LR oscillations", False),
-)
-
-
-def _conditions(data: Results) -> str:
-    if not data.metrics:
-        return "<p class=note>metrics.csv has no rows yet.</p>"
-    present = [c for c in _CONDITION_COLUMNS
-               if any(r.get(c[0]) not in (None, "", "nan") for r in data.metrics)]
-    headers = ["condition", "policy", "runs"] + [h for _, h, _ in present]
-    rows = []
-    for panel in data.panels:
-        for row in data.metric_rows(panel):
-            cells = [_cell(escape(data.panel_title(panel)), data.panel_title(panel)),
-                     _cell(escape(row.get("lr", "")), row.get("lr", "")),
-                     _cell(escape(row.get("runs", "")), row.get("runs"))]
-            for key, _, with_ci in present:
-                html = (_ci(row.get(key), row.get(f"{key}_low"), row.get(f"{key}_high"))
-                        if with_ci else format_number(row.get(key)))
-                cells.append(_cell(html, row.get(key)))
-            rows.append(cells)
-    return "<div class=scroll>" + _table(headers, rows) + "</div>" + (
-        "<p class=note>One row per group of runs (every axis but the seed) from "
-        "<code>metrics.csv</code>; 95 % CIs in brackets; ↓ lower is better, ↑ higher is "
-        "better. Sensitivity: final return under the perturbation over clean training of the "
-        "same policy (1 = unaffected).</p>")
-
-
-def _labels_text(labels: Mapping[str, str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in labels.items() if not k.startswith("set."))
-
-
-def _problems(data: Results) -> str:
-    parts = []
-    failed = data.failures
-    if failed:
-        planned = data.plan_labels
-        rows = [[_cell(f"<code>{escape(r['run_id'])}</code>", r["run_id"]),
-                 _cell(escape(_labels_text(planned.get(r["run_id"], {}))) or "(unknown)"),
-                 _cell(f"<code>{escape(r.get('error', ''))}</code>")] for r in failed]
-        parts.append(f"<h3>Failed runs ({len(failed)})</h3>" +
-                     _table(["run", "labels", "error"], rows) +
-                     "<p class=note>Run the bench command below again to retry them.</p>")
-    else:
-        parts.append("<h3>Failed runs</h3><p>None.</p>")
-    diverged = data.diverged_rows()
-    if diverged:
-        rows = [[_cell(f"<code>{escape(r['run_id'])}</code>", r["run_id"]),
-                 _cell(escape(_labels_text(data.labels(r)))),
-                 _cell(escape(r.get("diverged_at", "")), r.get("diverged_at")),
-                 _cell(escape(r.get("divergence_reason", "")))] for r in diverged]
-        parts.append(f"<h3>Diverged runs ({len(diverged)})</h3>" +
-                     _table(["run", "labels", "diverged at (timesteps)", "reason"], rows) +
-                     "<p class=note>Diverged runs are results, not errors: they count in the "
-                     "diverged rate and score their last finite evaluation.</p>")
-    else:
-        parts.append("<h3>Diverged runs</h3><p>None.</p>")
-    pending = data.planned - data.finished - len(failed)
-    if pending > 0:
-        parts.append(f"<p class=note>{pending} planned run(s) not finished yet.</p>")
-    return "\n".join(parts)
-
-
-def _versions(data: Results) -> str:
-    for run_id in data.finished_ids[:1]:
-        try:
-            config = yaml.safe_load((data.path / "runs" / run_id / "config.yaml").read_text())
-        except (OSError, yaml.YAMLError):
-            break
-        versions = dict(config.get("versions") or {})
-        if config.get("git_commit"):
-            versions["git commit"] = config["git_commit"]
-        return ", ".join(f"{k} {v}" for k, v in versions.items())
-    return ""
 
 
 # --------------------------------------------------------------------------- the page
@@ -372,7 +142,7 @@ _BODY_JS = """
 
 
 def _figures(data: Results, report: Report) -> str:
-
+    """Every figure with its reading guide, or why it is not drawn."""
     quoted = shlex.quote(str(data.path))
     parts = ['<nav>' + "".join(f'<a href="#fig-{k}">{escape(v.title)}</a>'
                                for k, v in FIGURES.items()) + "</nav>"]
@@ -380,12 +150,12 @@ def _figures(data: Results, report: Report) -> str:
         parts.append(f'<figure id="fig-{kind}"><h3>{escape(spec.title)}</h3>'
                      f"<p class=guide>{escape(spec.guide)}</p>")
         if kind in report.figures:
-            png = f"figures/{kind}.png"
+            png = f"{schema.REPORT_FIGURES}/{kind}.png"
             width, height = (round(n * 96) for n in report.sizes[kind])  # inches -> CSS px
             parts.append(f'<img src="{png}" alt="{escape(spec.title)}" width="{width}" '
                          f'height="{height}">'
                          f'<figcaption><a href="{png}">PNG</a> · '
-                         f'<a href="figures/{kind}.svg">SVG</a> · '
+                         f'<a href="{schema.REPORT_FIGURES}/{kind}.svg">SVG</a> · '
                          f"<code>rl-lr plot {escape(quoted)} --kind {kind}</code></figcaption>")
         else:
             why = report.errors.get(kind) or report.missing.get(kind, "")
@@ -396,6 +166,7 @@ def _figures(data: Results, report: Report) -> str:
 
 
 def _page(data: Results, report: Report) -> str:
+    """The whole page: the header, the banner of a partial experiment, every section."""
     finished, failed = data.finished, len(data.failures)
     diverged = len(data.diverged_rows())
     banner = ""
@@ -408,24 +179,25 @@ def _page(data: Results, report: Report) -> str:
                   "the finished runs only.</div>")
     version = metadata.version("rl-lr") if _installed("rl-lr") else "?"
     commands = reproduce_commands(data)
-    versions = _versions(data)
+    versions = versions_text(data)
     sections = [
         f"<h1>{escape(data.name)}</h1>",
         f"<p>{escape(data.description)}</p>" if data.description else "",
         f"<p class=meta>{finished} of {data.planned} runs finished, {failed} failed, "
-        f"{diverged} diverged · source <code>{escape(str(data.experiment.get('source', '')))}"
+        f"{diverged} diverged · source <code>{escape(str(data.experiment.get(schema.SOURCE, '')))}"
         f"</code> · rl-lr {escape(version)}</p>",
         banner,
-        "<h2>Setup</h2>", _setup(data),
-        "<h2>Ranking</h2>", _ranking(data),
-        "<h2>Per condition</h2>", _conditions(data),
+        "<h2>Setup</h2>", setup_section(data),
+        "<h2>Ranking</h2>", ranking_section(data),
+        "<h2>Per condition</h2>", conditions_section(data),
         "<h2>Figures</h2>", _figures(data, report),
-        "<h2>Failed and diverged runs</h2>", _problems(data),
+        "<h2>Failed and diverged runs</h2>", problems_section(data),
         "<h2>Reproduce</h2>",
+        # "partial sweep": the committed reports carry these words (byte-identical regeneration)
         "<p>Run these from the repository root; finished runs are skipped, so the same "
-        "command also finishes a partial sweep:</p>", _code("\n".join(commands)),
+        "command also finishes a partial sweep:</p>", code_block("\n".join(commands)),
         f"<p class=note>Versions of the first run: {escape(versions)}</p>" if versions else "",
-        "<details><summary>Resolved experiment</summary>" + _code(_experiment_yaml(data)) +
+        "<details><summary>Resolved experiment</summary>" + code_block(experiment_yaml(data)) +
         "</details>",
     ]
     return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
@@ -444,29 +216,29 @@ def _installed(name: str) -> bool:
     return True
 
 
-def write_report(sweep_dir: Path | str, *, data: Results | None = None,
+def write_report(experiment_dir: Path | str, *, data: Results | None = None,
                  kinds: Iterable[str] | None = None, dpi: int = 150) -> Report:
-    """Write ``sweep_dir/report/index.html`` and its figures; return what was written.
+    """Write ``experiment_dir/report/index.html``, its figures and ``report/tables.md``;
+    return what was written.
 
     A figure that cannot be drawn yet (no finished runs, one policy only) is explained on the
     page; one that fails unexpectedly is reported there too and in :attr:`Report.errors`, so a
-    finished sweep never loses its report to a plotting bug.
+    finished experiment never loses its report to a plotting bug.
 
     Args:
-        sweep_dir: a benchmark directory (``rl-lr bench --out``).
-        data: the loaded sweep (default: :func:`~rl_lr.results.load_results`).
-        kinds: figures to draw (default: all of :data:`rl_lr.plots.FIGURES`).
+        experiment_dir: an experiment directory (``rl-lr bench --out``).
+        data: the loaded experiment (default: :func:`~rl_lr.results.load_results`).
+        kinds: figures to draw (default: all of :data:`rl_lr.report.figures.FIGURES`).
         dpi: resolution of the PNGs.
 
     Raises:
-        ResultsError: ``sweep_dir`` is not a benchmark directory.
+        ResultsError: ``experiment_dir`` is not an experiment directory.
         ValueError: an unknown kind.
     """
-
-    sweep_dir = Path(sweep_dir)
-    data = data if data is not None else load_results(sweep_dir)
-    out = sweep_dir / "report"
-    report = Report(out / "index.html", "")
+    experiment_dir = Path(experiment_dir)
+    data = data if data is not None else load_results(experiment_dir)
+    out = experiment_dir / schema.REPORT_DIR
+    report = Report(out / schema.REPORT_INDEX, "")
     chosen = list(FIGURES) if kinds is None else list(kinds)
     unknown = [k for k in chosen if k not in FIGURES]
     if unknown:
@@ -474,7 +246,7 @@ def write_report(sweep_dir: Path | str, *, data: Results | None = None,
     report.missing.update({k: "not asked for (write_report kinds=...)" for k in FIGURES
                            if k not in chosen})
     for kind in chosen:
-        png = out / "figures" / f"{kind}.png"
+        png = out / schema.REPORT_FIGURES / f"{kind}.png"
         try:
             figure = make_figure(data, kind)
             save_figure(figure, png, dpi=dpi, svg=True)
@@ -491,5 +263,5 @@ def write_report(sweep_dir: Path | str, *, data: Results | None = None,
             stale.unlink(missing_ok=True)
     report.html = _page(data, report)
     atomic_write_text(report.path, report.html)
-    write_headline_tables(data, out / "tables.md")
+    write_headline_tables(data, out / schema.REPORT_TABLES)
     return report

@@ -1,4 +1,4 @@
-"""The headline tables of a benchmark, in Markdown: ``report/tables.md`` (written with the
+"""The headline tables of an experiment, in Markdown: ``report/tables.md`` (written with the
 report by :func:`rl_lr.report.write_report`).
 
 For each task (env x algorithm), one table per question, the LR policies as rows (fixed
@@ -16,12 +16,14 @@ conditions as columns:
    LR sequences they followed (a controller that never acts, or acts the same way whatever
    the rewards, is a fixed schedule in disguise);
 7. probability of improvement of each adaptive policy over the best fixed schedule of that
-   condition (the fixed schedule with the highest final IQM there; ties: mean), with a 95 %
-   stratified-bootstrap CI over the final returns, seeded by the condition and policy names.
+   condition (the fixed schedule with the highest final IQM there; ties: mean, then the
+   last name), with a 95 % stratified-bootstrap CI over the final returns, seeded by the
+   condition and policy names.
 
 Every number comes from ``metrics.csv``, ``summary.csv`` or ``curves.csv`` of the same
-directory, so a claim quoting the tables can be checked against them. A partial sweep says so
-in the first line.
+directory, so a claim quoting the tables can be checked against them; runs are scored and
+ranked by the rules of :mod:`rl_lr.results.scores`. A partial experiment says so in the first
+line.
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from rl_lr import schema
 from rl_lr.errors import SpecError
 from rl_lr.files import atomic_write_text
 from rl_lr.metrics import aggregate_with_cis, probability_of_improvement_ci
 from rl_lr.results import REPS, Panel, Results, name_seed
+from rl_lr.results.scores import number, ranking
+from rl_lr.schedules import POLICIES
 
 __all__ = ["format_number", "headline_tables", "is_fixed_schedule", "write_headline_tables"]
 
@@ -50,8 +55,6 @@ def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
     >>> is_fixed_schedule("constant(1e-3)", "schedulefree_adamw(warmup_steps=100)")
     False
     """
-    from rl_lr.schedules import POLICIES
-
     try:
         policy = POLICIES.parse(lr_spec)
     except SpecError:
@@ -81,8 +84,8 @@ def format_number(value: Any, digits: int = 3, missing: str = "") -> str:
 
 
 def _ci(row: Mapping[str, str], key: str) -> str:
-    point, low, high = (format_number(row.get(key + end), missing="–")
-                        for end in ("", "_low", "_high"))
+    point, low, high = (format_number(row.get(column), missing="–")
+                        for column in (key, *schema.ci_columns(key)))
     return point if "–" in (point, low, high) else f"{point} [{low}, {high}]"
 
 
@@ -93,24 +96,25 @@ def _markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 class _Task:
-    """One env x algorithm of a sweep: its conditions (panels) and policies."""
+    """One env x algorithm of an experiment: its conditions (panels) and policies."""
 
     def __init__(self, data: Results, env: str, algo: str) -> None:
         self.data, self.env, self.algo = data, env, algo
-        self.panels = [p for p in data.panels if dict(p)["env"] == env
-                       and all(r.get("algo") == algo for r in data.rows(p))]
-        specs = {row["lr"]: (row.get("lr_spec", ""), row.get("optimizer_spec", ""))
+        self.panels = [p for p in data.panels if dict(p)[schema.ENV] == env
+                       and all(r.get(schema.ALGO) == algo for r in data.rows(p))]
+        specs = {row[schema.LR]: (row.get(schema.LR_SPEC, ""), row.get(schema.OPTIMIZER_SPEC, ""))
                  for p in self.panels for row in data.rows(p)}
         self.fixed = sorted(p for p, s in specs.items() if is_fixed_schedule(*s))
         self.adaptive = sorted(p for p in specs if p not in self.fixed)
-        self.metrics = {(panel, row.get("lr", "")): row for panel in self.panels
-                        for row in data.metric_rows(panel) if row.get("algo") == algo}
+        self.metrics = {(panel, row.get(schema.LR, "")): row for panel in self.panels
+                        for row in data.metric_rows(panel) if row.get(schema.ALGO) == algo}
 
     def name(self, policy: str) -> str:
         return f"{policy} (fixed)" if policy in self.fixed else policy
 
     def condition(self, panel: Panel) -> str:
-        return self.data.panel_title(tuple((k, v) for k, v in panel if k != "algo"), env=False)
+        return self.data.panel_title(tuple((k, v) for k, v in panel if k != schema.ALGO),
+                                     env=False)
 
     def matrix(self, cell: Callable[[Panel, str], str],
                panels: Sequence[Panel] | None = None) -> str:
@@ -131,7 +135,7 @@ class _Task:
         its rewards), from the ``lr`` trace at the evaluation points."""
         traces = []
         for row in self.data.rows(panel, policy):
-            trace = self.data.curves.get(row["run_id"], {}).get("lr")
+            trace = self.data.curves.get(row[schema.RUN_ID], {}).get(schema.LR)
             lrs = trace[1][np.isfinite(trace[1])] if trace is not None else np.array([])
             if lrs.size:
                 traces.append(tuple(lrs.tolist()))
@@ -144,10 +148,11 @@ class _Task:
                 f"{len(set(traces))} distinct")
 
     def best_fixed(self, panel: Panel) -> str | None:
-        """The fixed schedule with the highest final IQM here (ties: mean, then name)."""
+        """The fixed schedule with the highest final IQM here (ties: mean, then the last
+        name), from ``metrics.csv``."""
         def score(policy: str) -> tuple[float, float, str]:
             row = self.metrics.get((panel, policy), {})
-            iqm, mean = (float(row.get(k) or "nan") for k in ("final_iqm", "final_mean"))
+            iqm, mean = (number(row.get(k)) for k in (schema.FINAL_IQM, schema.FINAL_MEAN))
             return (iqm if math.isfinite(iqm) else -math.inf,
                     mean if math.isfinite(mean) else -math.inf, policy)
 
@@ -161,8 +166,8 @@ class _Task:
             cells = [policy]
             for panel in self.panels:
                 rival = best[panel]
-                x = self._finals(panel, policy)
-                y = self._finals(panel, rival) if rival else []
+                x = self.data.final_scores(panel, policy)
+                y = self.data.final_scores(panel, rival) if rival else []
                 if not x or not y:
                     cells.append("–")
                     continue
@@ -179,7 +184,7 @@ class _Task:
         the conditions; a policy with unequal runs per condition keeps its first ``k``)."""
         scores = {}
         for policy in self.fixed + self.adaptive:
-            finals = [self._finals(panel, policy) for panel in self.panels]
+            finals = [self.data.final_scores(panel, policy) for panel in self.panels]
             k = min(len(f) for f in finals)
             if k:
                 scores[policy] = np.array([f[:k] for f in finals]).T
@@ -187,32 +192,28 @@ class _Task:
             return "No policy has a finished run in every condition yet."
         cis = aggregate_with_cis(scores, rng=name_seed(self.env, self.algo, "ranking"),
                                  statistics=("iqm", "mean"), reps=REPS)
-        order = sorted(cis, key=lambda p: (-cis[p]["iqm"].point, -cis[p]["mean"].point, p))
+        order = ranking(cis)
         rows = [[str(rank), self.name(p),
                  *(f"{format_number(c.point)} [{format_number(c.low)}, {format_number(c.high)}]"
                    for c in (cis[p]["iqm"], cis[p]["mean"])), str(scores[p].size)]
                 for rank, p in enumerate(order, 1)]
         return _markdown(["rank", "policy", "IQM [CI]", "mean [CI]", "runs"], rows)
 
-    def _finals(self, panel: Panel, policy: str) -> list[float]:
-        scores = (self.data.final_score(r) for r in self.data.rows(panel, policy))
-        return [s for s in scores if math.isfinite(s)]
-
 
 def _final(row: Mapping[str, str]) -> str:
-    text = _ci(row, "final_iqm")
-    runs, rate = row.get("runs"), row.get("diverged_rate")
+    text = _ci(row, schema.FINAL_IQM)
+    runs, rate = row.get(schema.RUNS), row.get(schema.DIVERGED_RATE)
     if runs and rate and float(rate) > 0:
         text += f" ({round(float(rate) * float(runs))} div.)"
     return text
 
 
 def _reach(row: Mapping[str, str]) -> str:
-    if not row.get("runs") or row.get("reach_fraction") in (None, "", "nan"):
+    if not row.get(schema.RUNS) or row.get(schema.REACH_FRACTION) in (None, "", "nan"):
         return "–"
-    runs = int(float(row["runs"]))
-    reached = round(float(row["reach_fraction"]) * runs)
-    steps = float(row.get("steps_to_threshold_median") or "nan")
+    runs = int(float(row[schema.RUNS]))
+    reached = round(float(row[schema.REACH_FRACTION]) * runs)
+    steps = number(row.get(schema.STEPS_TO_THRESHOLD_MEDIAN))
     return f"{reached}/{runs}" + (f" · {steps:,.0f}" if reached and math.isfinite(steps) else "")
 
 
@@ -221,15 +222,15 @@ def headline_tables(data: Results) -> str:
     lines = [f"# Headline tables: {data.name}", ""]
     if data.partial:
         lines += [f"**{data.status}.** Every table below covers the finished runs only.", ""]
-    tasks = list(dict.fromkeys((row["env"], row.get("algo", "")) for row in data.summary))
-    lines += ["95 % stratified-bootstrap CIs in brackets (2,000 resamples). Conditions are the "
+    tasks = list(dict.fromkeys((row[schema.ENV], row.get(schema.ALGO, "")) for row in data.summary))
+    lines += [f"95 % stratified-bootstrap CIs in brackets ({REPS:,} resamples). Conditions are the "
               "reward perturbations of training; every return is the clean one, evaluated on a "
               "separate env. Generated by `rl-lr report` from `metrics.csv` and `summary.csv`.",
               ""]
     for env, algo in tasks:
         task = _Task(data, env, algo)
         perturbed = [p for p in task.panels if any(
-            task.metrics.get((p, policy), {}).get("sensitivity") not in (None, "", "nan")
+            task.metrics.get((p, policy), {}).get(schema.SENSITIVITY) not in (None, "", "nan")
             for policy in task.fixed + task.adaptive)]
         sections = [
             (f"Ranking over the {len(task.panels)} conditions: final clean return",
@@ -237,17 +238,17 @@ def headline_tables(data: Results) -> str:
             ("Final clean return, IQM [CI] (div.: diverged runs, scored at their last finite "
              "evaluation)", task.matrix(task.of_metrics(_final))),
             ("Area under the clean eval curve (time-averaged return), IQM [CI]",
-             task.matrix(task.of_metrics(lambda r: _ci(r, "auc_iqm")))),
+             task.matrix(task.of_metrics(lambda r: _ci(r, schema.AUC_IQM)))),
             ("Runs reaching the env's threshold · median steps to reach it",
              task.matrix(task.of_metrics(_reach))),
             ("Dispersion across time (IQR of the eval curve's slope, return per env step; "
              "lower is steadier), IQM [CI]",
-             task.matrix(task.of_metrics(lambda r: _ci(r, "dispersion_time")))),
+             task.matrix(task.of_metrics(lambda r: _ci(r, schema.DISPERSION_TIME)))),
             ("Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer), "
-             "IQM [CI]", task.matrix(task.of_metrics(lambda r: _ci(r, "long_term_risk")))),
+             "IQM [CI]", task.matrix(task.of_metrics(lambda r: _ci(r, schema.LONG_TERM_RISK)))),
             ("Sensitivity: final return under the perturbation / clean (1 = unaffected), "
              "IQM [CI]",
-             task.matrix(task.of_metrics(lambda r: _ci(r, "sensitivity")), perturbed)),
+             task.matrix(task.of_metrics(lambda r: _ci(r, schema.SENSITIVITY)), perturbed)),
             ("LR actually used: final LR, median [min, max] over the runs · runs whose LR "
              "moved · distinct LR traces (1: the same LR sequence in every run); the LR at "
              "the evaluation points", task.matrix(task.lr_used)),

@@ -1,8 +1,9 @@
 """``metrics.csv``: one row per group of runs (every axis label but the seed), with confidence
-intervals, from a sweep's finished runs.
+intervals, from an experiment's finished runs; the column names are those of
+:mod:`rl_lr.schema`.
 
 Columns (``X``, ``X_low``, ``X_high`` for a 95 % stratified-bootstrap interval, 2,000
-resamples, seeded by the group's name so the file is reproducible):
+resamples, seeded by the group's name so the file is reproducible: :mod:`.scores`):
 
 - ``runs``, ``diverged_rate`` (Wilson interval);
 - ``final_iqm`` / ``final_mean`` / ``final_median``: final clean eval return; ``norm_final_iqm``
@@ -22,7 +23,7 @@ resamples, seeded by the group's name so the file is reproducible):
   at the policy's ``min_lr`` / ``max_lr``.
 
 Diverged runs score their last finite evaluation (a divergence is counted in
-``diverged_rate``, not hidden).
+``diverged_rate``, not hidden): :func:`.scores.final_score`.
 """
 
 from __future__ import annotations
@@ -36,27 +37,28 @@ from typing import Any
 
 import numpy as np
 
-from rl_lr import metrics
+from rl_lr import metrics, schema
 from rl_lr.files import write_csv
+from rl_lr.results.load import curves_by_run
+from rl_lr.results.scores import (
+    REPS,
+    Panel,
+    Trace,
+    env_range,
+    final_score,
+    group_key,
+    group_seed,
+    is_diverged,
+    number,
+    steps_to_threshold,
+    switch_steps,
+)
+from rl_lr.schedules import ALL_NETWORKS
 
-__all__ = ["group_key", "write_metrics"]
+__all__ = ["write_metrics"]
 
-REPS = 2000
-
-
-def group_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in labels.items() if k != "seed")
-
-
-def _curves(curve_rows: Sequence[Mapping[str, Any]], metric: str
-            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """run_id -> (timesteps, values) of one metric."""
-    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for row in curve_rows:
-        if row["metric"] == metric:
-            points[row["run_id"]].append((float(row["timesteps"]), float(row["value"])))
-    return {run: (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
-            for run, pts in points.items()}
+FINAL_COLUMNS = {"iqm": schema.FINAL_IQM, "mean": schema.FINAL_MEAN,
+                 "median": schema.FINAL_MEDIAN}  # statistic -> column
 
 
 def _stack(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -73,144 +75,112 @@ def _stack(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
     return shared, np.asarray(values, dtype=float)
 
 
-def _interval(prefix: str, values: np.ndarray, seed: str) -> dict[str, float]:
+def _with_ci(column: str, ci: metrics.Interval) -> dict[str, float]:
+    """``{X: point, X_low: low, X_high: high}``."""
+    low, high = schema.ci_columns(column)
+    return {column: ci.point, low: ci.low, high: ci.high}
+
+
+def _interval(column: str, values: np.ndarray, seed: str) -> dict[str, float]:
+    """The IQM of the finite ``values`` with its interval, seeded by ``seed``."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        return {prefix: math.nan, f"{prefix}_low": math.nan, f"{prefix}_high": math.nan}
-    ci = metrics.stratified_bootstrap_ci(finite[:, None], "iqm", reps=REPS, rng=_seed(seed))
-    return {prefix: ci.point, f"{prefix}_low": ci.low, f"{prefix}_high": ci.high}
-
-
-def _seed(text: str) -> int:
-    import zlib
-
-    return zlib.crc32(text.encode())
-
-
-def _env_range(env_id: str) -> tuple[float, float] | None:
-    try:
-        from rl_lr.envs.suites import env_entry
-
-        entry = env_entry(env_id)
-    except (ImportError, KeyError):
-        return None
-    return float(entry.random_return), float(entry.reference_return)
-
-
-def _final(row: Mapping[str, Any], curve: tuple[np.ndarray, np.ndarray] | None) -> float:
-    value = row.get("final_eval_return")
-    if value not in (None, "") and math.isfinite(float(value)):
-        return float(value)
-    if curve is not None:  # diverged: its last finite evaluation
-        finite = curve[1][np.isfinite(curve[1])]
-        if finite.size:
-            return float(finite[-1])
-    return math.nan
-
-
-def _switch_steps(plan_run: Any, runs_dir: Path) -> list[int]:
-    """Timesteps of the regime switches of the run's ``switch(...)`` perturbations."""
-    from rl_lr.envs import parse_perturbations, switch_timesteps
-    from rl_lr.files import run_n_envs
-
-    n_envs = run_n_envs(runs_dir / plan_run.run_id)
-    return switch_timesteps(parse_perturbations(plan_run.config.perturb), plan_run.config.steps,
-                            n_envs)
+        return _with_ci(column, metrics.Interval(math.nan, math.nan, math.nan))
+    ci = metrics.stratified_bootstrap_ci(finite[:, None], "iqm", reps=REPS,
+                                         rng=group_seed(seed))
+    return _with_ci(column, ci)
 
 
 def write_metrics(out: Path, plan: Sequence[Any], summary_rows: Sequence[Mapping[str, Any]],
                   curve_rows: Sequence[Mapping[str, Any]]) -> None:
     """Compute every group's metrics and write ``out/metrics.csv`` atomically."""
     by_id = {run.run_id: run for run in plan}
-    eval_curves = _curves(curve_rows, "eval_return_mean")
-    lr_curves = _curves(curve_rows, "lr")
-    groups: dict[tuple[tuple[str, str], ...], list[Mapping[str, Any]]] = defaultdict(list)
+    curves = curves_by_run(curve_rows, (schema.EVAL_RETURN_MEAN, schema.LR))
+    eval_curves = {run: c[schema.EVAL_RETURN_MEAN] for run, c in curves.items()
+                   if schema.EVAL_RETURN_MEAN in c}
+    lr_curves = {run: c[schema.LR] for run, c in curves.items() if schema.LR in c}
+    groups: dict[Panel, list[Mapping[str, Any]]] = defaultdict(list)
     for row in summary_rows:
-        groups[group_key(by_id[row["run_id"]].labels)].append(row)
-    finals: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
+        groups[group_key(by_id[row[schema.RUN_ID]].labels)].append(row)
+    finals: dict[Panel, dict[int, float]] = {}
     clean = {key for key, rows in groups.items()
-             if by_id[rows[0]["run_id"]].config.perturb in (None, "", [])}
+             if by_id[rows[0][schema.RUN_ID]].config.perturb == ()}
     for key, rows in groups.items():
-        finals[key] = {by_id[r["run_id"]].config.seed: _final(r, eval_curves.get(r["run_id"]))
-                       for r in rows}
+        finals[key] = {by_id[r[schema.RUN_ID]].config.seed:
+                       final_score(r, eval_curves.get(r[schema.RUN_ID])) for r in rows}
 
     out_rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short curves are left unfiltered, by design
         for key, rows in groups.items():
             out_rows.append(_group_row(key, rows, by_id, eval_curves, lr_curves, finals, clean,
-                                       out / "runs"))
-    columns = list(dict.fromkeys(k for row in out_rows for k in row)) or ["runs"]
-    write_csv(out / "metrics.csv", out_rows, columns)
+                                       out))
+    columns = list(dict.fromkeys(k for row in out_rows for k in row)) or [schema.RUNS]
+    write_csv(out / schema.METRICS_CSV, out_rows, columns)
 
 
-def _group_row(key: tuple[tuple[str, str], ...], rows: Sequence[Mapping[str, Any]],
-               by_id: Mapping[str, Any], eval_curves: Mapping[str, Any],
-               lr_curves: Mapping[str, Any],
-               finals: Mapping[tuple[tuple[str, str], ...], dict[int, float]],
-               clean: set[tuple[tuple[str, str], ...]], runs_dir: Path) -> dict[str, Any]:
+def _group_row(key: Panel, rows: Sequence[Mapping[str, Any]], by_id: Mapping[str, Any],
+               eval_curves: Mapping[str, Trace], lr_curves: Mapping[str, Trace],
+               finals: Mapping[Panel, dict[int, float]], clean: set[Panel],
+               out: Path) -> dict[str, Any]:
     name = "|".join(f"{k}={v}" for k, v in key)
-    runs = [by_id[r["run_id"]] for r in rows]
+    runs = [by_id[r[schema.RUN_ID]] for r in rows]
     env = runs[0].config.env
     row: dict[str, Any] = dict(key)
-    row["runs"] = len(rows)
-    diverged = np.array([str(r.get("diverged")).lower() == "true" for r in rows])
-    rate = metrics.divergence_rate(diverged)
-    row.update({"diverged_rate": rate.point, "diverged_rate_low": rate.low,
-                "diverged_rate_high": rate.high})
+    row[schema.RUNS] = len(rows)
+    diverged = np.array([is_diverged(r) for r in rows])
+    row.update(_with_ci(schema.DIVERGED_RATE, metrics.divergence_rate(diverged)))
     final = np.array(list(finals[key].values()))
     finite = final[np.isfinite(final)]
     if finite.size:
-        cis = metrics.aggregate_with_cis({name: finite[:, None]}, rng=_seed(name),
-                                         statistics=("iqm", "mean", "median"), reps=REPS)[name]
+        cis = metrics.aggregate_with_cis({name: finite[:, None]}, rng=group_seed(name),
+                                         statistics=tuple(FINAL_COLUMNS), reps=REPS)[name]
         for stat, ci in cis.items():
-            row.update({f"final_{stat}": ci.point, f"final_{stat}_low": ci.low,
-                        f"final_{stat}_high": ci.high})
-    env_range = _env_range(env)
-    if env_range and finite.size:
-        low, high = env_range
+            row.update(_with_ci(FINAL_COLUMNS[stat], ci))
+    suite_range = env_range(env)
+    if suite_range and finite.size:
+        low, high = suite_range
         norm = metrics.normalise(finite, low, high)
-        row.update(_interval("norm_final_iqm", norm, name + "norm"))
+        row.update(_interval(schema.NORM_FINAL_IQM, norm, name + "norm"))
         gap = metrics.optimality_gap(norm[:, None])
-        row["optimality_gap"] = gap
-    aucs = np.array([float(r["eval_auc"]) if r.get("eval_auc") not in (None, "") else math.nan
-                     for r in rows])
-    row.update(_interval("auc_iqm", aucs, name + "auc"))
-    reached = [r.get("steps_to_threshold") not in (None, "") for r in rows]
-    row["reach_fraction"] = float(np.mean(reached))
-    steps = [float(r["steps_to_threshold"]) for r in rows if r.get("steps_to_threshold")
-             not in (None, "")]
-    row["steps_to_threshold_median"] = float(np.median(steps)) if steps else math.nan
+        row[schema.OPTIMALITY_GAP] = gap
+    aucs = np.array([number(r.get(schema.EVAL_AUC)) for r in rows])
+    row.update(_interval(schema.AUC_IQM, aucs, name + "auc"))
+    reach = [steps_to_threshold(r) for r in rows]
+    row[schema.REACH_FRACTION] = float(np.mean([math.isfinite(s) for s in reach]))
+    steps = [s for s in reach if math.isfinite(s)]
+    row[schema.STEPS_TO_THRESHOLD_MEDIAN] = float(np.median(steps)) if steps else math.nan
 
-    stacked = _stack([eval_curves[r["run_id"]] for r in rows if r["run_id"] in eval_curves])
+    stacked = _stack([eval_curves[r[schema.RUN_ID]] for r in rows
+                      if r[schema.RUN_ID] in eval_curves])
     if stacked is not None and stacked[0].size >= 3:
         timesteps, curves = stacked
-        row.update(_interval("dispersion_time",
+        row.update(_interval(schema.DISPERSION_TIME,
                              np.atleast_1d(metrics.dispersion_across_time(timesteps, curves)),
                              name + "dt"))
-        row.update(_interval("short_term_risk",
+        row.update(_interval(schema.SHORT_TERM_RISK,
                              np.atleast_1d(metrics.short_term_risk(timesteps, curves)),
                              name + "srt"))
-        row.update(_interval("long_term_risk", np.atleast_1d(metrics.long_term_risk(curves)),
-                             name + "lrt"))
-        row["dispersion_runs"] = float(np.nanmedian(metrics.dispersion_across_runs(curves)))
-        row["risk_runs"] = float(metrics.risk_across_runs(curves))
-        switches = _switch_steps(runs[0], runs_dir)
+        row.update(_interval(schema.LONG_TERM_RISK,
+                             np.atleast_1d(metrics.long_term_risk(curves)), name + "lrt"))
+        row[schema.DISPERSION_RUNS] = float(np.nanmedian(metrics.dispersion_across_runs(curves)))
+        row[schema.RISK_RUNS] = float(metrics.risk_across_runs(curves))
+        first = runs[0]
+        switches = switch_steps(first.config.perturb, first.config.steps,
+                                schema.run_dir(out, first.run_id))
         if switches:
             effects = metrics.regime_switch_effects(timesteps, curves, switches)
-            row["switch_drop"] = float(np.nanmean(effects[0]))
-            row["switch_recovery_steps"] = float(np.nanmean(effects[1]))
-    row.update(_sensitivity(key, finals, clean, env_range, name))
+            row[schema.SWITCH_DROP] = float(np.nanmean(effects[0]))
+            row[schema.SWITCH_RECOVERY_STEPS] = float(np.nanmean(effects[1]))
+    row.update(_sensitivity(key, finals, clean, suite_range, name))
     row.update(_lr_stats(runs, rows, lr_curves))
     return row
 
 
-def _sensitivity(key: tuple[tuple[str, str], ...],
-                 finals: Mapping[tuple[tuple[str, str], ...], dict[int, float]],
-                 clean: set[tuple[tuple[str, str], ...]],
+def _sensitivity(key: Panel, finals: Mapping[Panel, dict[int, float]], clean: set[Panel],
                  env_range: tuple[float, float] | None, name: str) -> dict[str, float]:
-    def others(k: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-        return tuple(item for item in k if item[0] != "perturb")
+    def others(k: Panel) -> Panel:
+        return tuple(item for item in k if item[0] != schema.PERTURB)
 
     if key in clean:
         return {}
@@ -226,23 +196,21 @@ def _sensitivity(key: tuple[tuple[str, str], ...],
         values = metrics.sensitivity(perturbed, reference, low=env_range[0], high=env_range[1])
     else:
         values = metrics.sensitivity(perturbed, reference, kind="difference")
-    return _interval("sensitivity", np.atleast_1d(values), name + "sens")
+    return _interval(schema.SENSITIVITY, np.atleast_1d(values), name + "sens")
 
 
 def _lr_stats(runs: Sequence[Any], rows: Sequence[Mapping[str, Any]],
-              lr_curves: Mapping[str, Any]) -> dict[str, float]:
-    from rl_lr.schedules import POLICIES
-
+              lr_curves: Mapping[str, Trace]) -> dict[str, float]:
     oscillations, at_bound = [], []
     for run, row in zip(runs, rows, strict=True):
-        trace = lr_curves.get(row["run_id"])
+        trace = lr_curves.get(row[schema.RUN_ID])
         if trace is None or trace[1].size < 2 or not np.all(np.isfinite(trace[1])):
             continue
         oscillations.append(float(metrics.lr_oscillations(trace[1])))
-        lr = run.config.lr
-        if isinstance(lr, str):
-            policy = POLICIES.parse(lr)
+        policies = run.config.lr or {}
+        if set(policies) == {ALL_NETWORKS}:  # one policy for every network
+            policy = policies[ALL_NETWORKS]
             at_bound.append(float(metrics.fraction_at_bound(trace[1], policy.min_lr,
                                                             policy.max_lr)))
-    return {"lr_oscillations": float(np.mean(oscillations)) if oscillations else math.nan,
-            "lr_at_bound": float(np.mean(at_bound)) if at_bound else math.nan}
+    return {schema.LR_OSCILLATIONS: float(np.mean(oscillations)) if oscillations else math.nan,
+            schema.LR_AT_BOUND: float(np.mean(at_bound)) if at_bound else math.nan}

@@ -1,13 +1,14 @@
-"""A benchmark directory (what ``rl-lr bench`` writes) read once into memory, and the arrays
-the figures and the report are drawn from.
+"""An experiment directory (what ``rl-lr bench`` writes; its files: :mod:`rl_lr.schema`) read
+once into memory, and the arrays the figures and the report are drawn from.
 
 Vocabulary: a **policy** is a run's ``lr`` label; a **panel** is one combination of every other
 axis that varies, except the seed (env x perturbation, x algo or optimizer or ``set.*`` when
 those vary too); a **group** is a policy in a panel, its runs differing only by seed (the rows
 of ``metrics.csv``).
 
-Works on a sweep that is still running: only finished runs are read (``summary.csv`` is
-rewritten after every run), and :attr:`Results.partial` says so.
+Works on an experiment that is still running: only finished runs are read (``summary.csv`` is
+rewritten as runs finish), and :attr:`Results.partial` says so. How a run scores, how policies
+rank and how intervals are seeded are the rules of :mod:`.scores`.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -19,10 +20,7 @@ rewritten after every run), and :attr:`Results.partial` says so.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import zlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,20 +32,24 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from rl_lr.metrics import Interval, aggregate_with_cis, normalise
+from rl_lr import schema
+from rl_lr.errors import SpecError
+from rl_lr.experiment import experiment_from_dict, label_of, plan_runs
+from rl_lr.experiment.file import TOP_KEYS
+from rl_lr.files import read_csv
+from rl_lr.metrics import Interval
+from rl_lr.results import scores
+from rl_lr.results.score_table import ScoreTable, make_score_table, policy_intervals
+from rl_lr.results.scores import Panel, Trace
 
-__all__ = ["CURVE_METRICS", "Curves", "Results", "ResultsError", "ScoreTable", "load_results"]
+__all__ = ["CURVE_METRICS", "Curves", "Results", "ResultsError", "curves_by_run", "load_results"]
 
 Array = NDArray[np.float64]
-Panel = tuple[tuple[str, str], ...]
-AXES = ("env", "algo", "lr", "perturb", "optimizer", "seed")  # rl_lr.experiment.AXES
-CURVE_METRICS = ("eval_return_mean", "lr")
-REPS = 2000  # bootstrap resamples, as metrics.csv
-SEED = 0  # every bootstrap in a figure or the report derives from this seed and a name
+CURVE_METRICS = (schema.EVAL_RETURN_MEAN, schema.LR)
 
 
 class ResultsError(ValueError):
-    """The directory is not a benchmark directory (or a file in it is unreadable)."""
+    """The directory is not an experiment directory (or a file in it is unreadable)."""
 
 
 class Curves(NamedTuple):
@@ -59,53 +61,15 @@ class Curves(NamedTuple):
     run_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ScoreTable:
-    """Final clean eval returns as rliable's contract: ``scores[policy]`` has shape
-    ``(runs, tasks)``, one task per panel in :attr:`tasks`; normalised (0 = random policy,
-    1 = the env's reference return) when every env's range is known."""
-
-    scores: dict[str, Array]
-    tasks: list[Panel]
-    normalised: bool
-    note: str = ""
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _number(text: Any) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _label_of(value: Any) -> str:
-    """An axis value's label when the experiment lists values (rl_lr.experiment's rule)."""
-    if value is None:
-        return "none"
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
-
-
-def name_seed(*names: str) -> int:
-    """A reproducible bootstrap seed for a named item (a panel, a policy)."""
-    return zlib.crc32("|".join((str(SEED), *names)).encode())
-
-
 @dataclass
 class Results:
-    """Everything a figure or the report needs from a benchmark directory; see
+    """Everything a figure or the report needs from an experiment directory; see
     :func:`load_results`."""
 
     path: Path
     experiment: dict[str, Any]
     summary: list[dict[str, str]]
-    curves: dict[str, dict[str, tuple[Array, Array]]]  # run_id -> metric -> (t, values)
+    curves: dict[str, dict[str, Trace]]  # run_id -> metric -> (timesteps, values)
     metrics: list[dict[str, str]]
     failures: list[dict[str, str]]
     finished_ids: list[str] = field(default_factory=list)
@@ -123,7 +87,7 @@ class Results:
 
     @property
     def planned_ids(self) -> list[str]:
-        return [str(i) for i in self.experiment.get("run_ids") or []]
+        return [str(i) for i in self.experiment.get(schema.RUN_IDS) or []]
 
     @property
     def planned(self) -> int:
@@ -148,7 +112,7 @@ class Results:
     @cached_property
     def label_keys(self) -> list[str]:
         keys = list(self.summary[0]) if self.summary else []
-        return [k for k in keys if k in AXES or k.startswith("set.")]
+        return [k for k in keys if k in schema.AXES or k.startswith(schema.SET_PREFIX)]
 
     def labels(self, row: Mapping[str, str]) -> dict[str, str]:
         return {k: row.get(k, "") for k in self.label_keys}
@@ -157,14 +121,10 @@ class Results:
     def plan_labels(self) -> dict[str, dict[str, str]]:
         """Axis labels of every planned run, from the experiment (empty if it no longer plans,
         e.g. a plugin is missing): names failed runs, which ``summary.csv`` does not list."""
-        from rl_lr.errors import SpecError
-        from rl_lr.experiment import experiment_from_dict, plan_runs
-
-        keys = ("name", "description", "imports", "budget", "grid", "overrides", "runs")
         try:
             experiment = experiment_from_dict({k: v for k, v in self.experiment.items()
-                                               if k in keys and v not in (None, [], {})},
-                                              str(self.experiment.get("source", "")))
+                                               if k in TOP_KEYS and v not in (None, [], {})},
+                                              str(self.experiment.get(schema.SOURCE, "")))
             return {run.run_id: dict(run.labels) for run in plan_runs(experiment)}
         except (SpecError, ValueError, TypeError, ImportError):
             return {}
@@ -174,7 +134,7 @@ class Results:
     @cached_property
     def policies(self) -> list[str]:
         """LR-policy labels with finished runs, sorted: the order of legends."""
-        return sorted({row.get("lr", "") for row in self.summary})
+        return sorted({row.get(schema.LR, "") for row in self.summary})
 
     @cached_property
     def planned_policies(self) -> list[str]:
@@ -182,25 +142,26 @@ class Results:
         grids = self.experiment.get("grid") or {}
         labels: list[str] = []
         for grid in grids if isinstance(grids, list) else [grids]:
-            grid_lr = grid.get("lr")
+            grid_lr = grid.get(schema.LR)
             labels += ([str(k) for k in grid_lr] if isinstance(grid_lr, dict) else
-                       [_label_of(v) for v in grid_lr] if isinstance(grid_lr, list) else
-                       [_label_of(grid_lr)] if grid_lr is not None else [])
+                       [label_of(v) for v in grid_lr] if isinstance(grid_lr, list) else
+                       [label_of(grid_lr)] if grid_lr is not None else [])
         for run in self.experiment.get("runs") or []:
             if isinstance(run, dict):
-                labels.append(str(run["label"]) if "label" in run else _label_of(run.get("lr")))
+                labels.append(str(run["label"]) if "label" in run
+                              else label_of(run.get(schema.LR)))
         return sorted(set(labels))
 
     @property
     def palette_policies(self) -> list[str]:
         """The policies colours are assigned over: every planned one, so that a policy keeps
-        its colour while a sweep runs and in a figure of a subset (:meth:`select`)."""
+        its colour while an experiment runs and in a figure of a subset (:meth:`select`)."""
         return sorted(set(self.palette) | set(self.planned_policies) | set(self.policies))
 
     @cached_property
     def specs(self) -> dict[str, str]:
         """Spec text of each policy (``lr`` label -> ``lr_spec``)."""
-        return {row.get("lr", ""): row.get("lr_spec", "") for row in self.summary}
+        return {row.get(schema.LR, ""): row.get(schema.LR_SPEC, "") for row in self.summary}
 
     @cached_property
     def panel_axes(self) -> list[str]:
@@ -212,11 +173,12 @@ class Results:
         def varies_within_a_policy(key: str) -> bool:
             values: dict[str, set[str]] = {}
             for row in self.summary:
-                values.setdefault(row.get("lr", ""), set()).add(row[key])
+                values.setdefault(row.get(schema.LR, ""), set()).add(row[key])
             return any(len(v) > 1 for v in values.values())
 
-        return ["env", *(k for k in self.label_keys
-                         if k not in ("env", "lr", "seed") and varies_within_a_policy(k))]
+        return [schema.ENV, *(k for k in self.label_keys
+                              if k not in (schema.ENV, schema.LR, schema.SEED)
+                              and varies_within_a_policy(k))]
 
     def panel_of(self, row: Mapping[str, str]) -> Panel:
         return tuple((k, row.get(k, "")) for k in self.panel_axes)
@@ -228,12 +190,17 @@ class Results:
 
     @property
     def envs(self) -> list[str]:
-        return list(dict.fromkeys(dict(p)["env"] for p in self.panels))
+        return list(dict.fromkeys(dict(p)[schema.ENV] for p in self.panels))
+
+    @property
+    def normalisable(self) -> bool:
+        """Every env has a normalisation range (:func:`~rl_lr.results.scores.env_range`)."""
+        return all(self.env_range(env) is not None for env in self.envs)
 
     @staticmethod
     def panel_title(panel: Panel, *, env: bool = True) -> str:
-        parts = [v if k in ("env", "perturb", "algo") else f"{k}={v}"
-                 for k, v in panel if env or k != "env"]
+        parts = [v if k in (schema.ENV, schema.PERTURB, schema.ALGO) else f"{k}={v}"
+                 for k, v in panel if env or k != schema.ENV]
         return " · ".join(parts) or "all runs"
 
     def rows(self, panel: Panel | None = None, policy: str | None = None
@@ -241,30 +208,30 @@ class Results:
         """Finished runs of a panel and/or policy, in plan order."""
         return [row for row in self.summary
                 if (panel is None or self.panel_of(row) == panel)
-                and (policy is None or row.get("lr") == policy)]
+                and (policy is None or row.get(schema.LR) == policy)]
 
     def select(self, envs: Collection[str] | None) -> Results:
-        """The same sweep restricted to some envs (colours stay those of the whole sweep);
-        it is partial only if runs of those envs are missing (all runs when the experiment
-        no longer plans)."""
+        """The same experiment restricted to some envs (colours stay those of the whole
+        experiment); it is partial only if runs of those envs are missing (all runs when the
+        experiment no longer plans)."""
         if not envs:
             return self
-        summary = [row for row in self.summary if row.get("env") in envs]
-        keep = {row["run_id"] for row in summary}
+        summary = [row for row in self.summary if row.get(schema.ENV) in envs]
+        keep = {row[schema.RUN_ID] for row in summary}
         planned = [i for i in self.planned_ids
-                   if self.plan_labels.get(i, {}).get("env", next(iter(envs))) in envs]
-        return Results(self.path, {**self.experiment, "run_ids": planned}, summary,
-                         {k: v for k, v in self.curves.items() if k in keep},
-                         [r for r in self.metrics if r.get("env") in envs], self.failures,
-                         [i for i in self.finished_ids if i in set(planned)],
-                         tuple(self.palette_policies))
+                   if self.plan_labels.get(i, {}).get(schema.ENV, next(iter(envs))) in envs]
+        return Results(self.path, {**self.experiment, schema.RUN_IDS: planned}, summary,
+                       {k: v for k, v in self.curves.items() if k in keep},
+                       [r for r in self.metrics if r.get(schema.ENV) in envs], self.failures,
+                       [i for i in self.finished_ids if i in set(planned)],
+                       tuple(self.palette_policies))
 
     # ------------------------------------------------------------------ curves
 
-    def group_curves(self, panel: Panel, policy: str, metric: str = "eval_return_mean"
+    def group_curves(self, panel: Panel, policy: str, metric: str = schema.EVAL_RETURN_MEAN
                      ) -> Curves | None:
         """One group's curves on the union of its eval points (None: no run logged it)."""
-        traces = [(row["run_id"], self.curves.get(row["run_id"], {}).get(metric))
+        traces = [(row[schema.RUN_ID], self.curves.get(row[schema.RUN_ID], {}).get(metric))
                   for row in self.rows(panel, policy)]
         present = [(run, trace) for run, trace in traces if trace is not None]
         if not present:
@@ -276,107 +243,56 @@ class Results:
         return Curves(timesteps, values, tuple(run for run, _ in present))
 
     def diverged_rows(self) -> list[dict[str, str]]:
-        return [row for row in self.summary
-                if str(row.get("diverged", "")).lower() in ("1", "true")]
+        return [row for row in self.summary if scores.is_diverged(row)]
 
     def switch_steps(self, panel: Panel) -> list[float]:
         """Timesteps of the regime switches of the panel's ``switch(...)`` perturbation."""
-        from rl_lr.envs import parse_perturbations, switch_timesteps
-        from rl_lr.errors import SpecError
-        from rl_lr.files import run_n_envs
-
         rows = self.rows(panel)
-        if not rows or not rows[0].get("perturb_spec") or not _number(rows[0].get("steps")) > 0:
+        if not rows or not rows[0].get(schema.PERTURB_SPEC) \
+                or not scores.number(rows[0].get(schema.STEPS)) > 0:
             return []
         row = rows[0]
         try:
-            chain = parse_perturbations(row["perturb_spec"])
+            steps = scores.switch_steps(row[schema.PERTURB_SPEC],
+                                        int(scores.number(row[schema.STEPS])),
+                                        schema.run_dir(self.path, row[schema.RUN_ID]))
         except SpecError:
             return []
-        n_envs = run_n_envs(self.path / "runs" / row["run_id"])
-        return [float(t) for t in switch_timesteps(chain, int(_number(row["steps"])), n_envs)]
+        return [float(t) for t in steps]
 
     # ------------------------------------------------------------------ final scores
 
     def final_score(self, row: Mapping[str, str]) -> float:
-        """Final clean eval return; a diverged run scores its last finite evaluation (as
-        ``metrics.csv``), NaN if it has none."""
-        value = _number(row.get("final_eval_return"))
-        if math.isfinite(value):
-            return value
-        trace = self.curves.get(row["run_id"], {}).get("eval_return_mean")
-        if trace is not None:
-            finite = trace[1][np.isfinite(trace[1])]
-            if finite.size:
-                return float(finite[-1])
-        return math.nan
+        """Final clean eval return of a ``summary.csv`` row (:func:`.scores.final_score`)."""
+        trace = self.curves.get(row[schema.RUN_ID], {}).get(schema.EVAL_RETURN_MEAN)
+        return scores.final_score(row, trace)
+
+    def final_scores(self, panel: Panel, policy: str) -> list[float]:
+        """The finite final scores of a group's runs, in plan (seed) order."""
+        values = (self.final_score(row) for row in self.rows(panel, policy))
+        return [v for v in values if math.isfinite(v)]
 
     def env_range(self, env: str) -> tuple[float, float] | None:
         """``(random_return, reference_return)`` of a suite env, None for others."""
-        try:
-            from rl_lr.envs.suites import env_entry
-
-            entry = env_entry(env)
-        except (ImportError, KeyError):
-            return None
-        return float(entry.random_return), float(entry.reference_return)
+        return scores.env_range(env)
 
     @cached_property
     def score_table(self) -> ScoreTable:
-        """Final scores per policy over the panels (tasks); see :class:`ScoreTable`.
-
-        A panel where some policy has no finished run (not planned there, or not yet) is left
-        out; a policy with unequal runs per panel (a partial sweep) keeps its first ``k`` in
-        plan (seed) order in each, ``k`` its smallest count. Both are said in
-        :attr:`ScoreTable.note`.
-        """
-        ranges = {env: self.env_range(env) for env in self.envs}
-        unknown = [env for env, r in ranges.items() if r is None]
-        tasks, notes = list(self.panels), []
-        if unknown and len(ranges) > 1:
-            keep = {env for env, r in ranges.items() if r is not None} or {self.envs[0]}
-            tasks = [t for t in tasks if dict(t)["env"] in keep]
-            notes.append(f"left out {', '.join(e for e in unknown if e not in keep)}: in no "
-                         "env suite, so returns cannot be normalised and pooled")
-        elif unknown:
-            notes.append(f"raw returns: {unknown[0]} is in no env suite (no normalisation range)")
-        normalised = bool(tasks) and all(ranges[dict(t)["env"]] is not None for t in tasks)
-        finals = {(t, p): [s for s in (self.final_score(r) for r in self.rows(t, p))
-                           if math.isfinite(s)] for t in tasks for p in self.policies}
-        usable = [t for t in tasks if all(finals[t, p] for p in self.policies)]
-        if len(usable) < len(tasks):
-            notes.append(f"{len(tasks) - len(usable)} panel(s) left out: not every policy "
-                         "has a finished run there (not planned there, or not finished yet)")
-        scores: dict[str, Array] = {}
-        for p in self.policies if usable else []:
-            n = min(len(finals[t, p]) for t in usable)
-            if any(len(finals[t, p]) > n for t in usable):
-                notes.append(f"{p}: unequal runs per panel, first {n} (by seed order) used")
-            columns = []
-            for t in usable:
-                column = np.array(finals[t, p][:n])
-                r = ranges[dict(t)["env"]]
-                columns.append(normalise(column, r[0], r[1]) if normalised and r
-                               else column)
-            scores[p] = np.stack(columns, axis=1)
-        return ScoreTable(scores, usable, normalised, "; ".join(notes))
+        """Final scores per policy over the panels (tasks); see
+        :func:`~rl_lr.results.score_table.make_score_table`."""
+        return make_score_table(self.panels, self.policies,
+                                {env: self.env_range(env) for env in self.envs},
+                                self.final_scores)
 
     @cached_property
     def policy_intervals(self) -> dict[str, dict[str, Interval]]:
         """IQM, mean, median (and optimality gap when normalised) per policy with 95 %
-        stratified-bootstrap CIs, seeded (:data:`SEED`)."""
-        table = self.score_table
-        if not table.scores:
-            return {}
-        if table.normalised:  # scores are already normalised: the identity range
-            return aggregate_with_cis(table.scores, rng=SEED, low=0.0, high=1.0,
-                                              reps=REPS)
-        return aggregate_with_cis(table.scores, rng=SEED, reps=REPS)
+        stratified-bootstrap CIs, seeded (:data:`~rl_lr.results.scores.SEED`)."""
+        return policy_intervals(self.score_table)
 
     def ranking(self) -> list[str]:
         """Policies, best first by IQM (ties: mean, then name)."""
-        cis = self.policy_intervals
-        return sorted(cis, key=lambda p: (-cis[p]["iqm"].point, -cis[p]["mean"].point, p))
+        return scores.ranking(self.policy_intervals)
 
     def metric_rows(self, panel: Panel | None = None) -> list[dict[str, str]]:
         """Rows of ``metrics.csv`` (of one panel)."""
@@ -385,14 +301,16 @@ class Results:
         return [row for row in self.metrics if all(row.get(k) == v for k, v in panel)]
 
 
-def _read_curves(path: Path, wanted: Collection[str] | None
-                 ) -> dict[str, dict[str, tuple[Array, Array]]]:
+def curves_by_run(rows: Iterable[Mapping[str, Any]], wanted: Collection[str] | None = None
+                  ) -> dict[str, dict[str, Trace]]:
+    """``curves.csv`` rows (:data:`rl_lr.schema.CURVES_COLUMNS`) as ``run_id -> metric ->
+    (timesteps, values)`` sorted by timesteps, for the ``wanted`` metrics (None: all)."""
     points: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    for row in _read_csv(path):
-        if wanted is None or row["metric"] in wanted:
-            points[row["run_id"]][row["metric"]].append(
-                (_number(row["timesteps"]), _number(row["value"])))
-    out: dict[str, dict[str, tuple[Array, Array]]] = {}
+    for row in rows:
+        if wanted is None or row[schema.METRIC] in wanted:
+            points[row[schema.RUN_ID]][row[schema.METRIC]].append(
+                (scores.number(row[schema.TIMESTEPS]), scores.number(row[schema.VALUE])))
+    out: dict[str, dict[str, Trace]] = {}
     for run, per_metric in points.items():
         out[run] = {}
         for metric, pts in per_metric.items():
@@ -402,32 +320,39 @@ def _read_curves(path: Path, wanted: Collection[str] | None
 
 
 def load_results(path: Path | str, *, curve_metrics: Iterable[str] | None = CURVE_METRICS
-               ) -> Results:
-    """Read a benchmark directory (``rl-lr bench --out DIR``) once.
+                 ) -> Results:
+    """Read an experiment directory (``rl-lr bench --out DIR``) once.
 
     Args:
         path: the directory; it needs ``experiment.yaml``; the other files may be missing
-            (a sweep that has only just started).
+            (an experiment that has only just started).
         curve_metrics: metrics of ``curves.csv`` to keep (None: all).
 
     Raises:
         ResultsError: ``path`` holds no ``experiment.yaml`` or it is unreadable.
     """
     path = Path(path)
-    spec = path / "experiment.yaml"
+    spec = path / schema.EXPERIMENT_YAML
     if not spec.is_file():
-        raise ResultsError(f"{str(path)!r} is not a benchmark directory (no experiment.yaml); "
-                         "run rl-lr bench --out DIR first")
+        raise ResultsError(f"{str(path)!r} is not an experiment directory (no "
+                           f"{schema.EXPERIMENT_YAML}); run rl-lr bench --out DIR first")
     try:
         experiment = yaml.safe_load(spec.read_text()) or {}
     except yaml.YAMLError as err:
         raise ResultsError(f"{spec}: broken YAML: {err}") from None
     if not isinstance(experiment, dict):
         raise ResultsError(f"{spec}: expected a mapping, got {type(experiment).__name__}")
-    summary = _read_csv(path / "summary.csv")
+    summary = _scored(read_csv(path / schema.SUMMARY_CSV, missing_ok=True))
     wanted = None if curve_metrics is None else set(curve_metrics)
-    finished = [i for i in (str(r) for r in experiment.get("run_ids") or [])
-                if (path / "runs" / i / "summary.json").is_file()]
-    return Results(path, experiment, summary, _read_curves(path / "curves.csv", wanted),
-                     _read_csv(path / "metrics.csv"), _read_csv(path / "failures.csv"),
-                     finished)
+    finished = [i for i in (str(r) for r in experiment.get(schema.RUN_IDS) or [])
+                if (schema.run_dir(path, i) / schema.SUMMARY_JSON).is_file()]
+    curves = curves_by_run(read_csv(path / schema.CURVES_CSV, missing_ok=True), wanted)
+    return Results(path, experiment, summary, curves,
+                   _scored(read_csv(path / schema.METRICS_CSV, missing_ok=True)),
+                   read_csv(path / schema.FAILURES_CSV, missing_ok=True), finished)
+
+
+def _scored(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows of scored runs: an experiment with a protocol scores its test runs; its tuning
+    runs (``phase=tune``) only chose their configurations (``selection.csv``)."""
+    return [row for row in rows if row.get(schema.PHASE) != schema.TUNE]

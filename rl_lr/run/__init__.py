@@ -1,6 +1,7 @@
-"""One run: what it is asked to do (:mod:`.config`), training it with its callbacks
-(:mod:`.train`, :mod:`.recorder`), resumable checkpoints (:mod:`.checkpoint`), the console
-progress bar (:mod:`.console`) and its ``summary.json`` (:mod:`.summary`)."""
+"""One run: what it is asked to do (:mod:`.config`), training it (:mod:`.train`) with its
+callbacks (:mod:`.callbacks`): the rows it records (:mod:`.recorder`), the divergence rule
+(:mod:`.divergence`), resumable checkpoints (:mod:`.checkpoint`) and the console progress bar
+(:mod:`.console`); its ``summary.json`` (:mod:`.summary`)."""
 
 from rl_lr.run.config import TrainConfig, resolve_agent, resolve_document
 from rl_lr.run.summary import summarize

@@ -6,6 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from rl_lr.schema import (
+    DIVERGED,
+    DIVERGED_AT,
+    DIVERGENCE_REASON,
+    EVAL_AUC,
+    EVAL_RETURN_MEAN,
+    EVAL_RETURN_STD,
+    FINAL_EVAL_RETURN,
+    STEPS_TO_THRESHOLD,
+    TIMESTEPS,
+    TRAIN_RETURN,
+)
+
 __all__ = ["summarize"]
 
 
@@ -24,8 +37,8 @@ def summarize(rows: list[dict[str, Any]], threshold: float | None, wall_time: fl
     >>> s["eval_auc"], s["steps_to_threshold"], s["best_eval_return"]
     (2.0, 10, 4.0)
     """
-    steps = [row["timesteps"] for row in rows]
-    means = [row["eval_return_mean"] for row in rows]
+    steps = [row[TIMESTEPS] for row in rows]
+    means = [row[EVAL_RETURN_MEAN] for row in rows]
     best = max(range(len(rows)), key=lambda i: means[i]) if rows else None
     area = sum((steps[i + 1] - steps[i]) * (means[i + 1] + means[i]) / 2
                for i in range(len(rows) - 1))
@@ -37,19 +50,19 @@ def summarize(rows: list[dict[str, Any]], threshold: float | None, wall_time: fl
         total = diverged[0]
     return {
         "budget": budget,
-        "timesteps": total,
+        TIMESTEPS: total,
         "evaluations": len(rows),
-        "final_eval_return": means[-1] if rows else None,
-        "final_eval_return_std": rows[-1].get("eval_return_std") if rows else None,
-        "final_train_return": rows[-1].get("train_return") if rows else None,
+        FINAL_EVAL_RETURN: means[-1] if rows else None,
+        "final_eval_return_std": rows[-1].get(EVAL_RETURN_STD) if rows else None,
+        "final_train_return": rows[-1].get(TRAIN_RETURN) if rows else None,
         "best_eval_return": means[best] if best is not None else None,
         "best_eval_timesteps": steps[best] if best is not None else None,
-        "eval_auc": area / span if span > 0 else (means[0] if rows else None),
+        EVAL_AUC: area / span if span > 0 else (means[0] if rows else None),
         "reward_threshold": threshold,
-        "steps_to_threshold": reached[0] if reached else None,
+        STEPS_TO_THRESHOLD: reached[0] if reached else None,
         "wall_time_s": round(wall_time, 3),
         "steps_per_second": round(total / wall_time, 1) if wall_time > 0 else None,
-        "diverged": diverged is not None,
-        "diverged_at": diverged[0] if diverged else None,
-        "divergence_reason": diverged[1] if diverged else None,
+        DIVERGED: diverged is not None,
+        DIVERGED_AT: diverged[0] if diverged else None,
+        DIVERGENCE_REASON: diverged[1] if diverged else None,
     }

@@ -1,7 +1,8 @@
 """One trustworthy training run: ``rl-lr train`` and :func:`train` / :func:`resume`.
 
 A run builds its agent with :func:`rl_lr.agents.make` (preset + overrides, perturbed training
-envs, LR policy attached), trains it with one ``learn()`` call and writes into ``out``:
+envs, LR policy attached), trains it with one ``learn()`` call and its callbacks
+(:mod:`rl_lr.run.callbacks`) and writes into ``out``:
 
 - ``config.yaml``: the fully resolved run (every hyper-parameter actually used, the specs,
   the seed), versions of Python, torch, SB3, sb3-contrib, Gymnasium, MuJoCo, NumPy, rl-lr and
@@ -32,6 +33,8 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,9 +42,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+from rl_lr.agents import AgentSpec, build, make_eval_env, resolve_algo
 from rl_lr.errors import SpecError
+from rl_lr.files import git_commit, read_yaml, versions, write_json, write_yaml
+from rl_lr.run import checkpoint
+from rl_lr.run.callbacks import (
+    ConsoleProgress,
+    DivergenceCheck,
+    Evaluations,
+    RestoreCheckpointState,
+    RunFiles,
+    StopAfter,
+    StopRun,
+)
 from rl_lr.run.config import TrainConfig, resolve_agent
+from rl_lr.run.divergence import Diverged, find_divergence, raise_if_diverged
 from rl_lr.run.summary import summarize
+from rl_lr.sb3 import silence_logger
+from rl_lr.schema import SUMMARY_JSON
 
 __all__ = ["RunResult", "resume", "train"]
 
@@ -68,9 +89,7 @@ class RunResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _document(config: TrainConfig, spec: Any, options: dict[str, Any]) -> dict[str, Any]:
-    from rl_lr.files import git_commit, versions
-
+def _document(config: TrainConfig, spec: AgentSpec, options: dict[str, Any]) -> dict[str, Any]:
     return {"run": config.to_dict(), "agent": spec.to_dict(), "options": options,
             "versions": versions(), "git_commit": git_commit()}
 
@@ -90,8 +109,6 @@ def _check_out(out: Path, document: dict[str, Any]) -> None:
         raise SpecError(f"--out {out} is a file, not a directory")
     if not out.exists() or not any(out.iterdir()):
         return
-    from rl_lr.files import read_yaml
-
     config_file = out / "config.yaml"
     if not config_file.exists():
         raise SpecError(f"{out} is not empty and holds no rl-lr run; choose another --out")
@@ -105,8 +122,6 @@ def _check_out(out: Path, document: dict[str, Any]) -> None:
 
 @contextmanager
 def _torch_threads(threads: int) -> Iterator[None]:
-    import torch
-
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -116,90 +131,75 @@ def _torch_threads(threads: int) -> Iterator[None]:
 
 
 class _Session:
-    """One ``learn()`` call of a run (fresh or resumed) and the files it writes."""
+    """One ``learn()`` call of a run, fresh or ``resumed`` from a checkpoint: the callbacks
+    (:mod:`rl_lr.run.callbacks`), the final row and ``summary.json``."""
 
-    def __init__(self, out: Path, config: TrainConfig, spec: Any, options: dict[str, Any],
+    def __init__(self, out: Path, config: TrainConfig, spec: AgentSpec, options: dict[str, Any],
                  model: Any, quiet: bool, stop_after: int | None,
-                 pending: dict[str, Any] | None = None) -> None:
-        from rl_lr.agents import evaluate, make_eval_env
-        from rl_lr.run.console import ProgressBar
-        from rl_lr.run.recorder import RunRecorder
-
-        self.out, self.config, self.spec, self.options, self.model = (
-            out, config, spec, options, model)
-        self.bar = ProgressBar(config.steps, enabled=not quiet)
+                 resumed: checkpoint.RunState | None = None) -> None:
+        self.out, self.spec, self.model, self.budget = out, spec, model, config.steps
+        self.save_model = bool(options["save_model"])
+        self.files = RunFiles(out, self.save_model)
+        after_row: list[BaseCallback] = [self.files]
+        if stop_after is not None:
+            after_row.append(StopAfter(stop_after))
         assert config.eval_every is not None
-        self.recorder = RunRecorder(
-            make_eval_env(spec), evaluate, config.seed, config.eval_every, config.eval_episodes,
-            on_row=self.on_row, bar=self.bar, stop_after=stop_after, pending=pending,
-        )
-        self.recorder.init_callback(model)
-        self.recorder.watch_gradients()
+        self.evaluations = Evaluations(
+            make_eval_env(spec, n_envs=config.eval_episodes), config.seed,
+            config.eval_every, config.eval_episodes, callback_after_row=CallbackList(after_row))
+        self.progress = ConsoleProgress(config.steps, self.evaluations, enabled=not quiet)
+        first = [] if resumed is None else [RestoreCheckpointState(resumed.pending)]
+        self.callbacks = CallbackList(
+            [*first, DivergenceCheck(), self.evaluations, self.progress])
+        self.callbacks.init_callback(model)
+        if resumed is not None:
+            self.evaluations.load_state(resumed.extra)
+            self.files.write_rows()  # progress.csv back to the checkpoint's rows
 
-    def write_rows(self) -> None:
-        from rl_lr.files import write_csv
-        from rl_lr.run.recorder import columns
-
-        rows = self.recorder.rows
-        write_csv(self.out / "progress.csv", rows, columns(rows))
-        write_csv(self.out / "timing.csv", self.recorder.timing,
-                  ["timesteps", "wall_time_s", "eval_time_s", "steps_per_second"])
-
-    def on_row(self) -> None:
-        """After each evaluation (an update boundary): the files, then the checkpoint."""
-        from rl_lr.run import checkpoint
-
-        self.write_rows()
-        if self.options["save_model"]:
-            checkpoint.save(self.out, self.model, self.recorder.state())
-
-    def run(self) -> RunResult:
-        from rl_lr.files import write_json
-        from rl_lr.run.recorder import Diverged, StopRun, find_divergence
-        from rl_lr.sb3 import silence_logger
-
-        model, total = self.model, self.config.steps
-        diverged: tuple[int, str] | None = None
+    def _train(self) -> tuple[int, str] | None:
+        """Train to the budget and record the final row; the step and reason of a
+        divergence, if the run diverged. :class:`StopRun` passes through."""
+        model = self.model
         try:
-            if model.num_timesteps < total:
+            if model.num_timesteps < self.budget:
                 silence_logger(model)
-                model.learn(total - model.num_timesteps, callback=self.recorder,
+                model.learn(self.budget - model.num_timesteps, callback=self.callbacks,
                             reset_num_timesteps=model.num_timesteps == 0)
-            reason = find_divergence(model)
-            if reason is not None:
-                raise Diverged(int(model.num_timesteps), reason)
-            if not self.recorder.rows or self.recorder.rows[-1]["timesteps"] != model.num_timesteps:
-                self.recorder.record()
-                self.on_row()
+            raise_if_diverged(model)
+            rows = self.evaluations.rows
+            if not rows or rows[-1]["timesteps"] != model.num_timesteps:
+                self.evaluations.record()
+                self.files.save()
         except Diverged as err:
-            diverged = (err.step, err.reason)
-        except StopRun:
-            return RunResult("stopped", self.out)
+            return err.step, err.reason
         except FloatingPointError as err:
-            diverged = (int(model.num_timesteps), f"LR: {err}")
+            return int(model.num_timesteps), f"LR: {err}"
         except (ValueError, RuntimeError) as err:  # NaN reaching torch.distributions, ...
             reason = find_divergence(model)
             if reason is None:
                 raise
-            diverged = (int(model.num_timesteps), f"{reason} ({type(err).__name__})")
+            return int(model.num_timesteps), f"{reason} ({type(err).__name__})"
+        return None
+
+    def run(self) -> RunResult:
+        """Train, then write ``model.zip`` (with ``save_model``) and ``summary.json``."""
+        try:
+            diverged = self._train()
+        except StopRun:
+            return RunResult("stopped", self.out)
         finally:
-            if self.recorder.rows:
-                self.bar.eval_return = self.recorder.rows[-1]["eval_return_mean"]
-            self.bar.update(int(model.num_timesteps), force=True)
-            self.bar.close()
-            self.recorder.close()
-        if self.options["save_model"] and diverged is None:
-            model.save(self.out / ".model.zip.tmp")
+            self.progress.close()
+            self.evaluations.close()
+        if self.save_model and diverged is None:
+            self.model.save(self.out / ".model.zip.tmp")
             os.replace(self.out / ".model.zip.tmp", self.out / "model.zip")
-        summary = summarize(self.recorder.rows, self.spec.reward_threshold,
-                            self.recorder.elapsed(), total, diverged)
-        write_json(self.out / "summary.json", summary)
+        summary = summarize(self.evaluations.rows, self.spec.reward_threshold,
+                            self.evaluations.elapsed(), self.budget, diverged)
+        write_json(self.out / SUMMARY_JSON, summary)
         return RunResult("diverged" if diverged else "complete", self.out, summary)
 
 
 def _check_tensorboard(enabled: bool) -> None:
-    import importlib.util
-
     if enabled and importlib.util.find_spec("tensorboard") is None:
         raise SpecError("--tensorboard needs the tensorboard package (pip install tensorboard)")
 
@@ -225,9 +225,6 @@ def train(config: TrainConfig, out: Path, *, threads: int = 1, save_model: bool 
     Raises:
         SpecError: bad input (one line); nothing written.
     """
-    from rl_lr.agents import build
-    from rl_lr.files import write_yaml
-
     if stop_after is not None and not save_model:
         raise SpecError("stop_after needs save_model=True (a stopped run resumes from its "
                         "checkpoint)")
@@ -242,8 +239,7 @@ def train(config: TrainConfig, out: Path, *, threads: int = 1, save_model: bool 
             agent.model.tensorboard_log = str(out / "tb")
         out.mkdir(parents=True, exist_ok=True)
         write_yaml(out / "config.yaml", document, CONFIG_HEADER)
-        session = _Session(out, config, spec, options, agent.model, quiet, stop_after)
-        return session.run()
+        return _Session(out, config, spec, options, agent.model, quiet, stop_after).run()
 
 
 def resume(out: Path, *, quiet: bool = True, threads: int | None = None,
@@ -255,18 +251,12 @@ def resume(out: Path, *, quiet: bool = True, threads: int | None = None,
     Raises:
         SpecError: ``out`` holds no resumable run, or the presets / rl-lr changed since.
     """
-    import json
-
-    from rl_lr.agents import resolve_algo
-    from rl_lr.files import read_yaml
-    from rl_lr.run import checkpoint
-
     config_file = out / "config.yaml"
     if not config_file.exists():
         raise SpecError(f"--resume {out}: no config.yaml, not an rl-lr run directory")
     document = read_yaml(config_file) or {}
-    if (out / "summary.json").exists():
-        summary = json.loads((out / "summary.json").read_text())
+    if (out / SUMMARY_JSON).exists():
+        summary = json.loads((out / SUMMARY_JSON).read_text())
         return RunResult("diverged" if summary.get("diverged") else "complete", out, summary,
                          already_done=True)
     options = dict(document.get("options") or {})
@@ -287,8 +277,5 @@ def resume(out: Path, *, quiet: bool = True, threads: int | None = None,
         state = checkpoint.load(directory, resolve_algo(spec.algo).cls, spec.device)
         if options.get("tensorboard"):
             state.model.tensorboard_log = str(out / "tb")
-        session = _Session(out, config, spec, options, state.model, quiet, stop_after,
-                           pending=state.pending)
-        session.recorder.load_state(state.extra)
-        session.write_rows()  # progress.csv back to the checkpoint's rows
-        return session.run()
+        return _Session(out, config, spec, options, state.model, quiet, stop_after,
+                        resumed=state).run()

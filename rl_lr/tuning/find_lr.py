@@ -1,12 +1,12 @@
 """An LR range test for RL: ``rl-lr find-lr`` and :func:`find_lr`.
 
 Short runs over a log grid of constant LRs (``points`` LRs in ``[min_lr, max_lr]`` x
-``seeds`` seeds), run by rl-lr's harness (:func:`rl_lr.harness.run_experiment`: every core or a Ray
-cluster, resumable, the usual ``summary.csv`` / ``curves.csv`` / ``metrics.csv`` / ``runs/``
-in ``out``; ``workers=1`` runs them one after the other in this process), then per LR the
-mean area under the clean eval curve (``eval_auc``, a time-averaged return) with a
-stratified-bootstrap CI (:func:`rl_lr.metrics.stratified_bootstrap_ci`, seeded, so the file
-is reproducible).
+``seeds`` seeds), run by rl-lr's harness (:func:`rl_lr.harness.run_experiment`: every core or
+a Ray cluster, resumable, the usual ``summary.csv`` / ``curves.csv`` / ``metrics.csv`` /
+``runs/`` in ``out``; ``workers=1`` runs them one after the other in this process, on the
+``serial`` backend), then per LR the mean area under the clean eval curve (``eval_auc``, a
+time-averaged return) with a stratified-bootstrap CI
+(:func:`rl_lr.metrics.stratified_bootstrap_ci`, seeded, so the file is reproducible).
 
 A diverged run's curve is extended to the budget at its lowest evaluation, so a divergence
 costs the rest of the run instead of being averaged away.
@@ -28,7 +28,6 @@ and range marked) and ``suggestion.json``.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import zlib
@@ -40,7 +39,23 @@ from typing import Any, TextIO
 import numpy as np
 
 from rl_lr.errors import SpecError
+from rl_lr.experiment import Experiment, PlannedRun, plan_runs
+from rl_lr.files import read_csv, write_csv, write_json
+from rl_lr.harness import run_experiment
+from rl_lr.metrics import stratified_bootstrap_ci
+from rl_lr.plots import new_axes, save_figure
+from rl_lr.run import summarize
 from rl_lr.schedules import Constant, Cyclic
+from rl_lr.schema import (
+    DIVERGED,
+    EVAL_AUC,
+    EVAL_RETURN_MEAN,
+    FINAL_EVAL_RETURN,
+    PROGRESS_CSV,
+    SUMMARY_JSON,
+    TIMESTEPS,
+    run_dir,
+)
 
 __all__ = ["FindLRResult", "find_lr", "lr_grid", "plot_find_lr", "suggest"]
 
@@ -115,24 +130,18 @@ def suggest(lrs: Sequence[float], mean: Sequence[float], ci_low: Sequence[float]
 def _auc(progress: Path, budget: int, diverged: bool) -> tuple[float, int]:
     """AUC of a run (extended at its lowest evaluation to the budget if it diverged), and
     the env steps it took."""
-    from rl_lr.run import summarize
-
-    with progress.open(newline="") as handle:
-        rows = [{"timesteps": int(r["timesteps"]), "eval_return_mean": float(r["eval_return_mean"])}
-                for r in csv.DictReader(handle) if r["eval_return_mean"] not in ("", "nan")]
-    steps = int(rows[-1]["timesteps"]) if rows else 0
+    rows = [{TIMESTEPS: int(r[TIMESTEPS]), EVAL_RETURN_MEAN: float(r[EVAL_RETURN_MEAN])}
+            for r in read_csv(progress) if r[EVAL_RETURN_MEAN] not in ("", "nan")]
+    steps = int(rows[-1][TIMESTEPS]) if rows else 0
     if diverged and rows and steps < budget:
-        rows.append({"timesteps": budget,
-                     "eval_return_mean": min(r["eval_return_mean"] for r in rows)})
-    auc = summarize(rows, None, 0.0, budget, None)["eval_auc"] if rows else math.nan
+        rows.append({TIMESTEPS: budget, EVAL_RETURN_MEAN: min(r[EVAL_RETURN_MEAN] for r in rows)})
+    auc = summarize(rows, None, 0.0, budget, None)[EVAL_AUC] if rows else math.nan
     return float(auc), steps
 
 
 def _experiment(env: str, algo: str, grid: list[float], seeds: int, steps: int,
                 eval_every: int | None, eval_episodes: int, n_envs: int | None, preset: str,
-                perturb: Any, overrides: Mapping[str, Any]) -> Any:
-    from rl_lr.experiment import Experiment
-
+                perturb: Any, overrides: Mapping[str, Any]) -> Experiment:
     budget: dict[str, Any] = {"steps": steps, "eval_episodes": eval_episodes, "preset": preset}
     budget |= {k: v for k, v in (("eval_every", eval_every), ("n_envs", n_envs)) if v}
     return Experiment(
@@ -174,9 +183,6 @@ def find_lr(
     Raises:
         SpecError: empty / inverted range, bad counts or settings -- nothing written.
     """
-    from rl_lr.experiment import plan_runs
-    from rl_lr.harness import run_experiment
-
     grid = lr_grid(min_lr, max_lr, points)
     if type(seeds) is not int or seeds < 1:
         raise SpecError(f"--seeds must be a positive integer, got {seeds!r}")
@@ -187,47 +193,18 @@ def find_lr(
     experiment = _experiment(env, algo, grid, seeds, steps, eval_every, eval_episodes, n_envs,
                              preset, perturb, dict(overrides or {}))
     plan = plan_runs(experiment)  # validates everything before anything is written
-    if workers == 1 and backend == "local":
-        failed = _run_here(experiment, plan, out)
-    else:
-        result = run_experiment(experiment, out, backend=backend, workers=workers,
-                           ray_address=ray_address, quiet=quiet, stream=stream)
-        if result.interrupted:
-            raise KeyboardInterrupt
-        failed = result.failed
-    return _analyse(out, grid, plan, steps, confidence, failed)
+    serial = workers == 1 and backend == "local"  # one run at a time: no process pool
+    # The serial path writes no report/ (figures and HTML, a few seconds), as before.
+    result = run_experiment(experiment, out, backend="serial" if serial else backend,
+                            workers=workers, ray_address=ray_address, quiet=quiet,
+                            stream=stream, report=not serial)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return _analyse(out, grid, plan, steps, confidence, result.failed)
 
 
-def _run_here(experiment: Any, plan: Sequence[Any], out: Path) -> dict[str, str]:
-    """``workers=1``: the sweep's runs one after the other in this process, with the harness's
-    own run function and files (no process pool: no start-up cost per run, and none of
-    Python 3.11's ``max_tasks_per_child`` pool deadlocks, CPython gh-115634)."""
-    from rl_lr.files import write_yaml
-    from rl_lr.harness.backends import clean_partial, execute_run
-    from rl_lr.results import collect
-
-    runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    clean_partial(runs)
-    write_yaml(out / "experiment.yaml", {**experiment.to_dict(), "source": experiment.source,
-                                         "run_ids": [run.run_id for run in plan]},
-               "rl-lr bench: the resolved experiment and the ids of its runs.")
-    failed: dict[str, str] = {}
-    for run in plan:
-        outcome = execute_run({"run_id": run.run_id, "config": run.config.to_dict(),
-                               "out": str(runs / run.run_id)})
-        if outcome["status"] == "failed":
-            failed[run.run_id] = outcome["error"]
-    collect(out, plan, failed)
-    return failed
-
-
-def _analyse(out: Path, grid: list[float], plan: Sequence[Any], steps: int, confidence: float,
-             failed: Mapping[str, str]) -> FindLRResult:
-    from rl_lr.files import write_csv, write_json
-    from rl_lr.metrics import stratified_bootstrap_ci
-    from rl_lr.plots import save_figure
-
+def _analyse(out: Path, grid: list[float], plan: Sequence[PlannedRun], steps: int,
+             confidence: float, failed: Mapping[str, str]) -> FindLRResult:
     notes = [f"{len(failed)} run(s) failed: see failures.csv"] if failed else []
     rows: list[dict[str, Any]] = []
     total = 0
@@ -235,17 +212,17 @@ def _analyse(out: Path, grid: list[float], plan: Sequence[Any], steps: int, conf
         spec = repr(Constant(lr))
         aucs, finals, n_diverged = [], [], 0
         for run in (r for r in plan if r.labels["lr"] == spec):
-            summary_file = out / "runs" / run.run_id / "summary.json"
+            summary_file = run_dir(out, run.run_id) / SUMMARY_JSON
             if not summary_file.exists():
                 continue
             summary = json.loads(summary_file.read_text())
-            n_diverged += bool(summary.get("diverged"))
-            auc, taken = _auc(summary_file.with_name("progress.csv"), steps,
-                              bool(summary.get("diverged")))
+            n_diverged += bool(summary.get(DIVERGED))
+            auc, taken = _auc(summary_file.with_name(PROGRESS_CSV), steps,
+                              bool(summary.get(DIVERGED)))
             total += taken
             if math.isfinite(auc):
                 aucs.append(auc)
-                finals.append(summary.get("final_eval_return"))
+                finals.append(summary.get(FINAL_EVAL_RETURN))
         row: dict[str, Any] = {"lr": lr, "spec": spec, "runs": len(aucs), "diverged": n_diverged,
                                "auc_mean": math.nan, "auc_low": math.nan, "auc_high": math.nan}
         if aucs:
@@ -283,8 +260,6 @@ def _analyse(out: Path, grid: list[float], plan: Sequence[Any], steps: int, conf
 def plot_find_lr(rows: Sequence[Mapping[str, Any]], lr: float | None = None,
                  span: tuple[float, float] | None = None, ax: Any = None) -> Any:
     """AUC vs LR (log x) with the CI band, each seed's AUC, diverged runs, the suggestion."""
-    from rl_lr.plots import new_axes
-
     ax = ax if ax is not None else new_axes()
     lrs = np.array([r["lr"] for r in rows], dtype=float)
     mean = np.array([r["auc_mean"] for r in rows], dtype=float)

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+from rl_lr.files import atomic_write_text, write_csv, write_yaml
+from rl_lr.plots import new_axes, save_figure
 
 __all__ = ["TuneResult"]
 
@@ -40,7 +44,7 @@ class TuneResult:
 
 def hide_password(url: str) -> str:
     try:
-        from sqlalchemy.engine import make_url
+        from sqlalchemy.engine import make_url  # optional: Optuna's RDB storage brings it
 
         return str(make_url(url).render_as_string(hide_password=True))
     except Exception:
@@ -67,8 +71,6 @@ def plot_history(rows: Sequence[Mapping[str, Any]], ax: Any = None, *,
                  ylabel: str = "objective") -> Any:
     """Trial values (complete: dots; pruned: their last report is unknown here, so they are
     marked on the x-axis) and the best value so far."""
-    from rl_lr.plots import new_axes
-
     ax = ax if ax is not None else new_axes()
     done = [(r["number"], r["value"]) for r in rows if r["state"] == "COMPLETE"]
     if done:
@@ -80,7 +82,6 @@ def plot_history(rows: Sequence[Mapping[str, Any]], ax: Any = None, *,
     if pruned:
         ax.plot(pruned, [0] * len(pruned), "x", color="0.5", transform=ax.get_xaxis_transform(),
                 label="pruned", clip_on=False)
-    from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
@@ -93,8 +94,6 @@ def plot_history(rows: Sequence[Mapping[str, Any]], ax: Any = None, *,
 
 def plot_importance(importances: Mapping[str, float], ax: Any = None) -> Any:
     """Horizontal bars, most important parameter on top."""
-    from rl_lr.plots import new_axes
-
     ax = ax if ax is not None else new_axes()
     items = sorted(importances.items(), key=lambda kv: kv[1])
     ax.barh([k for k, _ in items], [v for _, v in items], color="C0")
@@ -104,7 +103,10 @@ def plot_importance(importances: Mapping[str, float], ax: Any = None) -> Any:
 
 
 def _importances(study: Any) -> dict[str, float]:
-    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+    from optuna.importance import (  # optional dependency: Optuna (pip install 'rl-lr[tune]')
+        PedAnovaImportanceEvaluator,
+        get_param_importances,
+    )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -114,9 +116,6 @@ def _importances(study: Any) -> dict[str, float]:
 def write_outputs(study: Any, out: Path, identity: Mapping[str, Any], url: str,
                   interrupted: bool = False) -> TuneResult:
     """(Re)write ``trials.csv``, ``best.txt``, the plots and ``study.yaml`` from the storage."""
-    from rl_lr.files import atomic_write_text, write_csv, write_yaml
-    from rl_lr.plots import save_figure
-
     rows = trials_table(study)
     columns = list(dict.fromkeys(k for row in rows for k in row)) or ["number", "state", "value"]
     write_csv(out / "trials.csv", rows, columns)

@@ -1,3 +1,4 @@
+# Over 400 lines: the PBT method spec, its Ray members and the population loop are one unit.
 """Population-based training of the learning rate: ``pbt(population=N, interval=STEPS, ...)``
 run by :func:`run_pbt`, each member a Ray actor.
 
@@ -53,9 +54,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 
-from rl_lr.sb3 import attach
+from rl_lr.agents import evaluate, make, make_eval_env, resolve
+from rl_lr.files import versions, write_csv, write_json, write_yaml
+from rl_lr.plots import new_axes, save_figure
+from rl_lr.run import summarize
+from rl_lr.run.divergence import find_divergence
+from rl_lr.run.recorder import eval_seed
+from rl_lr.sb3 import attach, network_optimizers, silence_logger
 from rl_lr.schedules import Constant
+from rl_lr.schema import (
+    EVAL_RETURN_MEAN,
+    EVAL_RETURN_STD,
+    LR,
+    PROGRESS_COLUMNS,
+    PROGRESS_CSV,
+    SUMMARY_JSON,
+    TIMESTEPS,
+    TRAIN_RETURN,
+)
 from rl_lr.spec import Registry, SpecError, SpecObject
 
 __all__ = ["METHODS", "PBT", "PBTResult", "explore_lr", "member_seed", "parse_method", "run_pbt"]
@@ -158,51 +176,39 @@ class Member:
 
     def __init__(self, index: int, agent: Mapping[str, Any], steps: int, lr: float,
                  eval_episodes: int) -> None:
-        import torch
-
-        from rl_lr.agents import make, make_eval_env
-
         torch.set_num_threads(1)
         self.index, self.steps, self.eval_episodes = index, steps, eval_episodes
         self.seed = int(agent["seed"])
-        self.agent = make(agent["algo"], agent["env"], f"constant({lr!r})", seed=self.seed,
+        self.agent = make(agent["algo"], agent["env"], Constant(lr), seed=self.seed,
                           perturb=agent["perturb"], preset=agent["preset"],
                           n_envs=agent["n_envs"], total_timesteps=steps, **agent["overrides"])
-        self.eval_env = make_eval_env(self.agent.spec)
+        self.eval_env = make_eval_env(self.agent.spec, n_envs=eval_episodes)
         self.lr = lr
         self.evaluations = 0
         self.diverged: str | None = None
 
     def _lr_now(self) -> float:
-        from rl_lr.sb3 import network_optimizers
-
         optimizer = next(iter(network_optimizers(self.agent.model).values()))
         return float(optimizer.param_groups[0]["lr"])
 
     def evaluate(self) -> dict[str, Any]:
         """A progress row: clean eval return (seeded as a single run's), observed return, LR."""
-        from rl_lr.agents import evaluate
-        from rl_lr.run.recorder import eval_seed
-
         model = self.agent.model
-        row: dict[str, Any] = {"timesteps": int(model.num_timesteps), "eval_return_mean": None,
-                               "eval_return_std": None, "train_return": None,
-                               "lr": self._lr_now(), "diverged": self.diverged}
+        row: dict[str, Any] = {TIMESTEPS: int(model.num_timesteps), EVAL_RETURN_MEAN: None,
+                               EVAL_RETURN_STD: None, TRAIN_RETURN: None,
+                               LR: self._lr_now(), "diverged": self.diverged}
         if self.diverged is None:
             returns = evaluate(model, self.eval_env, self.eval_episodes,
                                eval_seed(self.seed, self.evaluations))
-            row["eval_return_mean"] = float(np.mean(returns))
-            row["eval_return_std"] = float(np.std(returns))
+            row[EVAL_RETURN_MEAN] = float(np.mean(returns))
+            row[EVAL_RETURN_STD] = float(np.std(returns))
             buffer = list(model.ep_info_buffer or ())
-            row["train_return"] = float(np.mean([e["r"] for e in buffer])) if buffer else None
+            row[TRAIN_RETURN] = float(np.mean([e["r"] for e in buffer])) if buffer else None
         self.evaluations += 1
         return row
 
     def train(self, steps: int) -> dict[str, Any]:
         """Train ``steps`` more env steps (not past the budget), then evaluate."""
-        from rl_lr.run.recorder import find_divergence
-        from rl_lr.sb3 import silence_logger
-
         model = self.agent.model
         todo = min(steps, self.steps - int(model.num_timesteps))
         if todo > 0 and self.diverged is None:
@@ -231,8 +237,6 @@ class Member:
 
     def set_state(self, state: Mapping[str, Any], lr: float) -> None:
         """Exploit ``state`` (see :meth:`get_state`), then train with ``lr``."""
-        import torch
-
         model = self.agent.model
         model.set_parameters(dict(state["params"]), exact_match=True)
         with torch.no_grad():
@@ -362,7 +366,6 @@ def run_pbt(
     Raises:
         SpecError: bad method, settings or ``out`` -- before Ray starts or anything is written.
     """
-    from rl_lr.agents import resolve
 
     method = parse_method(method)
     overrides = dict(overrides or {})
@@ -370,11 +373,11 @@ def run_pbt(
         raise SpecError(f"steps must be a positive integer, got {steps!r}")
     if type(eval_episodes) is not int or eval_episodes < 1:
         raise SpecError(f"eval_episodes must be a positive integer, got {eval_episodes!r}")
-    spec = resolve(algo, env, f"constant({method.min_lr!r})", seed=0, perturb=perturb,
+    spec = resolve(algo, env, Constant(method.min_lr), seed=0, perturb=perturb,
                    preset=preset, n_envs=n_envs, total_timesteps=steps, **overrides)
     _check_out(out)
     try:
-        import ray
+        import ray  # optional dependency: pip install 'rl-lr[ray]'
     except ImportError:
         raise SpecError("PBT runs its members on Ray: pip install 'rl-lr[ray]'") from None
 
@@ -391,7 +394,7 @@ def run_pbt(
            for _ in range(method.population)]
     cpus = float(ray.cluster_resources().get("CPU", 1))
     actor: Any = ray.remote(num_cpus=min(1.0, cpus / method.population))(Member)
-    agent = {"algo": spec.algo, "env": env, "perturb": perturb, "preset": preset,
+    agent = {"algo": spec.algo, "env": env, "perturb": spec.perturb, "preset": preset,
              "n_envs": n_envs, "overrides": overrides}
     members = [actor.remote(i, agent | {"seed": member_seed(seed, i)}, steps, lrs[i],
                             eval_episodes) for i in range(method.population)]
@@ -438,27 +441,22 @@ def _write(out: Path, method: PBT, env: str, algo: str, steps: int, seed: int, s
            best: int, lineage: list[dict[str, Any]], member_rows: list[list[dict[str, Any]]],
            events: list[dict[str, Any]], member_steps: list[int],
            wall_time: float) -> PBTResult:
-    from rl_lr.files import versions, write_csv, write_json, write_yaml
-    from rl_lr.plots import new_axes, save_figure
-    from rl_lr.run import summarize
-    from rl_lr.run.recorder import FIXED_COLUMNS
 
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "progress.csv", lineage, [*FIXED_COLUMNS, "member"])
+    write_csv(out / PROGRESS_CSV, lineage, [*PROGRESS_COLUMNS, "member"])
     flat = [{"member": i, **row} for i, rows in enumerate(member_rows) for row in rows]
-    write_csv(out / "members.csv", flat, ["member", "round", "timesteps", "eval_return_mean",
-                                          "eval_return_std", "train_return", "lr", "score",
+    write_csv(out / "members.csv", flat, ["member", "round", *PROGRESS_COLUMNS, "score",
                                           "copied_from", "diverged"])
     write_csv(out / "events.csv", events,
               ["round", "timesteps", "member", "source", "old_lr", "new_lr", "how"])
-    curve = [r for r in lineage if r["eval_return_mean"] is not None]
+    curve = [r for r in lineage if r[EVAL_RETURN_MEAN] is not None]
     summary = summarize(curve, spec.reward_threshold, wall_time, steps, None)
     total = int(sum(member_steps))
     summary |= {"method": repr(method), "population": method.population,
                 "interval": method.interval, "metric": method.metric, "best_member": best,
                 "final_lr": lineage[-1]["lr"], "lr_changes": len(events),
                 "total_env_steps": total, "members_env_steps": member_steps}
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY_JSON, summary)
     write_yaml(out / "pbt.yaml", {
         "method": repr(method), "env": env, "algo": algo, "steps_per_member": steps,
         "seed": seed, "member_seeds": [member_seed(seed, i) for i in range(len(member_rows))],

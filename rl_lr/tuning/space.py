@@ -24,7 +24,8 @@ The search space is a YAML file (or the same mapping in Python)::
 Each argument of a policy (a field of its class, common ones such as ``warmup``, ``min_lr``
 included) is one of:
 
-- a fixed value: a number, a string, a list for list arguments, a spec string;
+- a fixed value: a number, a string, a list for list arguments, a spec string (read once,
+  when the space is loaded);
 - a range ``[low, high]`` with optional flags ``log`` (log-uniform, needs ``low > 0``) and
   ``int`` (integers; implied for integer arguments); only numeric arguments take ranges, and
   ``low < high`` (an equal pair is an empty range: write the value itself);
@@ -56,6 +57,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rl_lr.agents.hyperparams import coerce_numbers
+from rl_lr.files import read_yaml
 from rl_lr.schedules import POLICIES, LRPolicy
 from rl_lr.spec import SpecError, render_value
 
@@ -92,12 +95,18 @@ def _label(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Choice:
-    """A categorical argument."""
+    """A categorical argument: its ``options`` (a policy argument's specs read already) and
+    the ``labels`` Optuna stores for them: the options as written (default: the options)."""
 
     options: tuple[Any, ...]
+    labels: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.labels:
+            object.__setattr__(self, "labels", tuple(_label(o) for o in self.options))
 
     def suggest(self, trial: Any, name: str) -> Any:
-        labels = [_label(o) for o in self.options]
+        labels = list(self.labels)
         return self.options[labels.index(trial.suggest_categorical(name, labels))]
 
     def middle(self) -> Any:
@@ -204,8 +213,6 @@ def _kind(hint: Any) -> str:
 
 
 def _number(value: Any) -> float | None:
-    from rl_lr.agents.hyperparams import coerce_numbers
-
     value = coerce_numbers(value)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         else None
@@ -240,9 +247,17 @@ def _range(items: list[Any], kind: str, where: str, errors: list[str]) -> Range 
     return Range(low, high, log, integer)
 
 
-def _dimension(value: Any, hint: Any, where: str, errors: list[str]) -> Any:
-    from rl_lr.agents.hyperparams import coerce_numbers
+def _policy(value: Any, where: str, errors: list[str]) -> LRPolicy | None:
+    """A policy argument's spec, read once (the space's edge); ``None`` after an error."""
+    try:
+        policy: LRPolicy = POLICIES.parse(value)
+    except SpecError as err:
+        errors.append(f"{where}: {err}")
+        return None
+    return policy
 
+
+def _dimension(value: Any, hint: Any, where: str, errors: list[str]) -> Any:
     kind = _kind(hint)
     if isinstance(value, Mapping):
         if set(value) == {"choice"}:
@@ -255,7 +270,12 @@ def _dimension(value: Any, hint: Any, where: str, errors: list[str]) -> Any:
             if len(set(map(repr, labels))) != len(labels):
                 errors.append(f"{where}: choice lists an option twice: {options!r}")
                 return None
-            return Choice(tuple(options))
+            if kind == "policy":
+                options = [_policy(o, f"{where}.choice[{i}]", errors)
+                           for i, o in enumerate(options)]
+                if None in options:
+                    return None
+            return Choice(tuple(options), tuple(labels))
         if kind == "policy":
             return _policy_choice(value, where, errors)
         errors.append(f"{where}: a mapping must be {{choice: [...]}}"
@@ -267,6 +287,9 @@ def _dimension(value: Any, hint: Any, where: str, errors: list[str]) -> Any:
         errors.append(f"{where}: a list is a range, which only numeric arguments take; "
                       "give options as {choice: [...]}")
         return None
+    if kind == "policy" and value is not None:
+        policy = _policy(coerce_numbers(value), where, errors)
+        return None if policy is None else Fixed(policy)
     return Fixed(coerce_numbers(value))
 
 
@@ -343,7 +366,5 @@ def parse_space(data: Any, source: str = "<space>") -> SearchSpace:
 
 def load_space(path: Path | str) -> SearchSpace:
     """Read and validate a search-space YAML file (:class:`SpecError` on any problem)."""
-    from rl_lr.files import read_yaml
-
     path = Path(path)
     return parse_space(read_yaml(path, "search space"), str(path))

@@ -1,3 +1,4 @@
+# Over 400 lines: an Optuna study's objective, pruning, workers and resumable storage are one unit.
 """Optuna search over LR policies: ``rl-lr tune`` and :func:`run_study`.
 
 The search space (LR policies and the ranges, choices and fixed values of their arguments: a
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import multiprocessing
@@ -41,15 +43,27 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+import torch
 
 from rl_lr.errors import SpecError
+from rl_lr.files import read_csv
 from rl_lr.run import TrainConfig, resolve_document, resume, summarize, train
+from rl_lr.run.config import Spelled, read_spec
+from rl_lr.schedules import Constant
+from rl_lr.schema import (
+    CHECKPOINT_DIR,
+    EVAL_AUC,
+    EVAL_RETURN_MEAN,
+    FINAL_EVAL_RETURN,
+    PROGRESS_CSV,
+    TIMESTEPS,
+)
 from rl_lr.tuning.outputs import TuneResult, hide_password, write_outputs
 from rl_lr.tuning.space import SearchSpace, load_space, parse_space
 
 __all__ = ["OBJECTIVES", "PRUNERS", "TuneSettings", "open_storage", "run_study"]
 
-OBJECTIVES = {"auc": "eval_auc", "final": "final_eval_return"}
+OBJECTIVES = {"auc": EVAL_AUC, "final": FINAL_EVAL_RETURN}  # summary.json keys
 PRUNERS = ("median", "halving", "none")
 SETTINGS_ATTR = "rl_lr_settings"
 
@@ -62,7 +76,8 @@ SETTINGS_ATTR = "rl_lr_settings"
 @dataclass(frozen=True)
 class TuneSettings:
     """What every trial trains: env, algorithm, budget, seeds (the same for every trial), the
-    objective and the evaluation; ``overrides`` as in :class:`~rl_lr.run.TrainConfig`."""
+    objective and the evaluation; ``perturb`` (as written) and ``overrides`` as in
+    :class:`~rl_lr.run.TrainConfig`."""
 
     env: str
     algo: str
@@ -85,11 +100,17 @@ class TuneSettings:
                 or len(set(seeds)) != len(seeds):
             raise SpecError(f"seeds must be distinct integers >= 0 (at least one), got {seeds!r}")
         object.__setattr__(self, "seeds", seeds)
-        self.config("constant(1e-3)", seeds[0])  # checks steps, eval_every, eval_episodes
+        self.config(None, seeds[0])  # checks perturb, steps, eval_every, eval_episodes
+
+    @functools.cached_property
+    def perturbations(self) -> Spelled:
+        """``perturb`` read once: every trial's runs carry the same objects."""
+        return read_spec("perturb", self.perturb)
 
     def config(self, lr: Any, seed: int) -> TrainConfig:
+        """The run of one seed of a trial with LR policy ``lr`` (``None``: the preset's)."""
         return TrainConfig(env=self.env, algo=self.algo, steps=self.steps, seed=seed, lr=lr,
-                           perturb=self.perturb, preset=self.preset, n_envs=self.n_envs,
+                           perturb=self.perturbations, preset=self.preset, n_envs=self.n_envs,
                            eval_every=self.eval_every, eval_episodes=self.eval_episodes,
                            overrides=dict(self.overrides))
 
@@ -108,7 +129,7 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
         SpecError: one line when the URL is malformed, its driver missing or the database
             unreachable.
     """
-    import optuna
+    import optuna  # optional (the [tune] extra)
 
     engine: dict[str, Any] = {}
     if url.startswith("sqlite"):
@@ -131,7 +152,7 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
 
 
 def _make_pruner(name: str) -> Any:
-    import optuna
+    import optuna  # optional (the [tune] extra)
 
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5)
@@ -141,11 +162,8 @@ def _make_pruner(name: str) -> Any:
 
 
 def _read_rows(run: Path) -> list[dict[str, Any]]:
-    import csv
-
-    with (run / "progress.csv").open(newline="") as handle:
-        return [{"timesteps": int(r["timesteps"]), "eval_return_mean": float(r["eval_return_mean"])}
-                for r in csv.DictReader(handle)]
+    return [{TIMESTEPS: int(r[TIMESTEPS]), EVAL_RETURN_MEAN: float(r[EVAL_RETURN_MEAN])}
+            for r in read_csv(run / PROGRESS_CSV)]
 
 
 class _Objective:
@@ -157,7 +175,7 @@ class _Objective:
     def boundaries(self) -> list[int | None]:
         """Where the runs stop to report: ``chunks - 1`` points spread over the budget, each
         on the evaluation grid and before the end (``None``: run to the end)."""
-        steps, every = self.settings.steps, self.settings.config("constant(0.001)", 0).eval_every
+        steps, every = self.settings.steps, self.settings.config(None, 0).eval_every
         assert every is not None
         cuts = {math.ceil(steps * j / self.chunks / every) * every for j in range(1, self.chunks)}
         return [*sorted(c for c in cuts if 0 < c < steps), None]
@@ -172,15 +190,14 @@ class _Objective:
         return float(np.mean(values)), step
 
     def __call__(self, trial: Any) -> float:
-        import optuna
+        import optuna  # optional (the [tune] extra)
 
         try:
             policy = self.space.sample(trial)
         except SpecError as err:
             trial.set_user_attr("error", str(err))
             return math.nan
-        spec = repr(policy)  # a string: TrainConfig.to_dict flattens policy objects
-        trial.set_user_attr("spec", spec)
+        trial.set_user_attr("spec", repr(policy))
         directory = self.out / "trials" / f"{trial.number:04d}"
         shutil.rmtree(directory, ignore_errors=True)
         runs = [directory / f"seed_{seed}" for seed in self.settings.seeds]
@@ -196,7 +213,7 @@ class _Objective:
                         if run.exists():
                             result = resume(run, stop_after=stop)
                         else:
-                            result = train(self.settings.config(spec, seed), run,
+                            result = train(self.settings.config(policy, seed), run,
                                            save_model=chunked, stop_after=stop)
                     except SpecError as err:  # this sampled policy cannot run here
                         trial.set_user_attr("error", str(err))
@@ -220,10 +237,10 @@ class _Objective:
             trial.set_user_attr("seed_values", values)
             return float(np.mean(values))
         finally:
-            trial.set_user_attr("env_steps", sum(_read_rows(r)[-1]["timesteps"] for r in runs
-                                                 if (r / "progress.csv").exists()))
+            trial.set_user_attr("env_steps", sum(_read_rows(r)[-1][TIMESTEPS] for r in runs
+                                                 if (r / PROGRESS_CSV).exists()))
             for run in runs:
-                shutil.rmtree(run / "checkpoint", ignore_errors=True)
+                shutil.rmtree(run / CHECKPOINT_DIR, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,7 +256,7 @@ def _finished(study: Any) -> int:
 
 
 def _sampler(seed: int, study: Any, worker: int) -> Any:
-    import optuna
+    import optuna  # optional (the [tune] extra)
 
     # A resumed study must not replay the first trials' draws: mix in how many exist.
     mixed = np.random.SeedSequence([seed, len(study.get_trials(deepcopy=False)), worker])
@@ -260,7 +277,7 @@ def _announce(stream: TextIO, total: int) -> Callable[[Any, Any], None]:
 def _optimize(payload: dict[str, Any], stream: TextIO | None = None,
               storage: Any = None) -> None:
     """Run trials until the study has ``trials`` finished ones (one process)."""
-    import optuna
+    import optuna  # optional (the [tune] extra)
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
@@ -288,8 +305,6 @@ def _optimize(payload: dict[str, Any], stream: TextIO | None = None,
 
 
 def _worker(payload: dict[str, Any]) -> None:
-    import torch
-
     torch.set_num_threads(1)
     with contextlib.suppress(KeyboardInterrupt):
         _optimize(payload, sys.stderr if not payload["quiet"] else None)
@@ -298,7 +313,7 @@ def _worker(payload: dict[str, Any]) -> None:
 def _identity(settings: TuneSettings, space: SearchSpace) -> dict[str, Any]:
     """What a study is: its settings, the agent they resolve to (so that equivalent
     overrides compare equal) and its space."""
-    agent = resolve_document(settings.config("constant(0.001)", settings.seeds[0]))
+    agent = resolve_document(settings.config(Constant(1e-3), settings.seeds[0]))
     plain = {k: v for k, v in settings.to_dict().items() if k != "overrides"}
     return {"settings": plain | {"overrides": settings.to_dict()["overrides"]},
             "agent": json.loads(json.dumps({k: v for k, v in agent.items()
@@ -369,7 +384,7 @@ def run_study(
         SpecError: bad space, settings, storage or a study made with other settings; raised
             before anything is written to ``out``.
     """
-    import optuna
+    import optuna  # optional (the [tune] extra)
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if not isinstance(space, SearchSpace):
@@ -381,7 +396,7 @@ def run_study(
         raise SpecError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
     for name, option in space.root.options.items():
         try:
-            resolve_document(settings.config(repr(option.middle()), settings.seeds[0]))
+            resolve_document(settings.config(option.middle(), settings.seeds[0]))
         except SpecError as err:
             raise SpecError(f"{space.source}: policies.{name}: {err}") from None
     if out.exists() and not out.is_dir():

@@ -1,0 +1,138 @@
+"""Evaluation's share of a run's wall time: sequential episodes (before) vs batched (after).
+
+Runs the CartPole-v1 and InvertedPendulum-v5 settings of ``experiments/standard.yaml`` with the
+``constant`` LR policy (clean reward, 10 evaluation episodes every 3,000 steps) as ordinary
+``rl-lr train`` runs (``rl_lr.run.train``, one torch thread), twice per round and seed: once
+with the evaluation before batching (``evaluate_sequentially`` on one env, episodes one after
+the other) and once with the batched one (``evaluate`` on ``eval_episodes`` envs, one forward
+pass for all live episodes). Arms interleave round by round, their order alternating, so that
+drift in machine load hits both alike; both arms of a round train the same seed, so their
+training is identical and only the evaluation differs. Figures from each run's ``timing.csv``:
+evaluation share = sum of ``eval_time_s`` / final ``wall_time_s``.
+
+    python benchmarks/bench_evaluation.py [--rounds 3] [--steps 30000] [--cases cartpole ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rl_lr.agents import evaluate, evaluate_sequentially, make_eval_env
+from rl_lr.run import TrainConfig, train
+
+CASES: dict[str, dict[str, Any]] = {  # experiments/standard.yaml, the constant policy, clean reward
+    "cartpole": {"env": "CartPole-v1", "algo": "ppo", "lr": "constant(3.16e-3)",
+                 "preset": "default"},
+    "inverted_pendulum": {"env": "InvertedPendulum-v5", "algo": "ppo", "lr": "constant(3e-3)",
+                          "preset": "sb3"},
+}
+ARMS = ("sequential", "batched")
+
+
+@contextmanager
+def _rebound(old: Any, new: Any) -> Iterator[None]:
+    """Point every module-level name bound to ``old`` at ``new`` for the block (the run's
+    modules import ``evaluate`` and ``make_eval_env`` at their top); this module excepted."""
+    own = globals()
+    changed = [(module, name) for module in list(sys.modules.values())
+               if isinstance(getattr(module, "__dict__", None), dict) and vars(module) is not own
+               for name, value in list(vars(module).items()) if value is old]
+    for module, name in changed:
+        setattr(module, name, new)
+    try:
+        yield
+    finally:
+        for module, name in changed:
+            setattr(module, name, old)
+
+
+def _one_env(spec: Any, n_envs: int = 1) -> Any:
+    return make_eval_env(spec)  # before batching: one env, whatever ``n_envs`` asks
+
+
+@contextmanager
+def evaluation(arm: str) -> Iterator[None]:
+    """The runs' evaluation: ``batched`` (the library's) or ``sequential`` (before batching:
+    :func:`~rl_lr.agents.evaluate_sequentially` on one env)."""
+    if arm == "batched":
+        yield
+        return
+    with _rebound(evaluate, evaluate_sequentially), _rebound(make_eval_env, _one_env):
+        yield
+
+
+def one_run(case: dict[str, Any], arm: str, seed: int, steps: int,
+            out: Path) -> tuple[float, float, str]:
+    """Return (wall seconds, evaluation seconds, progress.csv's eval columns) of one run."""
+    config = TrainConfig(**case, steps=steps, seed=seed, eval_every=3000, eval_episodes=10)
+    with evaluation(arm):
+        train(config, out, threads=1)
+    with (out / "timing.csv").open() as stream:
+        timing = list(csv.DictReader(stream))
+    with (out / "progress.csv").open() as stream:
+        evals = "\n".join(f"{r['timesteps']},{r['eval_return_mean']},{r['eval_return_std']}"
+                          for r in csv.DictReader(stream))
+    return (float(timing[-1]["wall_time_s"]), sum(float(r["eval_time_s"]) for r in timing),
+            evals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="seeds 0 .. rounds-1")
+    parser.add_argument("--steps", type=int, default=30000)
+    parser.add_argument("--cases", nargs="*", choices=sorted(CASES), default=list(CASES))
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    root = Path(tempfile.mkdtemp(prefix="bench_evaluation-"))
+    wall: dict[tuple[str, str], list[float]] = defaultdict(list)
+    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
+    same_returns: dict[str, list[bool]] = defaultdict(list)
+    for seed in range(args.rounds):
+        for name in args.cases:
+            evals = {}
+            for arm in ARMS if seed % 2 == 0 else ARMS[::-1]:
+                w, e, evals[arm] = one_run(CASES[name], arm, seed, args.steps,
+                                           root / f"{name}-{arm}-{seed}")
+                wall[name, arm].append(w)
+                spent[name, arm].append(e)
+                print(f"round {seed} {name:17s} {arm:10s} wall {w:6.1f} s, evaluation "
+                      f"{e:6.1f} s ({e / w:.0%})", flush=True)
+            same_returns[name].append(evals["sequential"] == evals["batched"])
+
+    print(f"\n{args.steps} steps, 10 evaluation episodes every 3,000 steps, {args.rounds} "
+          "rounds (medians, min-max)")
+    print("| task | evaluation share before | after | evaluation time after / before | "
+          "wall time after / before | eval returns identical |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name in args.cases:
+        shares = {arm: [e / w for e, w in zip(spent[name, arm], wall[name, arm], strict=True)]
+                  for arm in ARMS}
+        eval_ratio = [b / s for b, s in zip(spent[name, "batched"], spent[name, "sequential"],
+                                            strict=True)]
+        wall_ratio = [b / s for b, s in zip(wall[name, "batched"], wall[name, "sequential"],
+                                            strict=True)]
+        print(f"| {CASES[name]['env']} | {_spread(shares['sequential'], '.0%')} | "
+              f"{_spread(shares['batched'], '.0%')} | {_spread(eval_ratio, '.3f')} | "
+              f"{_spread(wall_ratio, '.3f')} | "
+              f"{sum(same_returns[name])}/{len(same_returns[name])} rounds |")
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    return (f"{format(statistics.median(values), fmt)} "
+            f"({format(min(values), fmt)}-{format(max(values), fmt)})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""What an experiment will cost before it runs (``rl-lr bench --plan``): the runs still to do,
+grouped by env, algorithm and budget, each group's seconds per run estimated from the measured
+wall time of earlier runs, and the total in core-hours.
+
+The estimate of a group comes from earlier finished runs of the same env and algorithm
+(``summary.csv`` + ``timing.csv`` of experiment directories): their mean wall time when they
+had the same budget, else their mean seconds per env step times this budget (means, not
+medians: what a plan needs is the sum over its runs). A run uses one
+core (one torch thread), so the core-hours are the sum over runs and the wall-clock time is
+about core-hours / workers. What the estimate ignores: eval settings, hyper-parameters (n_steps,
+batch size, network) and the machine's load when the history was measured; a group with no
+history is reported as such, not guessed.
+
+And what the design can show: for each number of seeds per group (runs sharing every label but
+the seed), the smallest P(improvement) that the report's comparison (its 95 % CI above 0.5)
+detects with 80 % power, simulated by :func:`rl_lr.metrics.min_detectable_p`.
+
+    >>> history = [RunTiming("CartPole-v1", "ppo", 30_000, 20.0),
+    ...            RunTiming("CartPole-v1", "ppo", 30_000, 22.0)]
+    >>> estimate_seconds("CartPole-v1", "ppo", 60_000, history)
+    (42.0, 'scaled from 2 runs of 30000 steps')
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rl_lr.experiment import PlannedRun
+from rl_lr.files import read_csv
+from rl_lr.metrics import min_detectable_p
+from rl_lr.metrics.power import SIMS
+from rl_lr.results.scores import REPS, SEED, group_key
+from rl_lr.schema import ALGO, ENV, RUN_ID, STEPS, SUMMARY_CSV, TIMING_CSV
+
+__all__ = ["CostRow", "RunTiming", "detectable_improvements", "estimate_seconds", "format_cost",
+           "format_power", "plan_cost", "read_history"]
+
+POWER = 0.8  # the power --plan reports the detectable P(improvement) at
+
+WALL_TIME = "wall_time_s"
+
+
+@dataclass(frozen=True)
+class RunTiming:
+    """One finished run's measured wall time."""
+
+    env: str
+    algo: str
+    steps: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """A group of runs still to do: env, algorithm, budget, how many, estimated seconds per run
+    (NaN without history) and where the estimate comes from."""
+
+    env: str
+    algo: str
+    steps: int
+    runs: int
+    seconds_per_run: float
+    basis: str
+
+    @property
+    def core_hours(self) -> float:
+        return self.runs * self.seconds_per_run / 3600
+
+
+def read_history(directories: Iterable[Path]) -> list[RunTiming]:
+    """The timed runs of every experiment directory given (missing files are skipped)."""
+    history = []
+    for directory in directories:
+        seconds = {row[RUN_ID]: row.get(WALL_TIME, "")
+                   for row in read_csv(directory / TIMING_CSV, missing_ok=True)}
+        for row in read_csv(directory / SUMMARY_CSV, missing_ok=True):
+            wall = seconds.get(row[RUN_ID], "")
+            if wall and row.get(STEPS):
+                history.append(RunTiming(row[ENV], row[ALGO], int(row[STEPS]), float(wall)))
+    return history
+
+
+def estimate_seconds(env: str, algo: str, steps: int,
+                     history: Sequence[RunTiming]) -> tuple[float, str]:
+    """Estimated wall seconds of one run and the basis of the estimate (see the module)."""
+    same = [t for t in history if (t.env, t.algo) == (env, algo)]
+    exact = [t.seconds for t in same if t.steps == steps]
+    if exact:
+        return statistics.fmean(exact), f"mean of {len(exact)} runs of this budget"
+    if same:
+        per_step = statistics.fmean(t.seconds / t.steps for t in same)
+        budgets = sorted({t.steps for t in same})
+        shown = ", ".join(str(b) for b in budgets[:3]) + (", ..." if len(budgets) > 3 else "")
+        return per_step * steps, f"scaled from {len(same)} runs of {shown} steps"
+    return math.nan, "no earlier runs of this env and algorithm"
+
+
+def plan_cost(pending: Sequence[PlannedRun], history: Sequence[RunTiming]) -> list[CostRow]:
+    """The runs still to do, grouped (in plan order) by env, algorithm and budget."""
+    groups: dict[tuple[str, str, int], int] = {}
+    for run in pending:
+        key = (run.config.env, run.config.algo, run.config.steps)
+        groups[key] = groups.get(key, 0) + 1
+    rows = []
+    for (env, algo, steps), count in groups.items():
+        seconds, basis = estimate_seconds(env, algo, steps, history)
+        rows.append(CostRow(env, algo, steps, count, seconds, basis))
+    return rows
+
+
+def format_cost(rows: Sequence[CostRow], planned: int, finished: int, workers: int) -> str:
+    """The plan as a table with the total core-hours and wall-clock hours at ``workers``."""
+    lines = [f"{planned} runs planned, {finished} finished already, "
+             f"{planned - finished} to run"]
+    if rows:
+        header = ("env", "algo", "steps", "runs", "s/run", "core-h", "estimate from")
+        table = [header] + [
+            (r.env, r.algo, str(r.steps), str(r.runs),
+             "?" if math.isnan(r.seconds_per_run) else f"{r.seconds_per_run:.1f}",
+             "?" if math.isnan(r.seconds_per_run) else f"{r.core_hours:.2f}", r.basis)
+            for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                  .rstrip() for row in table]
+    known = [r for r in rows if not math.isnan(r.seconds_per_run)]
+    total = sum(r.core_hours for r in known)
+    unknown = sum(r.runs for r in rows) - sum(r.runs for r in known)
+    line = (f"estimated: {total:.2f} core-hours, about {total / max(workers, 1):.2f} h of "
+            f"wall-clock time on {workers} worker(s)")
+    if unknown:
+        line += f"; {unknown} run(s) without an estimate (no history) not counted"
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def detectable_improvements(plan: Sequence[PlannedRun], *, power: float = POWER,
+                            sims: int = SIMS) -> dict[int, float]:
+    """``{seeds per group: smallest P(improvement) detected with this power}`` for each
+    distinct number of seeds per group in the plan, comparing two groups of that size with the
+    report's bootstrap (its resamples and seed)."""
+    sizes = Counter(group_key(run.labels) for run in plan).values()
+    return {n: min_detectable_p(n, n, power, sims=sims, reps=REPS, rng=SEED)
+            for n in sorted(set(sizes))}
+
+
+def format_power(detectable: Mapping[int, float], power: float = POWER) -> str:
+    """One line per number of seeds per group.
+
+    Example:
+        >>> print(format_power({10: 0.8274}))
+        10 seeds per group: P(improvement) detectable with 80 % power >= 0.83
+    """
+    return "\n".join(
+        f"{n} seed{'s' if n != 1 else ''} per group: P(improvement) detectable with "
+        f"{100 * power:g} % power >= {p:.2f}" for n, p in detectable.items())

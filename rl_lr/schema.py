@@ -1,0 +1,175 @@
+"""The files of a run directory and of an experiment directory, and every column the code
+refers to by name: the one reference of rl-lr's file formats (this module imports nothing of
+rl_lr, so every layer can use it).
+
+A **run directory** (``rl-lr train --out DIR``, or ``runs/<run_id>/`` of an experiment):
+
+- ``config.yaml`` (:data:`CONFIG_YAML`): the fully resolved run (its config, the agent's
+  hyper-parameters with ``agent.n_envs``, versions, git commit); written first;
+- ``progress.csv`` (:data:`PROGRESS_CSV`): one row per evaluation, the columns
+  :data:`PROGRESS_COLUMNS` (``timesteps, eval_return_mean, eval_return_std, train_return,
+  lr``) first, then per-network LRs (``lr/<network>``), gradient norms, controller values
+  and SB3's ``train/*`` statistics;
+- ``timing.csv`` (:data:`TIMING_CSV`): wall-clock time per evaluation;
+- ``summary.json`` (:data:`SUMMARY_JSON`): what the run came to (:data:`FINAL_EVAL_RETURN`,
+  :data:`EVAL_AUC`, :data:`STEPS_TO_THRESHOLD`, :data:`DIVERGED`, :data:`DIVERGED_AT`, ...);
+  written last, so a run has finished if and only if it exists;
+- ``model.zip`` (:data:`MODEL_ZIP`) and ``checkpoint/`` (:data:`CHECKPOINT_DIR`): the trained
+  model, and the state a run resumes from.
+
+An **experiment directory** (``rl-lr bench --out DIR``):
+
+- ``experiment.yaml`` (:data:`EXPERIMENT_YAML`): the resolved experiment, with its
+  :data:`SOURCE` file and the :data:`RUN_IDS` it plans;
+- ``runs/`` (:data:`RUNS_DIR`): one run directory per finished run (:func:`run_dir`);
+- ``summary.csv`` (:data:`SUMMARY_CSV`): one row per finished run, in plan order:
+  :data:`RUN_ID`, the axis labels (:data:`AXES`, then ``set.<name>``), :data:`LR_SPEC`,
+  :data:`PERTURB_SPEC`, :data:`OPTIMIZER_SPEC`, :data:`STEPS`, then the keys of
+  ``summary.json`` but the wall-clock ones (:data:`WALL_CLOCK_KEYS`);
+- ``timing.csv`` (:data:`TIMING_CSV`): :data:`RUN_ID` and the wall-clock keys;
+- ``curves.csv`` (:data:`CURVES_CSV`): every ``progress.csv`` in long format,
+  :data:`CURVES_COLUMNS` (``run_id, timesteps, metric, value``);
+- ``metrics.csv`` (:data:`METRICS_CSV`): one row per group of runs (every axis label but the
+  seed), the columns :data:`RUNS`, :data:`DIVERGED_RATE`, :data:`FINAL_IQM`, ... each ``X``
+  with a 95 % interval ``X_low, X_high`` (:func:`ci_columns`) where it has one;
+- ``failures.csv`` (:data:`FAILURES_CSV`): :data:`FAILURES_COLUMNS` (``run_id, error``);
+- ``selection.csv`` (:data:`SELECTION_CSV`): an experiment with a protocol only
+  (:mod:`rl_lr.experiment.protocol`): each family's configuration chosen per condition; its
+  runs carry two more labels after the axes, :data:`PHASE` and :data:`TRIAL`;
+- ``report/`` (:data:`REPORT_DIR`): ``index.html`` (:data:`REPORT_INDEX`), ``tables.md``
+  (:data:`REPORT_TABLES`) and ``figures/`` (:data:`REPORT_FIGURES`).
+
+    >>> from pathlib import Path
+    >>> run_dir(Path("out"), "0123abcd").joinpath(SUMMARY_JSON).as_posix()
+    'out/runs/0123abcd/summary.json'
+    >>> ci_columns(FINAL_IQM)
+    ('final_iqm_low', 'final_iqm_high')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ALGO", "AUC_IQM", "AXES", "CHECKPOINT_DIR", "CONFIG_YAML", "CURVES_COLUMNS", "CURVES_CSV",
+    "DISPERSION_RUNS", "DISPERSION_TIME", "DIVERGED", "DIVERGED_AT", "DIVERGED_RATE",
+    "DIVERGENCE_REASON", "ENV", "ERROR", "EVAL_AUC", "EVAL_RETURN_MEAN", "EVAL_RETURN_STD",
+    "EXPERIMENT_YAML", "FAILURES_COLUMNS", "FAILURES_CSV", "FINAL_EVAL_RETURN", "FINAL_IQM",
+    "FINAL_MEAN", "FINAL_MEDIAN", "LONG_TERM_RISK", "LR", "LR_AT_BOUND", "LR_OSCILLATIONS",
+    "LR_SPEC", "METRIC", "METRICS_CSV", "MODEL_ZIP", "NORM_FINAL_IQM", "OPTIMALITY_GAP",
+    "OPTIMIZER", "OPTIMIZER_SPEC", "PERTURB", "PERTURB_SPEC", "PHASE", "PROGRESS_COLUMNS",
+    "PROGRESS_CSV", "REACH_FRACTION", "REPORT_DIR", "REPORT_FIGURES", "REPORT_INDEX",
+    "REPORT_TABLES", "RISK_RUNS", "RUNS", "RUNS_DIR", "RUN_ID", "RUN_IDS", "SEED",
+    "SELECTION_CSV", "SENSITIVITY", "SET_PREFIX", "SHORT_TERM_RISK", "SOURCE", "STEPS",
+    "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "SUMMARY_CSV", "SUMMARY_JSON",
+    "SWITCH_DROP", "SWITCH_RECOVERY_STEPS", "TEST", "TIMESTEPS", "TIMING_CSV", "TRAIN_RETURN",
+    "TRIAL", "TUNE", "VALUE",
+    "WALL_CLOCK_KEYS", "ci_columns", "run_dir",
+]
+
+# ------------------------------------------------------------------ files of a run directory
+
+CONFIG_YAML = "config.yaml"
+PROGRESS_CSV = "progress.csv"
+TIMING_CSV = "timing.csv"  # also the experiment directory's wall-clock file
+SUMMARY_JSON = "summary.json"
+MODEL_ZIP = "model.zip"
+CHECKPOINT_DIR = "checkpoint"
+
+# ------------------------------------------------------------ files of an experiment directory
+
+EXPERIMENT_YAML = "experiment.yaml"
+RUNS_DIR = "runs"
+SUMMARY_CSV = "summary.csv"
+CURVES_CSV = "curves.csv"
+METRICS_CSV = "metrics.csv"
+FAILURES_CSV = "failures.csv"
+SELECTION_CSV = "selection.csv"  # an experiment with a protocol: the configurations chosen
+REPORT_DIR = "report"
+REPORT_INDEX = "index.html"  # in REPORT_DIR
+REPORT_TABLES = "tables.md"  # in REPORT_DIR
+REPORT_FIGURES = "figures"  # in REPORT_DIR: <kind>.png and <kind>.svg
+
+# experiment.yaml: what rl-lr bench records next to the experiment file's own keys
+SOURCE = "source"
+RUN_IDS = "run_ids"
+
+# ------------------------------------------------------------------ the experiment's axes
+
+ENV = "env"
+ALGO = "algo"
+LR = "lr"  # the lr axis (a run's LR-policy label), and progress.csv's LR applied
+PERTURB = "perturb"
+OPTIMIZER = "optimizer"
+SEED = "seed"
+AXES = (ENV, ALGO, LR, PERTURB, OPTIMIZER, SEED)
+SET_PREFIX = "set."  # a hyper-parameter axis: set.<name>
+# An experiment with a protocol: the labels after the axes (rl_lr.experiment.protocol)
+PHASE = "phase"  # TUNE: a tuning run, which only chooses; TEST: a run that is scored
+TRIAL = "trial"  # the configuration's index in its family's design
+TUNE = "tune"
+TEST = "test"
+
+# ------------------------------------------------------------------ progress.csv, curves.csv
+
+TIMESTEPS = "timesteps"
+EVAL_RETURN_MEAN = "eval_return_mean"  # clean evaluation return, mean over its episodes
+EVAL_RETURN_STD = "eval_return_std"
+TRAIN_RETURN = "train_return"  # observed (possibly perturbed) training episodes
+PROGRESS_COLUMNS = (TIMESTEPS, EVAL_RETURN_MEAN, EVAL_RETURN_STD, TRAIN_RETURN, LR)
+RUN_ID = "run_id"
+METRIC = "metric"  # a progress.csv column name
+VALUE = "value"
+CURVES_COLUMNS = (RUN_ID, TIMESTEPS, METRIC, VALUE)
+
+# ------------------------------------------------------------------ summary.json, summary.csv
+
+FINAL_EVAL_RETURN = "final_eval_return"
+EVAL_AUC = "eval_auc"  # time-averaged clean eval return
+STEPS_TO_THRESHOLD = "steps_to_threshold"  # empty: the env's reward threshold never reached
+DIVERGED = "diverged"
+DIVERGED_AT = "diverged_at"
+DIVERGENCE_REASON = "divergence_reason"
+WALL_CLOCK_KEYS = ("wall_time", "wall_time_s", "steps_per_second")  # to timing.csv only
+LR_SPEC = "lr_spec"  # summary.csv: the axis values as spec text
+PERTURB_SPEC = "perturb_spec"
+OPTIMIZER_SPEC = "optimizer_spec"
+STEPS = "steps"  # the run's training budget
+
+# ------------------------------------------------------------------ failures.csv
+
+ERROR = "error"
+FAILURES_COLUMNS = (RUN_ID, ERROR)
+
+# ------------------------------------------------------------------ metrics.csv
+
+RUNS = "runs"
+DIVERGED_RATE = "diverged_rate"
+FINAL_IQM = "final_iqm"
+FINAL_MEAN = "final_mean"
+FINAL_MEDIAN = "final_median"
+NORM_FINAL_IQM = "norm_final_iqm"
+OPTIMALITY_GAP = "optimality_gap"
+AUC_IQM = "auc_iqm"
+REACH_FRACTION = "reach_fraction"
+STEPS_TO_THRESHOLD_MEDIAN = "steps_to_threshold_median"
+DISPERSION_TIME = "dispersion_time"
+SHORT_TERM_RISK = "short_term_risk"
+LONG_TERM_RISK = "long_term_risk"
+DISPERSION_RUNS = "dispersion_runs"
+RISK_RUNS = "risk_runs"
+SENSITIVITY = "sensitivity"
+SWITCH_DROP = "switch_drop"
+SWITCH_RECOVERY_STEPS = "switch_recovery_steps"
+LR_OSCILLATIONS = "lr_oscillations"
+LR_AT_BOUND = "lr_at_bound"
+
+
+def ci_columns(column: str) -> tuple[str, str]:
+    """The columns of the 95 % interval of a ``metrics.csv`` column: ``(X_low, X_high)``."""
+    return f"{column}_low", f"{column}_high"
+
+
+def run_dir(experiment_dir: Path, run_id: str) -> Path:
+    """The directory of run ``run_id`` in an experiment directory: ``runs/<run_id>``."""
+    return experiment_dir / RUNS_DIR / run_id
