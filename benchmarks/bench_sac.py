@@ -396,37 +396,43 @@ class Arm:
 
 def levers(names: list[str], rounds: int, chunk: int, seed: int, warmup: int,
            run_steps: int = 10_000) -> None:
-    """Steps/s ratios of each lever to the baseline, chunks interleaved round by round."""
+    """Steps/s ratio of each lever to the baseline: in every round each arm's chunk runs next
+    to a baseline chunk (baseline first in even rounds, second in odd ones; arm order
+    rotated), and the ratio is taken against that adjacent baseline chunk."""
     arms: dict[str, Arm] = {}
     try:
         for name in ["baseline", *names]:
             arms[name] = Arm("baseline", seed, warmup, copies=2) if name == TWO_PROCESSES \
                 else Arm(name, seed, warmup)
             print(f"started {name}: warm-up {arms[name].warmups[0]:.1f} s", flush=True)
-        order = list(arms)
         rates: dict[str, list[float]] = defaultdict(list)
+        ratios: dict[str, list[float]] = defaultdict(list)
         for index in range(rounds):
-            for name in order[index % len(order):] + order[:index % len(order)]:
-                rates[name].append(arms[name].rate(chunk))
+            for name in names[index % len(names):] + names[:index % len(names)]:
+                pair = ["baseline", name] if index % 2 == 0 else [name, "baseline"]
+                measured = {arm: arms[arm].rate(chunk) for arm in pair}
+                rates[name].append(measured[name])
+                rates["baseline"].append(measured["baseline"])
+                ratios[name].append(measured[name] / measured["baseline"])
             print(f"round {index + 1}/{rounds}: " + ", ".join(
-                f"{n} {rates[n][-1]:.0f}" for n in order), flush=True)
+                f"{n} {ratios[n][-1]:.2f}" for n in names), flush=True)
     finally:
         for arm in arms.values():
             arm.close()
-    base = rates["baseline"]
-    print(f"\n### Levers: {rounds} rounds of {chunk} steps per arm, after {warmup} warm-up "
-          "steps, each arm in its own process\n")
+    print(f"\n### Levers: {rounds} rounds of {chunk} steps per arm next to {chunk} baseline "
+          f"steps, after {warmup} warm-up steps, each arm in its own process; baseline "
+          f"{statistics.median(rates['baseline']):.1f} steps/s (median)\n")
     print("| lever | steps/s (median) | ratio to baseline (median, min-max) | extra warm-up "
           f"(compile) s | ratio over a {run_steps}-step run, warm-up counted |")
     print("|---|---:|---:|---:|---:|")
-    for name in order:
-        ratios = [rate / b for rate, b in zip(rates[name], base, strict=True)]
-        ratio = statistics.median(ratios)
+    base_seconds = run_steps / statistics.median(rates["baseline"])
+    for name in names:
+        ratio = statistics.median(ratios[name])
         extra = max(0.0, arms[name].warmups[0] - arms["baseline"].warmups[0])
-        base_seconds = run_steps / statistics.median(base)
         run_ratio = base_seconds / (base_seconds / ratio + extra)
         print(f"| {name} | {statistics.median(rates[name]):.1f} | **{ratio:.2f}x** "
-              f"({min(ratios):.2f}-{max(ratios):.2f}) | {extra:.1f} | {run_ratio:.2f}x |")
+              f"({min(ratios[name]):.2f}-{max(ratios[name]):.2f}) | {extra:.1f} | "
+              f"{run_ratio:.2f}x |")
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,8 +612,8 @@ def main() -> None:
     if "profile" in args.parts:
         profile(args.profile_steps or (600 if quick else 2000), args.seed)
     if "levers" in args.parts:
-        levers([n for n in chosen if n not in RUN_LEVERS], args.rounds or (3 if quick else 5),
-               args.chunk or (100 if quick else 200), args.seed, warmup=300)
+        levers([n for n in chosen if n not in RUN_LEVERS], args.rounds or (5 if quick else 15),
+               args.chunk or 50, args.seed, warmup=300)
     if "overhead" in args.parts:
         overhead(args.rounds or 3, args.run_steps or (600 if quick else 1500), args.seed,
                  [n for n in chosen if n in RUN_LEVERS])

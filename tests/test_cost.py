@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -96,3 +97,12 @@ def test_power_lines_say_seed_or_seeds() -> None:
         "1 seed per group: P(improvement) detectable with 80 % power >= 0.80",
         "10 seeds per group: P(improvement) detectable with 80 % power >= 0.83"]
     assert format_power({}) == ""
+
+
+def test_tuning_runs_do_not_count_as_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An experiment with a protocol: only its test runs are compared by the report."""
+    monkeypatch.setattr(cost, "min_detectable_p", lambda n_x, *args, **kwargs: float(n_x))
+    runs = [SimpleNamespace(labels={"lr": "a", "phase": phase, "trial": trial, "seed": seed})
+            for phase, trial, seeds in (("tune", "0", 3), ("tune", "1", 3), ("test", "", 5))
+            for seed in map(str, range(seeds))]
+    assert cost.detectable_improvements(runs) == {5: 5.0}  # type: ignore[arg-type]

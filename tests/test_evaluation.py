@@ -104,9 +104,12 @@ def test_normalised_observations_use_the_training_statistics() -> None:
     eval_env = make_eval_env(agent.spec, 2)
     assert isinstance(eval_env, VecNormalize)
     assert not eval_env.training and not eval_env.norm_reward
+    assert isinstance(agent.env, VecNormalize)
     policy = RowWisePolicy(agent.model)
-    returns = evaluate(policy, eval_env, 2, seed=0)  # type: ignore[arg-type]
-    np.testing.assert_array_equal(eval_env.obs_rms.mean, agent.env.obs_rms.mean)  # type: ignore
+    model: Any = policy  # duck-typed: predict() and get_env()
+    returns = evaluate(model, eval_env, 2, seed=0)
+    stats: list[Any] = [eval_env.obs_rms, agent.env.obs_rms]  # RunningMeanStd (Box obs)
+    np.testing.assert_array_equal(stats[0].mean, stats[1].mean)
     first, _ = gym.make("Pendulum-v1").reset(seed=0)
     np.testing.assert_array_equal(policy.inputs[0][0], eval_env.normalize_obs(first))
     assert all(-2000 < r < 0 for r in returns)  # raw Pendulum returns, not normalised ones
@@ -126,7 +129,8 @@ def test_every_env_runs_one_live_episode_and_finished_ones_stop() -> None:
             recorded.append(np.array(observation))
             return agent.model.predict(observation, **kwargs)
 
-    returns = evaluate(Recording(), make_eval_env(agent.spec, 4), 4, seed=3)  # type: ignore
+    model: Any = Recording()  # duck-typed: predict() and get_env()
+    returns = evaluate(model, make_eval_env(agent.spec, 4), 4, seed=3)
     sequential_env = gym.make("CartPole-v1")
     starts = [sequential_env.reset(seed=3)[0]] + [sequential_env.reset()[0] for _ in range(3)]
     np.testing.assert_array_equal(recorded[0], np.stack(starts))

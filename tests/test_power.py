@@ -89,7 +89,8 @@ def test_seeded_and_independent_of_the_chunking(monkeypatch: pytest.MonkeyPatch)
     (lambda: pw.power(0.0, 10, 10, rng=0), "p_true must be a probability in (0, 1), got 0.0"),
     (lambda: pw.power(1.0, 10, 10, rng=0), "p_true must be a probability in (0, 1), got 1.0"),
     (lambda: pw.power(0.7, 0, 10, rng=0), "n_x must be an integer >= 1, got 0"),
-    (lambda: pw.power(0.7, 10, 2.5, rng=0), "n_y must be an integer >= 1, got 2.5"),
+    (lambda: pw.power(0.7, 10, 2.5, rng=0),  # type: ignore[arg-type]
+     "n_y must be an integer >= 1, got 2.5"),
     (lambda: pw.power(0.7, 10, 10, sims=0, rng=0), "sims must be an integer >= 1, got 0"),
     (lambda: pw.power(0.7, 10, 10, reps=0, rng=0), "reps must be >= 1, got 0"),
     (lambda: pw.power(0.7, True, 10, rng=0), "n_x must be an integer >= 1, got True"),

@@ -267,14 +267,33 @@ def parse_protocol(protocol: Any, families: Any, errors: list[str]) -> Protocol 
     """The ``protocol:`` and ``families:`` sections, validated; every problem is appended to
     ``errors`` with its YAML path (None then)."""
     before = len(errors)
-    if not isinstance(protocol, Mapping):
-        errors.append("protocol: must be a mapping (tuning_seeds, test_seeds, configurations, "
-                      "...)")
-        protocol = {}
+    settings = _settings(protocol, errors)
     if not isinstance(families, Mapping) or not families:
         errors.append("families: required next to a protocol: a mapping of policy families "
                       "{name: {lr: <template>, space: {...}}}")
         families = {}
+    parsed = [parse_family(str(name), data, f"families.{name}", errors)
+              for name, data in families.items()]
+    if settings is None or len(errors) > before:
+        return None
+    result = Protocol(**settings, families=tuple(f for f in parsed if f is not None),
+                      raw=dict(protocol), raw_families=dict(families))
+    for family in result.families:
+        specs = result.trials(family)
+        repeated = sorted({s for s in specs if specs.count(s) > 1})
+        if repeated:
+            errors.append(f"families.{family.name}.space: the design repeats a configuration "
+                          f"({', '.join(repeated)}): widen the space or lower "
+                          "protocol.configurations (every trial must be a distinct run)")
+    return None if len(errors) > before else result
+
+
+def _settings(protocol: Any, errors: list[str]) -> dict[str, Any] | None:
+    """The ``protocol:`` section's values, :class:`Protocol`'s fields (None: not a mapping)."""
+    if not isinstance(protocol, Mapping):
+        errors.append(f"protocol: {'required next to families: ' if protocol is None else ''}"
+                      f"a mapping ({', '.join(PROTOCOL_KEYS)})")
+        return None
     errors.extend(f"protocol.{k}: unknown key (allowed: {', '.join(PROTOCOL_KEYS)})"
                   for k in protocol if k not in PROTOCOL_KEYS)
     tuning = _seeds(protocol, "tuning_seeds", True, errors)
@@ -292,21 +311,9 @@ def parse_protocol(protocol: Any, families: Any, errors: list[str]) -> Protocol 
     metric = protocol.get("select", schema.EVAL_AUC)
     if metric not in SELECT_METRICS:
         errors.append(f"protocol.select: one of {', '.join(SELECT_METRICS)}, got {metric!r}")
-    parsed = [parse_family(str(name), data, f"families.{name}", errors)
-              for name, data in families.items()]
-    if len(errors) > before:
-        return None
-    result = Protocol(tuple(tuning), tuple(test), configurations, str(metric), search_seed,
-                      tuple(others), tuple(f for f in parsed if f is not None),
-                      dict(protocol), dict(families))
-    for family in result.families:
-        specs = result.trials(family)
-        repeated = sorted({s for s in specs if specs.count(s) > 1})
-        if repeated:
-            errors.append(f"families.{family.name}.space: the design repeats a configuration "
-                          f"({', '.join(repeated)}): widen the space or lower "
-                          "protocol.configurations (every trial must be a distinct run)")
-    return None if len(errors) > before else result
+    return {"tuning_seeds": tuple(tuning), "test_seeds": tuple(test),
+            "configurations": configurations, "select": str(metric), "search_seed": search_seed,
+            "other_seeds_used_to_choose": tuple(others)}
 
 
 # ------------------------------------------------------------------ selection
@@ -356,8 +363,8 @@ def select(runs: Sequence[TuningScore]) -> list[Selected]:
     chosen = []
     for (condition, family), trials in groups.items():
         means = {t: float(np.mean([r.score for r in rs])) for t, rs in sorted(trials.items())}
-        best = min(means, key=lambda t: (math.isnan(means[t]), -means[t]
-                                         if not math.isnan(means[t]) else 0.0, t))
+        ranked = [t for t in means if not math.isnan(means[t])] or list(means)
+        best = max(ranked, key=lambda t: means[t])  # max keeps the first of equal means
         chosen.append(Selected(condition, family, best, trials[best][0].spec, means[best],
                                sum(r.steps for rs in trials.values() for r in rs), len(trials)))
     return chosen

@@ -35,7 +35,7 @@ from rl_lr.files import read_csv
 from rl_lr.metrics import min_detectable_p
 from rl_lr.metrics.power import SIMS
 from rl_lr.results.scores import REPS, SEED, group_key
-from rl_lr.schema import ALGO, ENV, RUN_ID, STEPS, SUMMARY_CSV, TIMING_CSV
+from rl_lr.schema import ALGO, ENV, PHASE, RUN_ID, STEPS, SUMMARY_CSV, TEST, TIMING_CSV, TUNE
 
 __all__ = ["CostRow", "RunTiming", "detectable_improvements", "estimate_seconds", "format_cost",
            "format_power", "plan_cost", "read_history"]
@@ -142,8 +142,10 @@ def detectable_improvements(plan: Sequence[PlannedRun], *, power: float = POWER,
                             sims: int = SIMS) -> dict[int, float]:
     """``{seeds per group: smallest P(improvement) detected with this power}`` for each
     distinct number of seeds per group in the plan, comparing two groups of that size with the
-    report's bootstrap (its resamples and seed)."""
-    sizes = Counter(group_key(run.labels) for run in plan).values()
+    report's bootstrap (its resamples and seed). Only scored runs count: tuning runs
+    (``phase=tune``) only choose a configuration."""
+    sizes = Counter(group_key(run.labels) for run in plan
+                    if run.labels.get(PHASE, TEST) != TUNE).values()
     return {n: min_detectable_p(n, n, power, sims=sims, reps=REPS, rng=SEED)
             for n in sorted(set(sizes))}
 

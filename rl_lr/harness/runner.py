@@ -39,8 +39,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from rl_lr.experiment import Experiment, PlannedRun, load_experiment, plan_runs
-from rl_lr.experiment.plan import plan_test_runs
+from rl_lr.experiment import Experiment, PlannedRun, load_experiment, plan_runs, plan_test_runs
 from rl_lr.experiment.protocol import TuningScore, select, write_selection
 from rl_lr.files import read_csv, write_yaml
 from rl_lr.harness.backends import Backend, clean_partial, make_backend

@@ -1,8 +1,8 @@
-"""Harness throughput: an 8-run sweep with 1 worker, 2 workers and the Ray backend (2 CPUs),
-measured in one session (after a warm-up sweep; 1 and 2 workers interleaved twice, best of
+"""Harness throughput: an 8-run experiment with 1 worker, 2 workers and the Ray backend (2 CPUs),
+measured in one session (after a warm-up experiment; 1 and 2 workers interleaved twice, best of
 each), each into a fresh directory.
 
-    python benchmarks/bench_sweep.py [--steps 6144]
+    python benchmarks/bench_harness.py [--steps 6144]
 
 Reports the wall time of each and the ratios: speedup of 2 workers over 1 (target >= 1.85x on
 2 free cores; the limit is 2.0x) and Ray over local with 2 workers (target <= 1.15x). The
@@ -44,7 +44,7 @@ if __name__ == "__main__":
     parser.add_argument("--report", action="store_true",
                         help="include writing the HTML report (a few serial seconds)")
     parser.add_argument("--ray-only", action="store_true",
-                        help="only local (2 workers) vs Ray, e.g. on a longer sweep")
+                        help="only local (2 workers) vs Ray, e.g. on a longer experiment")
     arguments = parser.parse_args()
     STEPS, REPORT = arguments.steps, arguments.report
     timed(workers=2)  # warm-up: starts the fork server (imports) once for the whole session

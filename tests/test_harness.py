@@ -203,7 +203,7 @@ def test_serial_backend_gives_byte_identical_results(smoke_local: tuple[Path, An
         make_backend("serial", workers=2)
 
 
-def test_sigkill_mid_sweep_then_restart_completes_exactly_the_missing_runs(
+def test_sigkill_mid_experiment_then_restart_completes_exactly_the_missing_runs(
         tmp_path: Path) -> None:
     command = [sys.executable, "-m", "rl_lr.cli", "bench", str(SMOKE), "--out", str(tmp_path),
                "--workers", "1", "--quiet"]
@@ -217,7 +217,7 @@ def test_sigkill_mid_sweep_then_restart_completes_exactly_the_missing_runs(
         if len(finished) >= 2:
             break
         time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)  # the whole job: sweep, fork server, workers
+    os.killpg(process.pid, signal.SIGKILL)  # the whole job: the bench, fork server, workers
     process.wait(timeout=30)
     survivors = {p.name: (p / "summary.json").stat().st_mtime_ns
                  for p in runs.glob("*") if (p / "summary.json").exists()}
@@ -269,7 +269,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path: Path) -> None:
     assert sorted(r["run_id"] for r in _rows(tmp_path / "summary.csv")) == finished
 
 
-def test_a_diverging_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+def test_a_diverging_run_is_recorded_and_the_experiment_goes_on(tmp_path: Path) -> None:
     experiment = experiment_from_dict({
         "name": "diverge", "budget": {"steps": 400, "eval_every": 100, "eval_episodes": 1},
         "grid": {"env": ["Pendulum-v1"], "algo": ["sac"],
