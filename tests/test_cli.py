@@ -105,3 +105,15 @@ def test_demo_trains_and_writes_progress_and_plot(tmp_path: Path,
     assert main(["demo", "--out", str(tmp_path), "--steps", "2560"]) == 2  # never overwrites
     assert f"--out {tmp_path} is not empty" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_help_does_not_import_the_heavy_layers() -> None:
+    """What the in-function imports of the CLI and the experiment layer are for: building the
+    parser (``rl-lr --help``) loads no plotting, statistics, tuning or cluster library."""
+    heavy = ["matplotlib", "scipy.stats", "optuna", "ray", "rl_lr.report", "rl_lr.harness",
+             "rl_lr.tuning.study", "rl_lr.tuning.pbt"]
+    code = ("import sys; from rl_lr.cli.main import build_parser; build_parser(); "
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip() == "[]"

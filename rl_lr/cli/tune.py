@@ -20,7 +20,6 @@ from typing import Any
 
 from rl_lr.cli.args import positive_int
 from rl_lr.cli.train import overrides_from_pairs
-from rl_lr.tuning.pbt import run_pbt
 from rl_lr.tuning.space import load_space
 
 __all__ = ["COMMANDS", "add_parsers", "run_command"]
@@ -193,6 +192,8 @@ def _find_lr(args: argparse.Namespace) -> int:
 
 
 def _pbt(args: argparse.Namespace) -> int:
+    from rl_lr.tuning.pbt import run_pbt  # matplotlib: not for `rl-lr --help`
+
     out = args.out or Path("runs") / f"pbt-{args.env.replace('/', '-')}-{args.algo}"
     result = run_pbt(args.method, args.env, args.algo, steps=args.steps, out=out,
                      seed=args.seed, eval_episodes=args.eval_episodes, n_envs=args.n_envs,

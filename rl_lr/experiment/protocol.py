@@ -59,7 +59,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from rl_lr import schema
 from rl_lr.agents.hyperparams import coerce_numbers
@@ -133,6 +132,8 @@ class Family:
 
     def design(self, n: int, seed: int) -> list[dict[str, Any]]:
         """``n`` configurations: a scrambled Halton design over the space, seeded."""
+        from scipy.stats import qmc  # scipy.stats costs ~1 s: not for `rl-lr --help`
+
         units = qmc.Halton(len(self.space), scramble=True, rng=seed).random(n)
         return [{dim.name: dim.value(float(u)) for dim, u in zip(self.space, row, strict=True)}
                 for row in np.atleast_2d(units)]

@@ -38,7 +38,13 @@ def find_divergence(model: BaseAlgorithm) -> str | None:
                 and not math.isfinite(float(value)):
             return f"{key} is {float(value)}"
     with torch.no_grad():
-        for name, param in model.policy.named_parameters():
+        params = dict(model.policy.named_parameters())
+        # Runs at every rollout start (every env step for SAC): one foreach call first (a finite
+        # norm means finite entries; ~0.25 ms vs ~1.6 ms per check on SAC's default networks).
+        if not params or bool(torch.isfinite(
+                torch.stack(torch._foreach_norm(list(params.values())))).all()):
+            return None
+        for name, param in params.items():  # which one: the first by name order, as before
             if not bool(torch.isfinite(param).all()):
                 return f"parameter {name} is not finite"
     return None
