@@ -106,3 +106,17 @@ def test_tuning_runs_do_not_count_as_seeds(monkeypatch: pytest.MonkeyPatch) -> N
             for phase, trial, seeds in (("tune", "0", 3), ("tune", "1", 3), ("test", "", 5))
             for seed in map(str, range(seeds))]
     assert cost.detectable_improvements(runs) == {5: 5.0}  # type: ignore[arg-type]
+
+
+def test_plan_of_a_protocol_counts_its_test_phase(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    """fair_smoke: 2 families x 2 configurations x 2 tuning seeds, then 2 families x 2 test
+    seeds, priced like the tuning runs; the power line is that of the test seeds."""
+    code = main(["bench", "--suite", "fair_smoke", "--out", str(tmp_path / "f"), "--plan",
+                 "--history", str(STANDARD)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "12 runs planned, 0 finished already, 12 to run" in printed
+    rows = [line.split() for line in printed.splitlines() if line.strip().startswith("CartPole")]
+    assert [row[3] for row in rows] == ["8", "4"] and "test phase:" in printed
+    assert "2 seeds per group: P(improvement) detectable with 80 % power" in printed

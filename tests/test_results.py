@@ -542,3 +542,19 @@ def test_a_count_that_disagrees_with_the_data_fails(name: str, quoted: str, wron
     quoted_wrapped = r"\s+".join(map(re.escape, quoted.split()))  # wherever the lines break
     assert len(re.findall(quoted_wrapped, readme)) == 1
     assert CountChecker(RESULTS / name).check(re.sub(quoted_wrapped, wrong, readme)) != []
+
+
+def test_the_top_level_readme_figures_about_the_standard_design_are_the_data() -> None:
+    """The README's reading of the standard benchmark: ceiling shares and power at 10 seeds."""
+    from rl_lr.metrics.power import power
+
+    readme = " ".join((RESULTS.parent / "README.md").read_text().split())
+    rows = load_results(RESULTS / "standard").summary
+    shares = {}
+    for env, top in (("CartPole-v1", 500.0), ("InvertedPendulum-v5", 1000.0)):
+        finals = [float(r["final_eval_return"]) for r in rows if r["env"] == env]
+        shares[env] = round(100 * sum(x >= top for x in finals) / len(finals))
+    assert (f"{shares['CartPole-v1']} % of CartPole and {shares['InvertedPendulum-v5']} % of "
+            "InvertedPendulum final returns sit at the maximum") in readme
+    at_ten = round(100 * power(0.7, 10, 10, sims=1000, rng=0))
+    assert f"10 seeds give {at_ten} % power for a true P(improvement) of 0.7" in readme

@@ -12,7 +12,8 @@ from rl_lr.cli.args import positive_int
 from rl_lr.errors import UsageError
 from rl_lr.experiment import Experiment, plan_runs
 from rl_lr.experiment.file import SUITES_DIR, load_experiment
-from rl_lr.schema import SUMMARY_CSV, SUMMARY_JSON, run_dir
+from rl_lr.files import read_csv
+from rl_lr.schema import ALGO, ENV, PHASE, STEPS, SUMMARY_CSV, SUMMARY_JSON, TEST, run_dir
 
 __all__ = ["add_parser", "run_command"]
 
@@ -74,6 +75,16 @@ def _history_dirs(out: Path, given: list[Path] | None) -> list[Path]:
     return list(dict.fromkeys([out, *found]))
 
 
+def _finished_test_runs(out: Path) -> dict[tuple[str, str, int], int]:
+    """Test runs of a protocol already finished in ``out``, per env, algorithm and budget."""
+    done: dict[tuple[str, str, int], int] = {}
+    for row in read_csv(out / SUMMARY_CSV, missing_ok=True):
+        if row.get(PHASE) == TEST:
+            key = (row[ENV], row[ALGO], int(row[STEPS]))
+            done[key] = done.get(key, 0) + 1
+    return done
+
+
 def _print_plan(experiment: Experiment, out: Path, args: argparse.Namespace) -> int:
     """``--plan``: validate, estimate, print; nothing is written or started."""
     from rl_lr.harness.cost import (  # SB3: not for --help
@@ -81,6 +92,7 @@ def _print_plan(experiment: Experiment, out: Path, args: argparse.Namespace) -> 
         format_cost,
         format_power,
         plan_cost,
+        protocol_test_cost,
         read_history,
     )
 
@@ -88,10 +100,17 @@ def _print_plan(experiment: Experiment, out: Path, args: argparse.Namespace) -> 
     pending = [run for run in plan if not (run_dir(out, run.run_id) / SUMMARY_JSON).exists()]
     history = read_history(_history_dirs(out, args.history))
     workers = args.workers or os.cpu_count() or 1
+    rows = plan_cost(pending, history)
+    planned, finished = len(plan), len(plan) - len(pending)
+    if experiment.protocol is not None:  # its test runs are planned after the selection
+        done = _finished_test_runs(out)
+        test_rows = protocol_test_cost(plan, experiment.protocol, done, history)
+        rows += test_rows
+        finished += sum(done.values())
+        planned += sum(r.runs for r in test_rows) + sum(done.values())
     print(f"rl-lr bench --plan: {experiment.source} -> {out}")
-    print(format_cost(plan_cost(pending, history), len(plan), len(plan) - len(pending),
-                      workers))
-    print(format_power(detectable_improvements(plan)))
+    print(format_cost(rows, planned, finished, workers))
+    print(format_power(detectable_improvements(plan, protocol=experiment.protocol)))
     return 0
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rl_lr.experiment import PlannedRun
+from rl_lr.experiment.protocol import Protocol
 from rl_lr.files import read_csv
 from rl_lr.metrics import min_detectable_p
 from rl_lr.metrics.power import SIMS
@@ -113,6 +114,32 @@ def plan_cost(pending: Sequence[PlannedRun], history: Sequence[RunTiming]) -> li
     return rows
 
 
+def protocol_test_cost(tuning: Sequence[PlannedRun], protocol: Protocol,
+                       finished: Mapping[tuple[str, str, int], int],
+                       history: Sequence[RunTiming]) -> list[CostRow]:
+    """The test runs a protocol adds once its selection is made, still to do: per env,
+    algorithm and budget, each family's chosen configuration on every test seed (a test run
+    costs what a tuning run of its condition costs); ``finished`` counts the test runs done.
+
+    Example:
+        >>> from rl_lr.experiment import load_experiment, plan_runs
+        >>> from rl_lr.experiment.file import SUITES_DIR
+        >>> experiment = load_experiment(SUITES_DIR / "fair_smoke.yaml")
+        >>> rows = protocol_test_cost(plan_runs(experiment), experiment.protocol, {}, [])
+        >>> [(r.env, r.steps, r.runs) for r in rows]
+        [('CartPole-v1', 512, 4)]
+    """
+    per_family = protocol.configurations * len(protocol.tuning_seeds)
+    rows = []
+    for row in plan_cost(tuning, history):
+        key = (row.env, row.algo, row.steps)
+        runs = row.runs // per_family * len(protocol.test_seeds) - finished.get(key, 0)
+        if runs > 0:
+            rows.append(CostRow(row.env, row.algo, row.steps, runs, row.seconds_per_run,
+                                f"test phase: {row.basis}"))
+    return rows
+
+
 def format_cost(rows: Sequence[CostRow], planned: int, finished: int, workers: int) -> str:
     """The plan as a table with the total core-hours and wall-clock hours at ``workers``."""
     lines = [f"{planned} runs planned, {finished} finished already, "
@@ -139,13 +166,17 @@ def format_cost(rows: Sequence[CostRow], planned: int, finished: int, workers: i
 
 
 def detectable_improvements(plan: Sequence[PlannedRun], *, power: float = POWER,
-                            sims: int = SIMS) -> dict[int, float]:
+                            sims: int = SIMS, protocol: Protocol | None = None
+                            ) -> dict[int, float]:
     """``{seeds per group: smallest P(improvement) detected with this power}`` for each
     distinct number of seeds per group in the plan, comparing two groups of that size with the
     report's bootstrap (its resamples and seed). Only scored runs count: tuning runs
-    (``phase=tune``) only choose a configuration."""
-    sizes = Counter(group_key(run.labels) for run in plan
-                    if run.labels.get(PHASE, TEST) != TUNE).values()
+    (``phase=tune``) only choose a configuration; a protocol's test phase (planned once its
+    selection is made) compares ``len(test_seeds)`` runs per group."""
+    sizes = list(Counter(group_key(run.labels) for run in plan
+                         if run.labels.get(PHASE, TEST) != TUNE).values())
+    if protocol is not None:
+        sizes.append(len(protocol.test_seeds))
     return {n: min_detectable_p(n, n, power, sims=sims, reps=REPS, rng=SEED)
             for n in sorted(set(sizes))}
 
