@@ -87,7 +87,7 @@ def _finished_test_runs(out: Path) -> dict[tuple[str, str, int], int]:
 
 def _print_plan(experiment: Experiment, out: Path, args: argparse.Namespace) -> int:
     """``--plan``: validate, estimate, print; nothing is written or started."""
-    from rl_lr.harness.cost import (  # SB3: not for --help
+    from rl_lr.harness.cost import (  # the harness loads matplotlib: not for --help
         detectable_improvements,
         format_cost,
         format_power,
