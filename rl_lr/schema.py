@@ -64,7 +64,7 @@ __all__ = [
     "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "SUMMARY_CSV", "SUMMARY_JSON",
     "SWITCH_DROP", "SWITCH_RECOVERY_STEPS", "TEST", "TIMESTEPS", "TIMING_CSV", "TRAIN_RETURN",
     "TRIAL", "TUNE", "VALUE",
-    "WALL_CLOCK_KEYS", "ci_columns", "run_dir",
+    "WALL_CLOCK_KEYS", "WALL_TIME_S", "ci_columns", "run_dir",
 ]
 
 # ------------------------------------------------------------------ files of a run directory
@@ -130,7 +130,8 @@ STEPS_TO_THRESHOLD = "steps_to_threshold"  # empty: the env's reward threshold n
 DIVERGED = "diverged"
 DIVERGED_AT = "diverged_at"
 DIVERGENCE_REASON = "divergence_reason"
-WALL_CLOCK_KEYS = ("wall_time", "wall_time_s", "steps_per_second")  # to timing.csv only
+WALL_TIME_S = "wall_time_s"  # a run's wall-clock seconds (summary.json, timing.csv)
+WALL_CLOCK_KEYS = ("wall_time", WALL_TIME_S, "steps_per_second")  # to timing.csv only
 LR_SPEC = "lr_spec"  # summary.csv: the axis values as spec text
 PERTURB_SPEC = "perturb_spec"
 OPTIMIZER_SPEC = "optimizer_spec"

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from rl_lr import schema
+from rl_lr.files import read_csv
 from rl_lr.metrics import Interval
 from rl_lr.report.tables import headline_tables
 from rl_lr.results import CURVE_METRICS, Results, load_results
@@ -558,3 +559,13 @@ def test_the_top_level_readme_figures_about_the_standard_design_are_the_data() -
             "InvertedPendulum final returns sit at the maximum") in readme
     at_ten = round(100 * power(0.7, 10, 10, sims=1000, rng=0))
     assert f"10 seeds give {at_ten} % power for a true P(improvement) of 0.7" in readme
+
+
+@pytest.mark.parametrize("status", sorted(RESULTS.glob("*/STATUS.md")), ids=lambda p: p.parent.name)
+def test_a_partial_status_counts_what_is_there(status: Path) -> None:
+    """``PARTIAL: k of n tuning runs finished`` is the experiment directory's own count."""
+    match = re.search(r"PARTIAL: (\d+) of (\d+) tuning runs finished", status.read_text())
+    assert match is not None
+    rows = read_csv(status.parent / schema.SUMMARY_CSV)  # the tables score test runs only
+    tuning = [r for r in rows if r.get(schema.PHASE) == schema.TUNE]
+    assert (int(match[1]), int(match[2])) == (len(tuning), load_results(status.parent).planned)

@@ -162,6 +162,12 @@ class Protocol:
         """The family's tuning configurations (specs), trial 0 first."""
         return family.configurations(self.configurations, self.search_seed)
 
+    def test_runs_for(self, tuning_runs: int) -> int:
+        """The test runs that follow ``tuning_runs`` tuning runs (of whole conditions): per
+        family and condition, one run per test seed for its configurations x tuning seeds."""
+        return tuning_runs // (self.configurations * len(self.tuning_seeds)) * len(
+            self.test_seeds)
+
 
 def _number(value: Any) -> float | None:
     value = coerce_numbers(value)

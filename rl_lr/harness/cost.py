@@ -36,14 +36,24 @@ from rl_lr.files import read_csv
 from rl_lr.metrics import min_detectable_p
 from rl_lr.metrics.power import SIMS
 from rl_lr.results.scores import REPS, SEED, group_key
-from rl_lr.schema import ALGO, ENV, PHASE, RUN_ID, STEPS, SUMMARY_CSV, TEST, TIMING_CSV, TUNE
+from rl_lr.schema import (
+    ALGO,
+    ENV,
+    PHASE,
+    RUN_ID,
+    STEPS,
+    SUMMARY_CSV,
+    TEST,
+    TIMING_CSV,
+    TUNE,
+    WALL_TIME_S,
+)
 
 __all__ = ["CostRow", "RunTiming", "detectable_improvements", "estimate_seconds", "format_cost",
            "format_power", "plan_cost", "read_history"]
 
 POWER = 0.8  # the power --plan reports the detectable P(improvement) at
 
-WALL_TIME = "wall_time_s"
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ def read_history(directories: Iterable[Path]) -> list[RunTiming]:
     """The timed runs of every experiment directory given (missing files are skipped)."""
     history = []
     for directory in directories:
-        seconds = {row[RUN_ID]: row.get(WALL_TIME, "")
+        seconds = {row[RUN_ID]: row.get(WALL_TIME_S, "")
                    for row in read_csv(directory / TIMING_CSV, missing_ok=True)}
         for row in read_csv(directory / SUMMARY_CSV, missing_ok=True):
             wall = seconds.get(row[RUN_ID], "")
@@ -129,11 +139,10 @@ def protocol_test_cost(tuning: Sequence[PlannedRun], protocol: Protocol,
         >>> [(r.env, r.steps, r.runs) for r in rows]
         [('CartPole-v1', 512, 4)]
     """
-    per_family = protocol.configurations * len(protocol.tuning_seeds)
     rows = []
     for row in plan_cost(tuning, history):
         key = (row.env, row.algo, row.steps)
-        runs = row.runs // per_family * len(protocol.test_seeds) - finished.get(key, 0)
+        runs = protocol.test_runs_for(row.runs) - finished.get(key, 0)
         if runs > 0:
             rows.append(CostRow(row.env, row.algo, row.steps, runs, row.seconds_per_run,
                                 f"test phase: {row.basis}"))

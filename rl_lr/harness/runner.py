@@ -212,8 +212,7 @@ def _test_runs_to_come(experiment: Experiment, tuning: list[PlannedRun]) -> int:
     protocol = experiment.protocol
     if protocol is None:
         return 0
-    per_condition = len(protocol.families) * protocol.configurations * len(protocol.tuning_seeds)
-    return len(tuning) // per_condition * len(protocol.families) * len(protocol.test_seeds)
+    return protocol.test_runs_for(len(tuning))
 
 
 def _test_phase(experiment: Experiment, out: Path, tuning: list[PlannedRun]
