@@ -8,21 +8,27 @@ STAMP  := $(VENV)/.installed-stamp
 TORCH  := torch==2.13.0
 LINT_TREE := .lint-imports
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-cluster lint bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet --quiet -e ".[ray,tune,dev]"
+	$(BIN)/python -m pip install --quiet --quiet -e ".[ray,tune,postgres,dev]"
 	touch $(STAMP)
 
 demo: setup
 	$(BIN)/rl-lr bench --suite quick --out runs/quick
+	@echo "Next: source $(BIN)/activate  (then rl-lr works in this shell; or call $(BIN)/rl-lr)"
 
 test: setup lint
 	$(BIN)/python -m pytest -q
+
+# A Ray cluster of separate nodes without a shared filesystem, and a PostgreSQL study (both
+# started by the tests; root needed, as on CI): a few minutes, so not part of `make test`.
+test-cluster: setup
+	$(BIN)/python -m pytest -q -m cluster tests/test_cluster.py tests/test_postgres.py
 
 lint: setup
 	$(BIN)/ruff check rl_lr envs agents tests benchmarks

@@ -3,7 +3,9 @@
 :func:`make_eval_env` builds ``n_envs`` clean envs (``Monitor(gym.make(env_id))``, never
 perturbed) in a ``DummyVecEnv``, inside a non-updating ``VecNormalize`` when the run
 normalises observations. :func:`evaluate` runs ``n_episodes`` deterministic episodes on them,
-one episode per env at a time, with one ``model.predict`` for all live episodes per step.
+one episode per env at a time, with one forward pass for all live episodes per step
+(:class:`~rl_lr.sb3.DeterministicActions`: ``model.predict``'s actions without its fixed cost
+per call).
 
 **Episode starts.** Episode ``k`` of an evaluation seeded ``s`` starts where the sequential
 evaluation (:func:`evaluate_sequentially`: one env, ``VecEnv.seed(s)`` then SB3's
@@ -51,6 +53,8 @@ from stable_baselines3.common.vec_env import (
     VecNormalize,
     sync_envs_normalization,
 )
+
+from rl_lr.sb3 import DeterministicActions
 
 __all__ = ["EvalEnvSpec", "evaluate", "evaluate_sequentially", "make_eval_env"]
 
@@ -128,9 +132,9 @@ def evaluate(model: BaseAlgorithm, eval_env: VecEnv, n_episodes: int, seed: int)
     """Clean returns of ``n_episodes`` deterministic episodes seeded ``seed``, in episode order.
 
     Episode ``k`` runs on env ``k`` (with fewer envs than episodes, each later episode takes
-    the first env that finishes), side by side with the other live episodes: one
-    ``model.predict`` per step for all of them. Each starts where the sequential evaluation
-    starts it (see the module docstring).
+    the first env that finishes), side by side with the other live episodes: one forward pass
+    per step for all of them (the actions ``model.predict(..., deterministic=True)`` gives).
+    Each starts where the sequential evaluation starts it (see the module docstring).
 
     Args:
         model: the trained (or training) SB3 model.
@@ -152,6 +156,7 @@ def evaluate(model: BaseAlgorithm, eval_env: VecEnv, n_episodes: int, seed: int)
     if normalizer is not None:
         sync_envs_normalization(model.get_env(), normalizer)  # type: ignore[arg-type]
     space = eval_env.unwrapped.observation_space  # the raw space (DummyVecEnv's buffers)
+    act = DeterministicActions(model)
     returns = [0.0] * n_episodes
     upcoming = iter(range(n_episodes))
     episode_of: dict[int, int] = {}  # env index -> its live episode
@@ -164,7 +169,7 @@ def evaluate(model: BaseAlgorithm, eval_env: VecEnv, n_episodes: int, seed: int)
         batch = _batch([observation_of[index] for index in live], space)
         if normalizer is not None:
             batch = normalizer.normalize_obs(batch)
-        actions, _ = model.predict(batch, deterministic=True)
+        actions = act(batch)
         for index, action in zip(live, actions, strict=True):
             observation, _, terminated, truncated, info = envs[index].step(action)
             if not (terminated or truncated):

@@ -39,6 +39,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
+import rl_lr.optimizer_arms  # noqa: F401 - registers the optimizer arms (adam_rel, trac)
 from rl_lr.agents.compat import (
     check_action_space,
     check_reported_stats,
@@ -48,7 +49,14 @@ from rl_lr.agents.compat import (
 from rl_lr.agents.evaluation import evaluate, make_eval_env
 from rl_lr.agents.hyperparams import check_keys, merge, plain, to_constructor_kwargs
 from rl_lr.agents.presets import PresetWarning, load_preset, normalize_arguments, read_lr
-from rl_lr.envs import Perturbation, apply_perturbations, parse_perturbations
+from rl_lr.envs import (
+    CLEAN_RETURN,
+    CleanReturn,
+    Perturbation,
+    apply_perturbations,
+    parse_perturbations,
+)
+from rl_lr.envs.dynamics import check_dynamics_env
 from rl_lr.envs.suites import env_entry
 from rl_lr.errors import SpecError
 from rl_lr.optimizers import OptimizerSpec, parse_optimizers, set_optimizers
@@ -174,6 +182,7 @@ def resolve(
         raise SpecError(f"env_kwargs for {env_id}: {err}") from None
     try:
         check_action_space(info.name, env_id, probe.action_space)
+        check_dynamics_env(probe, perturbations)
         if policy is None:
             dict_obs = isinstance(probe.observation_space, gym.spaces.Dict)
             policy = "MultiInputPolicy" if dict_obs else "MlpPolicy"
@@ -212,11 +221,15 @@ def _reward_threshold(env_id: str, registered: float | None) -> float | None:
 
 
 def _training_env(env_id: str, env_kwargs: dict[str, Any], perturbations: tuple[Any, ...],
-                  per_env_timesteps: int | None) -> gym.Env[Any, Any]:
-    """Monitor(perturbations(env)): the Monitor records the observed reward."""
+                  per_env_timesteps: int | None, n_envs: int = 1) -> gym.Env[Any, Any]:
+    """Monitor(perturbations(env)): the Monitor records the observed reward. A perturbed env
+    also reports each episode's clean return (``CleanReturn``), which the Monitor copies into
+    the episode's record for oracle LR policies (:mod:`rl_lr.oracles`) only."""
     env = apply_perturbations(gym.make(env_id, **env_kwargs), perturbations,
-                              total_timesteps=per_env_timesteps)
-    return Monitor(env)
+                              total_timesteps=per_env_timesteps, n_envs=n_envs)
+    if not perturbations:
+        return Monitor(env)
+    return Monitor(CleanReturn(env), info_keywords=(CLEAN_RETURN,))
 
 
 @dataclass
@@ -254,7 +267,7 @@ def build(spec: AgentSpec) -> Agent:
     policies = {network: copy.deepcopy(policy) for network, policy in spec.lr.items()}
     env: VecEnv = DummyVecEnv([
         functools.partial(_training_env, spec.env_id, spec.env_kwargs, spec.perturb,
-                          spec.per_env_timesteps)
+                          spec.per_env_timesteps, spec.n_envs)
         for _ in range(spec.n_envs)
     ])
     if spec.normalize is not None:

@@ -1,13 +1,16 @@
-"""Evaluation's share of a run's wall time: sequential episodes (before) vs batched (after).
+"""Evaluation's share of a run's wall time: sequential episodes, batched through
+``model.predict``, and batched through the policy's forward pass (the library's).
 
 Runs the CartPole-v1 and InvertedPendulum-v5 settings of ``experiments/standard.yaml`` with the
 ``constant`` LR policy (clean reward, 10 evaluation episodes every 3,000 steps) as ordinary
-``rl-lr train`` runs (``rl_lr.run.train``, one torch thread), twice per round and seed: once
-with the evaluation before batching (``evaluate_sequentially`` on one env, episodes one after
-the other) and once with the batched one (``evaluate`` on ``eval_episodes`` envs, one forward
-pass for all live episodes). Arms interleave round by round, their order alternating, so that
-drift in machine load hits both alike; both arms of a round train the same seed, so their
-training is identical and only the evaluation differs. Figures from each run's ``timing.csv``:
+``rl-lr train`` runs (``rl_lr.run.train``, one torch thread), three times per round and seed:
+``sequential`` (the evaluation before batching: ``evaluate_sequentially`` on one env, episodes
+one after the other), ``batched_predict`` (``evaluate`` on ``eval_episodes`` envs, one
+``model.predict`` call for all live episodes per step) and ``batched`` (the library's: the same
+with :class:`~rl_lr.sb3.DeterministicActions` in place of ``model.predict``). Arms interleave
+round by round, their order rotating, so that drift in machine load hits all alike; the arms
+of a round train the same seed, so their training is identical and only the evaluation
+differs. Figures from each run's ``timing.csv``:
 evaluation share = sum of ``eval_time_s`` / final ``wall_time_s``.
 
     python benchmarks/bench_evaluation.py [--rounds 3] [--steps 30000] [--cases cartpole ...]
@@ -30,6 +33,7 @@ import torch
 
 from rl_lr.agents import evaluate, evaluate_sequentially, make_eval_env
 from rl_lr.run import TrainConfig, train
+from rl_lr.sb3 import DeterministicActions
 
 CASES: dict[str, dict[str, Any]] = {  # experiments/standard.yaml, the constant policy, clean reward
     "cartpole": {"env": "CartPole-v1", "algo": "ppo", "lr": "constant(3.16e-3)",
@@ -37,7 +41,18 @@ CASES: dict[str, dict[str, Any]] = {  # experiments/standard.yaml, the constant 
     "inverted_pendulum": {"env": "InvertedPendulum-v5", "algo": "ppo", "lr": "constant(3e-3)",
                           "preset": "sb3"},
 }
-ARMS = ("sequential", "batched")
+ARMS = ("sequential", "batched_predict", "batched")
+
+
+class ModelPredict:
+    """``model.predict(observation, deterministic=True)[0]``: the batched evaluation's forward
+    pass before :class:`~rl_lr.sb3.DeterministicActions`."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, observation: Any) -> Any:
+        return self.model.predict(observation, deterministic=True)[0]
 
 
 @contextmanager
@@ -63,13 +78,15 @@ def _one_env(spec: Any, n_envs: int = 1) -> Any:
 
 @contextmanager
 def evaluation(arm: str) -> Iterator[None]:
-    """The runs' evaluation: ``batched`` (the library's) or ``sequential`` (before batching:
-    :func:`~rl_lr.agents.evaluate_sequentially` on one env)."""
+    """The runs' evaluation for ``arm`` (one of :data:`ARMS`)."""
     if arm == "batched":
         yield
-        return
-    with _rebound(evaluate, evaluate_sequentially), _rebound(make_eval_env, _one_env):
-        yield
+    elif arm == "batched_predict":
+        with _rebound(DeterministicActions, ModelPredict):
+            yield
+    else:
+        with _rebound(evaluate, evaluate_sequentially), _rebound(make_eval_env, _one_env):
+            yield
 
 
 def one_run(case: dict[str, Any], arm: str, seed: int, steps: int,
@@ -102,31 +119,30 @@ def main() -> None:
     for seed in range(args.rounds):
         for name in args.cases:
             evals = {}
-            for arm in ARMS if seed % 2 == 0 else ARMS[::-1]:
+            for arm in ARMS[seed % 3:] + ARMS[:seed % 3]:
                 w, e, evals[arm] = one_run(CASES[name], arm, seed, args.steps,
                                            root / f"{name}-{arm}-{seed}")
                 wall[name, arm].append(w)
                 spent[name, arm].append(e)
                 print(f"round {seed} {name:17s} {arm:10s} wall {w:6.1f} s, evaluation "
                       f"{e:6.1f} s ({e / w:.0%})", flush=True)
-            same_returns[name].append(evals["sequential"] == evals["batched"])
+            same_returns[name].append(len(set(evals.values())) == 1)
 
     print(f"\n{args.steps} steps, 10 evaluation episodes every 3,000 steps, {args.rounds} "
-          "rounds (medians, min-max)")
-    print("| task | evaluation share before | after | evaluation time after / before | "
-          "wall time after / before | eval returns identical |")
-    print("|---|---:|---:|---:|---:|---|")
+          "rounds (medians, min-max); time ratios are over the sequential arm's")
+    print("| task | arm | evaluation share | evaluation time ratio | wall time ratio |")
+    print("|---|---|---:|---:|---:|")
     for name in args.cases:
-        shares = {arm: [e / w for e, w in zip(spent[name, arm], wall[name, arm], strict=True)]
-                  for arm in ARMS}
-        eval_ratio = [b / s for b, s in zip(spent[name, "batched"], spent[name, "sequential"],
-                                            strict=True)]
-        wall_ratio = [b / s for b, s in zip(wall[name, "batched"], wall[name, "sequential"],
-                                            strict=True)]
-        print(f"| {CASES[name]['env']} | {_spread(shares['sequential'], '.0%')} | "
-              f"{_spread(shares['batched'], '.0%')} | {_spread(eval_ratio, '.3f')} | "
-              f"{_spread(wall_ratio, '.3f')} | "
-              f"{sum(same_returns[name])}/{len(same_returns[name])} rounds |")
+        for arm in ARMS:
+            share = [e / w for e, w in zip(spent[name, arm], wall[name, arm], strict=True)]
+            eval_ratio = [a / s for a, s in zip(spent[name, arm], spent[name, "sequential"],
+                                                strict=True)]
+            wall_ratio = [a / s for a, s in zip(wall[name, arm], wall[name, "sequential"],
+                                                strict=True)]
+            print(f"| {CASES[name]['env']} | {arm} | {_spread(share, '.1%')} | "
+                  f"{_spread(eval_ratio, '.3f')} | {_spread(wall_ratio, '.3f')} |")
+        print(f"eval returns identical across the arms: {CASES[name]['env']} "
+              f"{sum(same_returns[name])}/{len(same_returns[name])} rounds")
 
 
 def _spread(values: list[float], fmt: str) -> str:

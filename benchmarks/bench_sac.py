@@ -13,9 +13,8 @@ figure is a ratio against a baseline measured alongside, in the same loop. Parts
   against that neighbour; ``2 runs x 1 thread`` steps two baseline workers at once
   (aggregate steps/s); a compiled arm's compile time is reported apart and counted for a
   10k-step run;
-* ``overhead``: whole runs of ``--run-steps`` steps: ``rl-lr train`` (evaluations at the start
-  and the end only) vs ``agents.make`` + ``learn()`` vs SB3's own ``SAC`` + ``learn()``, and
-  the cost of one call of rl-lr's divergence check (run at every env step of SAC);
+* ``divergence``: the cost of one call of rl-lr's divergence check (run at every env step of
+  SAC); whole runs against SB3's own ``learn()`` are ``bench_train_overhead.py``'s;
 * ``identity``: each lever's ``rl-lr train`` run (``--identity-steps``, evaluation every 1000
   steps) against the baseline's, every ``progress.csv`` cell; the baseline also against the
   committed ``results/standard`` run of the same seed;
@@ -37,7 +36,6 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +43,6 @@ import torch
 import yaml
 from sac_levers import LEVERS, QUICK_LEVERS, TWO_PROCESSES, Lever
 from sac_profile import profile
-from stable_baselines3 import SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rl_lr.agents import make
@@ -157,31 +154,8 @@ def levers(names: list[str], rounds: int, chunk: int, seed: int, warmup: int,
 
 
 # --------------------------------------------------------------------------------------------
-# rl-lr's per-step overhead, whole runs
+# rl-lr's per-step cost: the divergence check
 # --------------------------------------------------------------------------------------------
-
-
-def _plain_sb3(steps: int, seed: int) -> float:
-    model = SAC("MlpPolicy", ENV, learning_rate=1e-3, seed=seed, device="cpu")
-    silence_logger(model)
-    model.learn(steps)
-    return 0.0
-
-
-def _make_learn(steps: int, seed: int) -> float:
-    model = make(ALGO, ENV, seed=seed, total_timesteps=steps).model
-    silence_logger(model)
-    model.learn(steps)
-    return 0.0
-
-
-def _rl_lr_train(steps: int, seed: int) -> float:
-    """The run; returns its evaluation seconds (timing.csv)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        train(TrainConfig(env=ENV, algo=ALGO, steps=steps, seed=seed, lr="preset",
-                          eval_every=steps, eval_episodes=10), Path(tmp) / "run")
-        timing = csv.DictReader((Path(tmp) / "run" / "timing.csv").open())
-        return sum(float(row["eval_time_s"]) for row in timing)
 
 
 def per_tensor_check(model: Any) -> str | None:
@@ -214,36 +188,6 @@ def divergence_check_cost(seed: int, calls: int = 300, repeats: int = 7) -> None
     print("\nDivergence check on the SAC model: " + ", ".join(
         f"{name} {statistics.median(values):.0f} us per call" for name, values in
         micros.items()))
-
-
-def overhead(rounds: int, steps: int, seed: int) -> None:
-    """Whole runs: SB3 alone, rl-lr's agent, ``rl-lr train``."""
-    arms: dict[str, Callable[[int, int], float]] = {
-        "SB3 SAC + learn()": _plain_sb3, "agents.make + learn()": _make_learn,
-        "rl-lr train (2 evaluations)": _rl_lr_train}
-    names = list(arms)
-    walls: dict[str, list[float]] = defaultdict(list)
-    net: dict[str, list[float]] = defaultdict(list)
-    for arm in arms.values():
-        arm(200, seed)  # first-use costs (imports, allocator), not charged to an arm
-    for index in range(rounds):
-        for name in names[index % len(names):] + names[:index % len(names)]:
-            started = time.perf_counter()
-            evaluation = arms[name](steps, seed)
-            walls[name].append(time.perf_counter() - started)
-            net[name].append(walls[name][-1] - evaluation)
-        print(f"round {index + 1}/{rounds} done", flush=True)
-    print(f"\n### rl-lr overhead: whole runs of {steps} steps (build included), {rounds} "
-          "rounds\n")
-    print("| arm | wall s (median) | steps/s ratio to SB3 SAC (median, min-max) | the same, "
-          "evaluation time left out |")
-    print("|---|---:|---:|---:|")
-    for name in names:
-        ratios = [p / w for w, p in zip(walls[name], walls[names[0]], strict=True)]
-        nets = [p / w for w, p in zip(net[name], walls[names[0]], strict=True)]
-        print(f"| {name} | {statistics.median(walls[name]):.1f} | "
-              f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}) | "
-              f"{statistics.median(nets):.3f} ({min(nets):.3f}-{max(nets):.3f}) |")
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,9 +286,7 @@ def run_parts(args: argparse.Namespace, chosen: list[str]) -> None:
     if "levers" in args.parts:
         levers(chosen, args.rounds or (3 if quick else 10), args.chunk or 50, args.seed,
                warmup=300)
-    if "overhead" in args.parts:
-        overhead(args.rounds or (2 if quick else 3), args.run_steps or (400 if quick else 800),
-                 args.seed)
+    if "divergence" in args.parts:
         divergence_check_cost(args.seed)
     if "identity" in args.parts:
         identity(chosen, args.identity_steps or (400 if quick else 1000), args.seed)
@@ -356,15 +298,14 @@ def run_parts(args: argparse.Namespace, chosen: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few minutes: fewer, smaller")
-    parser.add_argument("--parts", nargs="*", default=["profile", "levers", "overhead",
+    parser.add_argument("--parts", nargs="*", default=["profile", "levers", "divergence",
                                                        "identity"],
-                        choices=["profile", "levers", "overhead", "identity", "curves"])
+                        choices=["profile", "levers", "divergence", "identity", "curves"])
     parser.add_argument("--levers", nargs="*", choices=[*LEVERS, TWO_PROCESSES],
                         help="default: all (--quick: a subset)")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--chunk", type=int, help="steps per arm per round")
     parser.add_argument("--profile-steps", type=int)
-    parser.add_argument("--run-steps", type=int, help="steps of an overhead run")
     parser.add_argument("--identity-steps", type=int)
     parser.add_argument("--curve-steps", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,8 @@
-"""Environments for rl-lr: reward-perturbation specs and the Gymnasium wrappers that apply them.
+"""Environments for rl-lr: perturbation specs (reward, dynamics) and the wrappers that apply them.
 
 Installed as ``rl_lr.envs`` (import it under that name, never as ``envs``). The public names
-here are the perturbations (:mod:`rl_lr.envs.perturbations`), their wrappers
+here are the perturbations (:mod:`rl_lr.envs.perturbations`; the MuJoCo dynamics switches in
+:mod:`rl_lr.envs.dynamics`), their wrappers
 (:mod:`rl_lr.envs.reward_wrappers`) and how an env is wrapped in them
 (:mod:`rl_lr.envs.wrapping`), and the gymnasium-robotics flattening wrapper
 (:mod:`rl_lr.envs.robotics`). The env suites with their thresholds and normalisation ranges
@@ -24,6 +25,16 @@ Example:
 
 from __future__ import annotations
 
+from rl_lr.envs.dynamics import (
+    DYNAMICS,
+    DampingSwitch,
+    DynamicsSwitch,
+    DynamicsSwitchWrapper,
+    FrictionSwitch,
+    GainSwitch,
+    GravitySwitch,
+    MassSwitch,
+)
 from rl_lr.envs.perturbations import (
     PERTURBATIONS,
     Corrupt,
@@ -43,6 +54,8 @@ from rl_lr.envs.perturbations import (
 )
 from rl_lr.envs.registration import ENV_IDS, register_envs
 from rl_lr.envs.reward_wrappers import (
+    CLEAN_RETURN,
+    CleanReturn,
     DelayedReward,
     GaussianNoise,
     HeavyTailedNoise,
@@ -57,21 +70,31 @@ from rl_lr.envs.robotics import FlatGoalEnv, make_robotics_env
 from rl_lr.envs.wrapping import WRAPPERS, apply_perturbations, wrapper_for
 
 __all__ = [
+    "CLEAN_RETURN",
+    "DYNAMICS",
     "ENV_IDS",
     "PERTURBATIONS",
     "WRAPPERS",
+    "CleanReturn",
     "Corrupt",
+    "DampingSwitch",
     "Delay",
     "DelayedReward",
     "Drift",
     "Dropout",
+    "DynamicsSwitch",
+    "DynamicsSwitchWrapper",
     "FlatGoalEnv",
+    "FrictionSwitch",
+    "GainSwitch",
     "Gaussian",
     "GaussianNoise",
+    "GravitySwitch",
     "HeavyTailed",
     "HeavyTailedNoise",
     "MarkovRegimeSwitch",
     "MarkovSwitch",
+    "MassSwitch",
     "Perturbation",
     "PerturbationLike",
     "PerturbationWrapper",

@@ -11,6 +11,7 @@ an env in a chain of them (the wrappers import the specs, never the other way ro
     heavy_tailed(df=2.0, scale=0.1, clip=10.0)    # Student-t noise
     drift(scale_sigma=0.001, offset_sigma=0.01)   # slow bounded random walks of scale, offset
     switch(at=[0.5], scale=[1.0, -1.0])           # sign flip half-way through training
+    switch(every=20000, scale=[1, 10, 1, 0.1])    # x10 / x0.1 and back, every 20k env steps
     markov_switch(rate=0.001, offset=[0.0, -5.0]) # random regime changes, ~1 per 1000 steps
     corrupt(0.1, mode=confusion, levels=10)       # Wang, Liu & Li (AAAI 2020) reward confusion
     delay(5)  /  sparse()                         # rewards delivered in chunks / at episode end
@@ -56,6 +57,8 @@ __all__ = [
     "Sparse",
     "Switch",
     "parse_perturbations",
+    "period_starts",
+    "periods_done",
     "register",
     "switch_timesteps",
 ]
@@ -73,6 +76,11 @@ class Perturbation(SpecObject):
     each one is found in :data:`rl_lr.envs.wrapping.WRAPPERS` (a perturbation defined elsewhere
     adds its own wrapper there).
     """
+
+    def switch_points(self, total_timesteps: int, n_envs: int) -> tuple[int, ...]:
+        """Regime changes on a fixed schedule, as 0-based step indices of one of ``n_envs``
+        envs taking ``total_timesteps`` steps; none for perturbations without a schedule."""
+        return ()
 
 
 PERTURBATIONS = Registry("perturbation", Perturbation)
@@ -221,21 +229,36 @@ class Switch(Perturbation):
     >= at[i]``, the LR schedules' milestone convention). With ``unit=steps`` it holds step
     counts directly.
 
+    Repeated switches: with ``every=N`` instead of ``at``, the regimes cycle, one period of
+    ``N`` env steps of *all* training envs together (SB3's ``num_timesteps``) each:
+    ``switch(every=20000, scale=[1, 10, 1, 0.1])`` multiplies the reward by 1, 10, 1, 0.1, 1,
+    10, ... (x10 and x0.1 and back). A wrapper running as one of ``n_envs`` vectorised envs
+    starts period ``k`` at its own step ``ceil(k · N / n_envs)``, i.e. at the first vectorised
+    step where ``num_timesteps >= k · N`` (:func:`periods_done`).
+
     Args:
         at: Strictly increasing switch points: fractions in (0, 1), or whole step counts >= 1.
         scale: Reward multiplier per regime.
         offset: Reward offset per regime (reward units).
         unit: ``fraction`` (needs ``total_timesteps`` when wrapped) or ``steps``.
+        every: Period of repeated switches in env steps of all training envs (instead of
+            ``at``; ``scale`` / ``offset`` then list the cycle, at least two regimes).
     """
 
-    at: tuple[float, ...]
+    at: tuple[float, ...] = ()
     scale: tuple[float, ...] = ()
     offset: tuple[float, ...] = ()
     unit: Literal["fraction", "steps"] = "fraction"
+    every: int | None = None
 
     def validate(self) -> None:
+        if self.every is not None:
+            _periodic(self, self.every, self.regimes)
+            _regime_values(self, "scale", self.regimes, "the cycle's length")
+            _regime_values(self, "offset", self.regimes, "the cycle's length")
+            return
         if not self.at:
-            raise self.fail("at", "must list at least one switch point")
+            raise self.fail("at", "must list at least one switch point (or give every=N)")
         if self.unit == "fraction" and not all(0.0 < a < 1.0 for a in self.at):
             raise self.fail("at", "must be fractions of the run in (0, 1) (or set unit=steps)")
         if self.unit == "steps" and not all(a >= 1 and float(a).is_integer() for a in self.at):
@@ -245,16 +268,29 @@ class Switch(Perturbation):
         _regime_values(self, "scale", len(self.at) + 1, "len(at) + 1")
         _regime_values(self, "offset", len(self.at) + 1, "len(at) + 1")
 
-    def regime(self, k: int) -> tuple[float, float]:
-        """``(scale, offset)`` of regime ``k``."""
-        return _regime(self.scale, self.offset, k)
+    @property
+    def regimes(self) -> int:
+        """Number of distinct regimes: ``len(at) + 1``, or the cycle's length with ``every``."""
+        if self.every is not None:
+            return max(len(self.scale), len(self.offset))
+        return len(self.at) + 1
 
-    def boundaries(self, total_timesteps: int | None) -> tuple[int, ...]:
-        """0-based index, over all episodes, of the first step of each regime after the first.
+    def regime(self, k: int) -> tuple[float, float]:
+        """``(scale, offset)`` of regime ``k`` (with ``every``: of period ``k``, cycling)."""
+        return _regime(self.scale, self.offset, k % self.regimes)
+
+    def boundaries(self, total_timesteps: int | None, n_envs: int = 1) -> tuple[int, ...]:
+        """0-based index, over all episodes, of the first step of each regime after the first,
+        for a wrapper taking ``total_timesteps`` steps as one of ``n_envs`` envs.
 
         Raises:
-            ValueError: ``unit=fraction`` and ``total_timesteps`` is None.
+            ValueError: ``unit=fraction`` or ``every`` and ``total_timesteps`` is None.
         """
+        if self.every is not None:
+            if total_timesteps is None:
+                raise ValueError(f"{self!r}: listing the switches of every=N needs "
+                                 "total_timesteps")
+            return period_starts(self.every, n_envs, total_timesteps)
         if self.unit == "steps":
             return tuple(int(a) for a in self.at)
         if total_timesteps is None:
@@ -264,11 +300,16 @@ class Switch(Perturbation):
             )
         return tuple(math.ceil(a * total_timesteps - _EPS) for a in self.at)
 
+    def switch_points(self, total_timesteps: int, n_envs: int) -> tuple[int, ...]:
+        """:meth:`boundaries` (see :meth:`Perturbation.switch_points`)."""
+        return self.boundaries(total_timesteps, n_envs)
+
 
 def switch_timesteps(chain: Sequence[Perturbation], total_timesteps: int,
                      n_envs: int = 1) -> list[int]:
-    """Training timesteps (steps of all envs together, SB3's ``num_timesteps``) at which the
-    ``switch`` perturbations of ``chain`` change regime. Each of the ``n_envs`` vectorised
+    """Training timesteps (steps of all envs together, SB3's ``num_timesteps``) at which a
+    perturbation of ``chain`` with a fixed schedule (``switch``, the dynamics switches of
+    :mod:`rl_lr.envs.dynamics`) changes regime, sorted. Each of the ``n_envs`` vectorised
     envs counts its own steps over ``total_timesteps // n_envs``.
 
     >>> switch_timesteps(parse_perturbations("switch(at=[0.5], scale=[1, 5])"), 30000, 8)
@@ -276,9 +317,47 @@ def switch_timesteps(chain: Sequence[Perturbation], total_timesteps: int,
     >>> switch_timesteps(parse_perturbations("switch(at=[100], scale=[1, 5], unit=steps)"),
     ...                  30000, 8)
     [800]
+    >>> switch_timesteps(parse_perturbations("switch(every=10000, scale=[1, 10])"), 30000, 3)
+    [10002, 20001]
     """
     per_env = max(1, total_timesteps // n_envs)
-    return [b * n_envs for p in chain if isinstance(p, Switch) for b in p.boundaries(per_env)]
+    return sorted({b * n_envs for p in chain for b in p.switch_points(per_env, n_envs)})
+
+
+def periods_done(every: int, n_envs: int, steps: int) -> int:
+    """Periods of ``every`` env steps of all ``n_envs`` envs completed once each env has taken
+    ``steps`` steps: ``floor(steps · n_envs / every)``, exact in integers.
+
+    >>> [periods_done(10, 3, s) for s in (3, 4, 6, 7)]
+    [0, 1, 1, 2]
+    """
+    return steps * n_envs // every
+
+
+def period_starts(every: int, n_envs: int, total_timesteps: int) -> tuple[int, ...]:
+    """0-based index, in one env's own steps, of the first step of each period after the first
+    (``ceil(k · every / n_envs)``), for a wrapper taking ``total_timesteps`` steps.
+
+    >>> period_starts(10, 3, 12)
+    (4, 7, 10)
+    """
+    starts = []
+    k = 1
+    while (start := -(-k * every // n_envs)) < total_timesteps:
+        starts.append(start)
+        k += 1
+    return tuple(starts)
+
+
+def _periodic(spec: Perturbation, every: int, regimes: int) -> None:
+    """``every`` must be a whole number of steps >= 1 and the cycle at least two regimes;
+    ``at`` (if the spec has it) must then be empty."""
+    if getattr(spec, "at", ()):
+        raise spec.fail("every", "give switch points at=[...] or a period every=N, not both")
+    if not (every >= 1 and float(every).is_integer()):
+        raise spec.fail("every", "must be a whole number of env steps >= 1")
+    if regimes < 2:
+        raise spec.fail("every", "needs a cycle of at least two regimes (scale and/or offset)")
 
 
 @register("markov_switch")

@@ -1,3 +1,4 @@
+# Over 400 lines: the nine reward-perturbation wrappers and their shared base, one role.
 """Gymnasium wrappers that apply the reward perturbations of :mod:`rl_lr.envs.perturbations`.
 
 Build one as ``GaussianNoise(env, Gaussian(std=0.1))``, or a chain from specs with
@@ -38,9 +39,12 @@ from rl_lr.envs.perturbations import (
     Perturbation,
     Sparse,
     Switch,
+    periods_done,
 )
 
 __all__ = [
+    "CLEAN_RETURN",
+    "CleanReturn",
     "DelayedReward",
     "GaussianNoise",
     "HeavyTailedNoise",
@@ -241,23 +245,32 @@ class RegimeSwitch(PerturbationWrapper[Switch]):
     """
 
     def __init__(
-        self, env: gym.Env[Any, Any], perturbation: Switch, total_timesteps: int | None = None
+        self, env: gym.Env[Any, Any], perturbation: Switch, total_timesteps: int | None = None,
+        n_envs: int = 1,
     ) -> None:
-        """Wrap ``env``; ``total_timesteps`` converts fractional switch points into steps.
+        """Wrap ``env``; ``total_timesteps`` converts fractional switch points into steps;
+        ``n_envs`` (this env is one of them) converts ``every=N`` steps of all envs into steps
+        of this one.
 
         Raises:
             ValueError: ``perturbation.at`` is fractional and ``total_timesteps`` is None.
         """
         gym.utils.RecordConstructorArgs.__init__(
-            self, perturbation=perturbation, total_timesteps=total_timesteps
+            self, perturbation=perturbation, total_timesteps=total_timesteps, n_envs=n_envs
         )
-        self.boundaries = perturbation.boundaries(total_timesteps)
+        periodic = perturbation.every is not None
+        self.boundaries = () if periodic else perturbation.boundaries(total_timesteps)
+        self.n_envs = n_envs
         self.steps = 0
         super().__init__(env, perturbation)
 
     def perturb(self, reward: float, info: dict[str, Any], episode_over: bool) -> float:
         """Apply the regime of this step of the run, then advance the clock."""
-        regime = sum(1 for b in self.boundaries if self.steps >= b)
+        every = self.perturbation.every
+        if every is not None:
+            regime = periods_done(every, self.n_envs, self.steps) % self.perturbation.regimes
+        else:
+            regime = sum(1 for b in self.boundaries if self.steps >= b)
         self.steps += 1
         scale, offset = self.perturbation.regime(regime)
         info["perturbation/regime"] = regime
@@ -398,3 +411,45 @@ class RewardDropout(PerturbationWrapper[Dropout]):
         dropped = bool(self.rng.random() < self.perturbation.p)
         info["perturbation/dropped"] = dropped
         return 0.0 if dropped else reward
+
+
+#: ``info`` key of an episode's clean return (its last step), set by :class:`CleanReturn`.
+CLEAN_RETURN = "clean_return"
+
+
+class CleanReturn(gym.Wrapper[Any, Any, Any, Any]):
+    """Adds up ``info["clean_reward"]`` (the env's own reward when no perturbation set it) over
+    each episode and reports the total as ``info["clean_return"]`` at the episode's last step.
+
+    rl-lr's training envs put it on top of a perturbed chain, under the Monitor, which copies
+    the key into the episode's record (``Monitor(info_keywords=("clean_return",))``): the
+    clean return of each training episode, which only *oracle* LR policies may read
+    (:mod:`rl_lr.oracles`); everything else sees the observed return.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from rl_lr.envs import apply_perturbations
+        >>> env = CleanReturn(apply_perturbations(gym.make("CartPole-v1"), "dropout(0.5)"))
+        >>> _ = env.reset(seed=0)
+        >>> over, observed = False, 0.0
+        >>> while not over:
+        ...     _, reward, terminated, truncated, info = env.step(0)
+        ...     observed, over = observed + reward, terminated or truncated
+        >>> info["clean_return"], observed
+        (11.0, 3.0)
+    """
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset the env and the episode's sum."""
+        self._total = 0.0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env; add the clean reward; report the sum at the episode's end."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._total += float(info.get("clean_reward", reward))
+        if terminated or truncated:
+            info[CLEAN_RETURN] = self._total
+        return obs, reward, terminated, truncated, info

@@ -1,4 +1,4 @@
-"""Wrapping an env in its reward perturbations: which wrapper applies each spec
+"""Wrapping an env in its perturbations (reward and dynamics): which wrapper applies each spec
 (:data:`WRAPPERS`, :func:`wrapper_for`) and a whole chain (:func:`apply_perturbations`).
 
 This module sits above both the specs (:mod:`rl_lr.envs.perturbations`) and the wrappers
@@ -22,6 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rl_lr.envs.dynamics import DYNAMICS, DynamicsSwitch, DynamicsSwitchWrapper
 from rl_lr.envs.perturbations import (
     Corrupt,
     Delay,
@@ -50,8 +51,9 @@ from rl_lr.envs.reward_wrappers import (
 __all__ = ["WRAPPERS", "apply_perturbations", "wrapper_for"]
 
 #: The wrapper class that applies each perturbation type; it takes ``(env, perturbation)``
-#: (``switch``'s :class:`RegimeSwitch` also ``total_timesteps``). A perturbation defined
-#: outside rl-lr adds its own: ``WRAPPERS[MyPerturbation] = MyWrapper``.
+#: (the scheduled ones, ``switch``'s :class:`RegimeSwitch` and the dynamics switches'
+#: :class:`DynamicsSwitchWrapper`, also ``total_timesteps`` and ``n_envs``). A perturbation
+#: defined outside rl-lr adds its own: ``WRAPPERS[MyPerturbation] = MyWrapper``.
 WRAPPERS: dict[type[Perturbation], Callable[[gym.Env[Any, Any], Any], gym.Env[Any, Any]]] = {
     Gaussian: GaussianNoise,
     HeavyTailed: HeavyTailedNoise,
@@ -62,11 +64,13 @@ WRAPPERS: dict[type[Perturbation], Callable[[gym.Env[Any, Any], Any], gym.Env[An
     Delay: DelayedReward,
     Sparse: DelayedReward,
     Dropout: RewardDropout,
+    **dict.fromkeys(DYNAMICS.values(), DynamicsSwitchWrapper),
 }
 
 
 def wrapper_for(
-    env: gym.Env[Any, Any], perturbation: Perturbation, total_timesteps: int | None = None
+    env: gym.Env[Any, Any], perturbation: Perturbation, total_timesteps: int | None = None,
+    n_envs: int = 1,
 ) -> gym.Env[Any, Any]:
     """Wrap ``env`` in the wrapper that applies ``perturbation``.
 
@@ -75,7 +79,9 @@ def wrapper_for(
         perturbation: A perturbation spec with a wrapper in :data:`WRAPPERS`.
         total_timesteps: Steps this env instance takes in the whole run (across episodes;
             with ``n`` vectorised copies, ``total_timesteps // n``). Only ``switch`` with
-            fractional ``at`` needs it; the others ignore it.
+            fractional ``at`` (and the dynamics switches) need it; the others ignore it.
+        n_envs: Number of vectorised training envs this env is one of: ``every=N`` periods
+            count the steps of all of them together.
 
     Returns:
         The wrapper (a :class:`~rl_lr.envs.reward_wrappers.PerturbationWrapper` for rl-lr's
@@ -95,9 +101,14 @@ def wrapper_for(
         raise ValueError(
             f"total_timesteps must be a positive integer or None, got {total_timesteps!r}"
         )
+    if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+    total = None if total_timesteps is None else int(total_timesteps)
     if isinstance(perturbation, Switch):
-        total = None if total_timesteps is None else int(total_timesteps)
-        return RegimeSwitch(env, perturbation, total_timesteps=total)
+        return RegimeSwitch(env, perturbation, total_timesteps=total, n_envs=int(n_envs))
+    if isinstance(perturbation, DynamicsSwitch):
+        return DynamicsSwitchWrapper(env, perturbation, total_timesteps=total,
+                                     n_envs=int(n_envs))
     wrapper = WRAPPERS.get(type(perturbation))
     if wrapper is None:
         raise TypeError(
@@ -111,6 +122,7 @@ def apply_perturbations(
     env: gym.Env[Any, Any],
     perturbations: PerturbationLike | Sequence[PerturbationLike] | None,
     total_timesteps: int | None = None,
+    n_envs: int = 1,
 ) -> gym.Env[Any, Any]:
     """Wrap ``env`` in each perturbation in order: the first acts first on the reward (it is the
     innermost wrapper), the last is the outermost.
@@ -120,10 +132,12 @@ def apply_perturbations(
         perturbations: Anything :func:`~rl_lr.envs.perturbations.parse_perturbations` reads
             (objects pass through as they are).
         total_timesteps: Steps this env instance takes in the run (see :func:`wrapper_for`).
+        n_envs: Number of vectorised training envs this env is one of (see
+            :func:`wrapper_for`).
 
     Returns:
         The wrapped env (``env`` itself when there is nothing to apply).
     """
     for perturbation in parse_perturbations(perturbations):
-        env = wrapper_for(env, perturbation, total_timesteps=total_timesteps)
+        env = wrapper_for(env, perturbation, total_timesteps=total_timesteps, n_envs=n_envs)
     return env

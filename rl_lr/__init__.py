@@ -17,6 +17,8 @@ from rl_lr.bandit import Bandit
 from rl_lr.controllers import Controller, KLAdaptive, Plateau, Trend, Volatility
 from rl_lr.errors import SpecError
 from rl_lr.hypergradient import Hypergradient
+from rl_lr.oracles import Oracle
+from rl_lr.resets import ResetOnChange
 from rl_lr.schedules import (
     POLICIES,
     Constant,
@@ -54,6 +56,8 @@ volatility = Volatility
 trend = Trend
 hypergradient = Hypergradient
 bandit = Bandit
+oracle = Oracle
+reset_on_change = ResetOnChange
 
 
 def parse(spec: str | Mapping[str, Any] | LRPolicy | float) -> LRPolicy:
@@ -92,10 +96,12 @@ __all__ = [
     "linear",
     "multistep",
     "onecycle",
+    "oracle",
     "parse",
     "plateau",
     "polynomial",
     "register",
+    "reset_on_change",
     "sequence",
     "step",
     "trend",

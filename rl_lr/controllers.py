@@ -250,8 +250,8 @@ class KLAdaptive(Controller):
     the rollout policy and the current one (SB3's estimator, ``mean(exp(r) - 1 - r)`` of the
     log-ratio ``r``), so the new LR drives the next step; ``cadence=update`` applies it once per
     update on SB3's ``train/approx_kl``. Only for the PPO family (PPO, MaskablePPO,
-    RecurrentPPO, whose padded steps enter the minibatch KL); :func:`rl_lr.attach` refuses
-    anything else.
+    RecurrentPPO, whose padded steps are left out of the minibatch KL by the buffer's mask, as
+    SB3 leaves them out of ``train/approx_kl``); :func:`rl_lr.attach` refuses anything else.
     """
 
     target: float = 0.008

@@ -199,6 +199,21 @@ def render_value(value: Any) -> str:
 
 
 
+_ZOO_LINEAR = re.compile(r"\s*lin_(?P<start>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*")
+
+
 def parse_text(text: str) -> Any:
-    """Parse one spec text into plain values and :class:`Call` records."""
+    """Parse one spec text into plain values and :class:`Call` records.
+
+    rl-baselines3-zoo's ``lin_1e-3`` is refused with its rl-lr spelling:
+
+    >>> parse_text("lin_1e-3")
+    Traceback (most recent call last):
+    ...
+    rl_lr.errors.SpecError: 'lin_1e-3' is rl-baselines3-zoo's spelling; write linear(1e-3)
+    """
+    zoo = _ZOO_LINEAR.fullmatch(text)
+    if zoo is not None:
+        raise SpecError(f"{text.strip()!r} is rl-baselines3-zoo's spelling; write "
+                        f"linear({zoo['start']})")
     return _Parser(text).parse()

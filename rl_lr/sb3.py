@@ -42,9 +42,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.policies import BasePolicy
 
 from rl_lr.errors import SpecError
 from rl_lr.schedules import POLICIES, LRPolicy
@@ -52,6 +55,7 @@ from rl_lr.signals import TrainingSignals
 
 __all__ = [
     "AttachedLR",
+    "DeterministicActions",
     "GradientNorms",
     "LRHook",
     "attach",
@@ -138,19 +142,30 @@ class NetworkOptimizers:
 
     SB3 calls it once per network when it builds a policy, also when it *loads* one, so a
     saved model comes back with the right optimizer classes and their saved state. Each
-    network is recognised by the shapes of its parameters.
+    network is recognised by the shapes of its parameters. A policy that builds a first,
+    provisional optimizer over part of its parameters and replaces it once the rest exist
+    (sb3-contrib's recurrent policies: the LSTMs come after the base class's build) gets the
+    spec of the one network whose shapes contain that part, in order.
     """
 
     by_shapes: tuple[tuple[tuple[tuple[int, ...], ...], Any], ...]
 
     def __call__(self, params: Any, lr: float, **sb3_defaults: Any) -> torch.optim.Optimizer:
         params = list(params)
-        for shapes, spec in self.by_shapes:
-            if shapes == _shapes(params):
-                built: torch.optim.Optimizer = spec.build(params, lr)
-                return built
+        shapes = _shapes(params)
+        exact = [spec for known, spec in self.by_shapes if known == shapes]
+        part_of = [spec for known, spec in self.by_shapes if _is_subsequence(shapes, known)]
+        if exact or len(part_of) == 1:
+            built: torch.optim.Optimizer = (exact or part_of)[0].build(params, lr)
+            return built
         raise RuntimeError("rl-lr: no optimizer spec matches a network with parameter shapes "
-                           f"{_shapes(params)}")
+                           f"{shapes}")
+
+
+def _is_subsequence(part: tuple[Any, ...], whole: tuple[Any, ...]) -> bool:
+    """Whether ``part`` is ``whole`` with some items left out (order kept)."""
+    items = iter(whole)
+    return all(any(item == wanted for item in items) for wanted in part)
 
 
 def install_optimizers(model: BaseAlgorithm, specs: Mapping[str, Any]) -> None:
@@ -168,8 +183,9 @@ def install_optimizers(model: BaseAlgorithm, specs: Mapping[str, Any]) -> None:
                             f"same optimizer, got {by_shapes[shapes]!r} and {spec!r}")
         by_shapes[shapes] = spec
         _assign_optimizer(model, network, spec.build(params, lr=float(old.param_groups[0]["lr"])))
-    model.policy_kwargs["optimizer_class"] = NetworkOptimizers(tuple(by_shapes.items()))
-    model.policy_kwargs["optimizer_kwargs"] = {}
+    model.policy_kwargs = {**model.policy_kwargs,  # a new dict: SB3 keeps the caller's own
+                           "optimizer_class": NetworkOptimizers(tuple(by_shapes.items())),
+                           "optimizer_kwargs": {}}
     _ensure_hooked_class(model)
     hook = model.__dict__.get("_rl_lr_hook")
     if hook is not None:
@@ -281,7 +297,6 @@ class LRHook:
         self.model = model
         self.attached = attached
         self.optimizers = network_optimizers(model)
-        self._names = {id(opt): name for name, opt in self.optimizers.items()}
         self.n_updates = 0
         self._stateful = [p for p in attached.policies.values() if p.stateful]
         self.last_lr: dict[str, float] = {}
@@ -298,6 +313,7 @@ class LRHook:
         self._update_step_hooks()
         self._minibatch_kl: torch.Tensor | None = None
         self._old_log_prob: torch.Tensor | None = None
+        self._mask: torch.Tensor | None = None
         self._wrapped: list[tuple[Any, str]] = []
         self._minibatch_policies = [
             p for p in attached.policies.values() if p.wants_minibatch_stats()]
@@ -333,7 +349,8 @@ class LRHook:
         progress = self.progress()
         applied: dict[str, float] = {}
         for optimizer in optimizers:
-            name = self._names.get(id(optimizer), ALL_NETWORKS)
+            # by identity, not id(): a copied or unpickled hook has new optimizer objects
+            name = next((n for n, o in self.optimizers.items() if o is optimizer), ALL_NETWORKS)
             lr = self.attached.policy_for(name).value(progress)
             if not math.isfinite(lr) or lr < 0:
                 raise FloatingPointError(
@@ -354,6 +371,19 @@ class LRHook:
             for policy in self._stateful:
                 policy.observe(signals)
         self.update_grad_norms.clear()
+        self.log_held_lrs()
+
+    def log_held_lrs(self) -> None:
+        """Log ``train/learning_rate`` (and ``train/lr/<network>``) as the optimizers hold it
+        after an update, as ``progress.csv`` reads it: a policy acting per optimizer step
+        (hypergradient, per-minibatch kl_adaptive) moves it after :meth:`apply` logged it."""
+        held = {name: float(optimizer.param_groups[0]["lr"])
+                for name, optimizer in self.optimizers.items()}
+        logger = self.model.logger
+        logger.record("train/learning_rate", next(iter(held.values())))
+        if len(held) > 1:
+            for name, lr in held.items():
+                logger.record(f"train/lr/{name}", lr)
 
     def signals(self) -> TrainingSignals:
         buffer = list(self.model.ep_info_buffer or ())
@@ -375,6 +405,8 @@ class LRHook:
             train_stats=stats,
             lr=dict(self.last_lr),
             grad_norms=self.update_grad_norms.means(),
+            clean_new_episode_returns=tuple(_clean_return(info) for info in new),
+            clean_recent_returns=tuple(_clean_return(info) for info in buffer),
         )
 
     # -- gradient norms ---------------------------------------------------------------------
@@ -425,52 +457,51 @@ class LRHook:
         watcher records -- or, while nothing watches, the one the policy computed anyway
         (hypergradient descent: the same norm up to float rounding, and no second pass over
         the gradients)."""
+        return _StepPreHook(self, name)
+
+    def on_step(self, name: str, optimizer: torch.optim.Optimizer) -> None:
+        """What :meth:`_step_hook`'s hook does before each step of ``name``'s optimizer."""
         policy = self.attached.policy_for(name)
         wants = policy.wants_gradients()
-
-        def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            norm = policy.on_optimizer_step(optimizer) if wants else None
-            if norm is None or self._watchers:
-                norm = gradient_norm(optimizer)
-            if norm is None:  # no gradients: nothing stepped
-                return
-            for window in self._grad_windows:
-                window.add(name, norm)
-            if wants:
-                self.set_lrs([optimizer])
-
-        return hook
+        norm = policy.on_optimizer_step(optimizer) if wants else None
+        if norm is None or self._watchers:
+            norm = gradient_norm(optimizer)
+        if norm is None:  # no gradients: nothing stepped
+            return
+        for window in self._grad_windows:
+            window.add(name, norm)
+        if wants:
+            self.set_lrs([optimizer])
 
     def _capture_minibatch_kl(self) -> None:
         """PPO family: compute each minibatch's approximate KL (rollout policy vs current) as
         SB3 does, from the minibatch's ``old_log_prob`` (captured where the rollout buffer
         hands it out) and the ``log_prob`` of ``evaluate_actions``; after each optimizer step,
-        give it to the policies and apply the LR they decide to the next step."""
+        give it to the policies and apply the LR they decide to the next step.
+
+        A recurrent buffer (RecurrentPPO) pads its sequences: its samples' ``mask`` marks the
+        real steps, and the KL is their mean, as SB3's ``train/approx_kl`` takes it."""
         buffer, policy = self.model.rollout_buffer, self.model.policy  # type: ignore[attr-defined]
-        get_samples: Any = buffer._get_samples
-        evaluate_actions: Any = policy.evaluate_actions
-
-        def capture_samples(*args: Any, **kwargs: Any) -> Any:
-            samples = get_samples(*args, **kwargs)
-            self._old_log_prob = samples.old_log_prob
-            return samples
-
-        def evaluate_with_kl(*args: Any, **kwargs: Any) -> Any:
-            values, log_prob, entropy = evaluate_actions(*args, **kwargs)
-            self._record_minibatch_kl(log_prob)
-            return values, log_prob, entropy
-
-        setattr(buffer, "_get_samples", capture_samples)  # noqa: B010 - instance override
-        setattr(policy, "evaluate_actions", evaluate_with_kl)  # noqa: B010 - instance override
+        setattr(buffer, "_get_samples", _CaptureSamples(self, buffer))  # noqa: B010 - instance override
+        setattr(policy, "evaluate_actions", _EvaluateWithKL(self, policy))  # noqa: B010 - instance override
         self._wrapped += [(buffer, "_get_samples"), (policy, "evaluate_actions")]
         optimizer = self.optimizers["policy"]
         self._handles.append(optimizer.register_step_post_hook(self._after_minibatch))
+
+    def capture_samples(self, samples: Any) -> None:
+        """Keep a rollout minibatch's ``old_log_prob`` (and ``mask``, if padded)."""
+        self._old_log_prob = samples.old_log_prob
+        mask = getattr(samples, "mask", None)
+        self._mask = None if mask is None else mask > 1e-8  # SB3's own threshold
 
     def _record_minibatch_kl(self, log_prob: torch.Tensor) -> None:
         old = self._old_log_prob
         if old is not None and old.shape == log_prob.shape:
             ratio = log_prob.detach() - old
-            self._minibatch_kl = (torch.expm1(ratio) - ratio).mean()
+            kl = torch.expm1(ratio) - ratio
+            mask = self._mask
+            self._minibatch_kl = (kl[mask] if mask is not None and mask.shape == kl.shape
+                                  else kl).mean()
 
     def _after_minibatch(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self._minibatch_kl is None:
@@ -492,10 +523,17 @@ class LRHook:
         self._wrapped.clear()
 
 
+def _clean_return(episode: Mapping[str, Any]) -> float:
+    """An episode record's clean return: ``clean_return`` where the training env is perturbed
+    (``rl_lr.envs.CleanReturn``, copied by the Monitor), else its own return ``r``."""
+    return float(episode.get("clean_return", episode["r"]))
+
+
 class _HookedAlgorithm(BaseAlgorithm):
     """Mixed in front of a model's own class by :func:`attach`."""
 
     _rl_lr_hook: LRHook
+    _rl_lr_base: type[BaseAlgorithm]  # the model's own class (set by _hooked_class)
 
     def _update_learning_rate(
         self, optimizers: list[torch.optim.Optimizer] | torch.optim.Optimizer
@@ -522,10 +560,61 @@ class _HookedAlgorithm(BaseAlgorithm):
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_rl_lr_hook"]
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle by the model's own class (``pickle`` cannot look up the subclass made by
+        :func:`_hooked_class` by name): unpickling makes the subclass again."""
+        return _new_hooked, (type(self)._rl_lr_base,), self.__dict__
+
 
 @functools.cache
 def _hooked_class(cls: type[BaseAlgorithm]) -> type[BaseAlgorithm]:
-    return type(cls.__name__, (_HookedAlgorithm, cls), {"__module__": __name__})
+    return type(cls.__name__, (_HookedAlgorithm, cls), {"__module__": __name__,
+                                                        "_rl_lr_base": cls})
+
+
+def _new_hooked(cls: type[BaseAlgorithm]) -> BaseAlgorithm:
+    """An empty instance of ``cls`` with the hook mixed in (unpickling fills its state)."""
+    hooked = _hooked_class(cls)
+    instance: BaseAlgorithm = hooked.__new__(hooked)
+    return instance
+
+
+class _StepPreHook:
+    """A torch step pre-hook of one network (:meth:`LRHook._step_hook`); a class rather than a
+    closure so that a model with its hook pickles."""
+
+    def __init__(self, hook: LRHook, name: str) -> None:
+        self.hook, self.name = hook, name
+
+    def __call__(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self.hook.on_step(self.name, optimizer)
+
+
+class _CaptureSamples:
+    """Stands for the rollout buffer's ``_get_samples`` (:meth:`LRHook._capture_minibatch_kl`):
+    the class's own method, whose samples the hook keeps."""
+
+    def __init__(self, hook: LRHook, buffer: Any) -> None:
+        self.hook, self.buffer = hook, buffer
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        samples = type(self.buffer)._get_samples(self.buffer, *args, **kwargs)
+        self.hook.capture_samples(samples)
+        return samples
+
+
+class _EvaluateWithKL:
+    """Stands for the policy's ``evaluate_actions``: the class's own method, whose
+    ``log_prob`` gives the hook the minibatch's KL."""
+
+    def __init__(self, hook: LRHook, policy: Any) -> None:
+        self.hook, self.policy = hook, policy
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values, log_prob, entropy = type(self.policy).evaluate_actions(self.policy, *args,
+                                                                       **kwargs)
+        self.hook._record_minibatch_kl(log_prob)
+        return values, log_prob, entropy
 
 
 def _ensure_hooked_class(model: BaseAlgorithm) -> None:
@@ -644,3 +733,67 @@ def attach(
     model._rl_lr_hook = hook  # type: ignore[attr-defined]
     hook.set_lrs(list(hook.optimizers.values()))  # the optimizers hold the policy's LR from now
     return hook
+
+
+class DeterministicActions:
+    """``model.predict(observation, deterministic=True)[0]`` for batches of observations, as
+    SB3's ``BasePolicy.predict`` computes it, without its fixed cost per call.
+
+    ``predict`` switches every module to eval mode and builds a validated torch distribution
+    at each call: ~0.4 ms per call on a 64x64 PPO policy, whatever the batch, more than the
+    forward pass itself. An evaluation calls it once per env step, so this class does the mode
+    switch once, turns torch's distribution argument checks off during a call (they only
+    validate; the numbers are the same), and keeps the rest of ``predict`` as it is:
+    ``obs_to_tensor``, ``_predict`` under ``no_grad``, the reshape, then the Box action's clip
+    (or unscaling when the policy squashes). Anything else (a policy that overrides
+    ``predict``, such as a recurrent one; a model whose ``predict`` does more than DQN's
+    exploration) goes through ``model.predict``.
+
+    Use it within one evaluation: training switches the modules back to train mode.
+
+    Example:
+        >>> import numpy as np
+        >>> from stable_baselines3 import PPO
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64)
+        >>> observations = np.zeros((3, 4), dtype=np.float32)
+        >>> actions = DeterministicActions(model)(observations)
+        >>> bool((actions == model.predict(observations, deterministic=True)[0]).all())
+        True
+    """
+
+    # Model-level predict overrides that only add exploration, which deterministic=True skips.
+    EXPLORATION_ONLY = frozenset({"BaseAlgorithm.predict", "DQN.predict", "QRDQN.predict"})
+
+    def __init__(self, model: BaseAlgorithm) -> None:
+        self.model = model
+        policy = getattr(model, "policy", None)
+        self.direct = (isinstance(policy, BasePolicy)
+                       and type(policy).predict is BasePolicy.predict
+                       and type(model).predict.__qualname__ in self.EXPLORATION_ONLY)
+        if not self.direct:
+            return
+        assert isinstance(policy, BasePolicy)
+        self.policy = policy
+        policy.set_training_mode(False)
+        space = policy.action_space
+        self.box = space if isinstance(space, spaces.Box) else None
+        self.shape: tuple[int, ...] = (-1, *(space.shape or ()))
+
+    def __call__(self, observation: Any) -> Any:
+        """The deterministic actions of a batch of observations (a leading batch axis)."""
+        if not self.direct:
+            return self.model.predict(observation, deterministic=True)[0]
+        tensor, _ = self.policy.obs_to_tensor(observation)
+        validate = torch.distributions.Distribution._validate_args  # no public getter
+        torch.distributions.Distribution.set_default_validate_args(False)
+        try:
+            with torch.no_grad():
+                actions = self.policy._predict(tensor, deterministic=True)
+        finally:
+            torch.distributions.Distribution.set_default_validate_args(validate)
+        array: np.ndarray = actions.cpu().numpy().reshape(self.shape)
+        if self.box is None:
+            return array
+        if self.policy.squash_output:
+            return self.policy.unscale_action(array)
+        return np.clip(array, self.box.low, self.box.high)

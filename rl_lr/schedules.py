@@ -496,8 +496,8 @@ class OneCycle(LRPolicy):
 @register("sequence")
 @dataclass(frozen=True, repr=False)
 class Sequence(LRPolicy):
-    """``sequence(s1, s2, ..., at=[b1, ...])``: ``s1`` until progress ``b1``, then ``s2``, ...
-    Each piece sees its own local progress 0..1 over its span, so
+    """``sequence(s1, s2, ..., at=[b1, ...])``: ``s1`` until progress ``b1``, then ``s2``, and
+    so on. Each piece sees its own local progress 0..1 over its span, so
     ``sequence(constant(1e-3), cosine(1e-3), at=[0.5])`` holds for half the run and then runs
     a full cosine over the second half (torch ``SequentialLR`` with ``milestones``).
     """

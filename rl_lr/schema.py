@@ -51,19 +51,25 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "ALGO", "AUC_IQM", "AXES", "CHECKPOINT_DIR", "CONFIG_YAML", "CURVES_COLUMNS", "CURVES_CSV",
+    "ALGO", "AUC_IQM", "AXES", "CHECKPOINT_DIR", "CONFIGURATIONS", "CONFIG_YAML",
+    "CURVES_COLUMNS", "CURVES_CSV",
     "DISPERSION_RUNS", "DISPERSION_TIME", "DIVERGED", "DIVERGED_AT", "DIVERGED_RATE",
     "DIVERGENCE_REASON", "ENV", "ERROR", "EVAL_AUC", "EVAL_RETURN_MEAN", "EVAL_RETURN_STD",
-    "EXPERIMENT_YAML", "FAILURES_COLUMNS", "FAILURES_CSV", "FINAL_EVAL_RETURN", "FINAL_IQM",
-    "FINAL_MEAN", "FINAL_MEDIAN", "LONG_TERM_RISK", "LR", "LR_AT_BOUND", "LR_OSCILLATIONS",
+    "EXPERIMENT_YAML", "FAILURES_COLUMNS", "FAILURES_CSV", "FAMILY", "FINAL_EVAL_RETURN",
+    "FINAL_IQM",
+    "FINAL_MEAN", "FINAL_MEDIAN", "FIND_LR_CSV",
+    "LONG_TERM_RISK", "LR", "LR_AT_BOUND", "LR_OSCILLATIONS",
     "LR_SPEC", "METRIC", "METRICS_CSV", "MODEL_ZIP", "NORM_FINAL_IQM", "OPTIMALITY_GAP",
-    "OPTIMIZER", "OPTIMIZER_SPEC", "PERTURB", "PERTURB_SPEC", "PHASE", "PROGRESS_COLUMNS",
+    "OPTIMIZER", "OPTIMIZER_SPEC", "PBT_YAML", "PERTURB", "PERTURB_SPEC", "PHASE",
+    "PROGRESS_COLUMNS",
     "PROGRESS_CSV", "REACH_FRACTION", "REPORT_DIR", "REPORT_FIGURES", "REPORT_INDEX",
     "REPORT_TABLES", "RISK_RUNS", "RUNS", "RUNS_DIR", "RUN_ID", "RUN_IDS", "SEED",
-    "SELECTION_CSV", "SENSITIVITY", "SET_PREFIX", "SHORT_TERM_RISK", "SOURCE", "STEPS",
-    "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "SUMMARY_CSV", "SUMMARY_JSON",
+    "SELECT", "SELECTION_CSV", "SENSITIVITY", "SET_PREFIX", "SHORT_TERM_RISK", "SOURCE", "STEPS",
+    "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "STUDY_YAML", "SUMMARY_CSV",
+    "SUMMARY_JSON",
     "SWITCH_DROP", "SWITCH_RECOVERY_STEPS", "TEST", "TIMESTEPS", "TIMING_CSV", "TRAIN_RETURN",
-    "TRIAL", "TUNE", "VALUE",
+    "TRIAL", "TRIALS_CSV", "TRIALS_DIR", "TUNE", "TUNING_SCORE", "TUNING_SEEDS",
+    "TUNING_STEPS", "VALUE",
     "WALL_CLOCK_KEYS", "WALL_TIME_S", "ci_columns", "run_dir",
 ]
 
@@ -109,6 +115,13 @@ PHASE = "phase"  # TUNE: a tuning run, which only chooses; TEST: a run that is s
 TRIAL = "trial"  # the configuration's index in its family's design
 TUNE = "tune"
 TEST = "test"
+# selection.csv: per condition (its labels) and family, what was chosen and what it cost
+FAMILY = "family"  # the family (its runs' lr label); the chosen TRIAL and LR_SPEC follow
+SELECT = "select"  # the tuning score's summary.csv column (eval_auc, final_eval_return)
+TUNING_SCORE = "tuning_score"  # the chosen configuration's mean score over the tuning seeds
+TUNING_STEPS = "tuning_steps"  # env steps of all the family's tuning runs in the condition
+CONFIGURATIONS = "configurations"  # configurations tried
+TUNING_SEEDS = "tuning_seeds"  # space-separated
 
 # ------------------------------------------------------------------ progress.csv, curves.csv
 
@@ -136,6 +149,14 @@ LR_SPEC = "lr_spec"  # summary.csv: the axis values as spec text
 PERTURB_SPEC = "perturb_spec"
 OPTIMIZER_SPEC = "optimizer_spec"
 STEPS = "steps"  # the run's training budget
+
+# ---------------------------------------- the output directories of rl-lr tune, find-lr, pbt
+
+STUDY_YAML = "study.yaml"  # rl-lr tune: the study's settings, space and outcome
+TRIALS_CSV = "trials.csv"  # rl-lr tune: one row per trial (number, state, value, spec, ...)
+TRIALS_DIR = "trials"  # rl-lr tune: trials/<number>/seed_<seed>/, run directories
+FIND_LR_CSV = "find_lr.csv"  # rl-lr find-lr (an experiment directory): one row per LR
+PBT_YAML = "pbt.yaml"  # rl-lr pbt: the method and the agent (next to summary.json)
 
 # ------------------------------------------------------------------ failures.csv
 

@@ -2,7 +2,9 @@
 
 Built by the SB3 hook (:mod:`rl_lr.sb3`) after each ``train()`` call from what the agent itself
 sees. Honesty rule: episode returns come from the Monitor of the *training* env, i.e. the
-observed, possibly perturbed reward; the clean reward never reaches a controller.
+observed, possibly perturbed reward. The clean returns of the same episodes ride along in
+``clean_*`` fields for one purpose only: *oracle* policies (:mod:`rl_lr.oracles`), which are
+labelled as such, read them to tell a bad rule apart from a noisy signal; no other policy may.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class TrainingSignals:
         lr: the LR applied in this update, per optimizer name.
         grad_norms: mean global L2 gradient norm over this update's optimizer steps, per
             optimizer; filled only when a policy asks for gradients (``needs_gradients``).
+        clean_new_episode_returns: the clean (unperturbed) returns of the same new episodes,
+            for oracle policies only (:mod:`rl_lr.oracles`); equal to the observed ones when
+            the training env is not perturbed.
+        clean_recent_returns: the clean returns of the Monitor window, for oracles only.
 
     Example:
         >>> s = TrainingSignals(num_timesteps=2048, progress=0.5, n_updates=1)
@@ -46,3 +52,5 @@ class TrainingSignals:
     train_stats: Mapping[str, float] = field(default_factory=dict)
     lr: Mapping[str, float] = field(default_factory=dict)
     grad_norms: Mapping[str, float] = field(default_factory=dict)
+    clean_new_episode_returns: tuple[float, ...] = ()
+    clean_recent_returns: tuple[float, ...] = ()

@@ -222,6 +222,84 @@ def _article(noun: str) -> str:
     return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
+def signature(cls: type[SpecObject], hide: frozenset[str] = frozenset()) -> str:
+    """How ``cls`` is called, as Python writes it: positional arguments first, a ``*`` before
+    the keyword-only ones, whose required ones read ``name=...``; collected positional
+    arguments as ``*name``; keyword-only arguments named in ``hide`` left out.
+
+    Example:
+        >>> from rl_lr.schedules import POLICIES
+        >>> signature(POLICIES.get("cosine"), POLICIES.common_keywords)
+        'cosine(lr, end=0.0)'
+        >>> signature(POLICIES.get("sequence"), POLICIES.common_keywords)
+        'sequence(*pieces, at=...)'
+    """
+    varargs = cls._spec_varargs
+    positional = set(_positional_names(cls))
+    parts: list[str] = []
+    starred = False
+    for f in _spec_fields(cls):
+        if f.name == varargs:
+            parts.append(f"*{f.name}")
+            starred = True
+            continue
+        if f.name not in positional and f.name in hide:
+            continue
+        if f.name not in positional and not starred:
+            parts.append("*")
+            starred = True
+        if not _is_required(f):
+            parts.append(f"{f.name}={render_value(_default_of(f))}")
+        else:
+            parts.append(f.name if f.name in positional else f"{f.name}=...")
+    return f"{cls.spec_name}({', '.join(parts)})"
+
+
+def _usage(cls: type[SpecObject]) -> str:
+    """``cls``'s signature without the keywords every member of its registry shares."""
+    registry = cls._registry
+    return signature(cls, registry.common_keywords if registry is not None else frozenset())
+
+
+# A worked call for the error of a spec whose collected arguments came as a list.
+_EXAMPLES = {"sequence": "sequence(constant(1e-3), cosine(1e-3), at=[0.5])"}
+_ABBREVIATIONS = frozenset({"al.", "e.g.", "i.e.", "cf.", "vs.", "approx.", "eq.", "fig."})
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, whole: after a leading
+    ````signature````: (if any), inline-code marks dropped, up to the first full stop that
+    is outside brackets, not an abbreviation's (``et al.``) and followed by a space or the
+    end (an ellipsis ends a sentence only before a capital letter).
+
+    Example:
+        >>> first_sentence("``f(x)``: the LR by descent (Baydin et al. 2018). More text.")
+        'the LR by descent (Baydin et al. 2018).'
+        >>> first_sentence("s1 until b1, then s2, ... Each piece sees its own progress.")
+        's1 until b1, then s2, ...'
+    """
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    if paragraph.startswith("``") and "``: " in paragraph:
+        paragraph = paragraph.split("``: ", 1)[1]
+    text = paragraph.replace("``", "")
+    depth = 0
+    for i, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char == "." and depth == 0:
+            rest = text[i + 1:]
+            word = text[: i + 1].rsplit(" ", 1)[-1].lower()
+            if rest == "":
+                return text
+            ellipsis = text[i - 1:i] == "."  # a sentence only when a capital follows
+            if (rest[0] == " " and word not in _ABBREVIATIONS
+                    and (rest[1:2].isupper() or not ellipsis)):
+                return text[: i + 1]
+    return text if text.endswith(".") else f"{text}."
+
+
 class Registry:
     """A namespace of spec names, one per kind of object (LR policies, perturbations, ...).
 
@@ -353,18 +431,10 @@ class Registry:
         return tuple(self.resolve(item, f"{self.kind}[{i}]") for i, item in enumerate(items))
 
     def describe(self) -> list[str]:
-        """One line per registered name: its signature and its docstring's first sentence."""
-        lines = []
-        for name, cls in self:
-            args = [
-                f.name if _is_required(f) else f"{f.name}={render_value(_default_of(f))}"
-                for f in _spec_fields(cls)
-                if not f.kw_only or f.name not in self.common_keywords
-            ]
-            doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
-            summary = doc.split("``: ", 1)[-1].replace("``", "").split(". ")[0].rstrip(".")
-            lines.append(f"{name}({', '.join(args)})  {summary}.")
-        return lines
+        """One line per registered name: its signature (:func:`signature`) and its
+        docstring's first sentence (:func:`first_sentence`)."""
+        return [f"{signature(cls, hide=self.common_keywords)}  {first_sentence(cls.__doc__ or '')}"
+                for _, cls in self]
 
     def _call_from_mapping(self, mapping: Mapping[str, Any], where: str) -> Call:
         if "name" not in mapping:
@@ -385,12 +455,20 @@ class Registry:
         kwargs: dict[str, Any] = {}
         args = list(call.args)
         if cls._spec_varargs is not None and args:  # else it may come by keyword (a mapping)
+            if any(isinstance(arg, list) for arg in args):
+                raise SpecError(
+                    f"{call.name} takes its {cls._spec_varargs} one by one, not as a list, and "
+                    f"its other arguments by keyword: {_usage(cls)}, e.g. "
+                    f"{_EXAMPLES.get(call.name, call.name + '(...)')}"
+                )
             kwargs[cls._spec_varargs] = args
             args = []
         if len(args) > len(positional):
             raise SpecError(
                 f"{call.name} takes at most {len(positional)} positional argument(s) "
-                f"({', '.join(positional)}), got {len(args)}"
+                f"({', '.join(positional)}), got {len(args)}; signature: {_usage(cls)}"
+                if positional else f"{call.name} takes keyword arguments only, got {len(args)} "
+                f"positional; signature: {_usage(cls)}"
             )
         kwargs.update(zip(positional, args, strict=False))  # fewer args than names is fine
         for key, value in call.kwargs:
@@ -407,6 +485,6 @@ class Registry:
         if missing:
             raise SpecError(
                 f"{call.name}: missing required argument(s) {', '.join(missing)}; "
-                f"signature: {call.name}({', '.join(names)})"
+                f"signature: {_usage(cls)}"
             )
         return cls(**kwargs)

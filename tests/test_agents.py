@@ -24,7 +24,7 @@ from rl_lr.agents import (
     resolve,
 )
 from rl_lr.agents.presets import validate_entry
-from rl_lr.envs import PerturbationWrapper, parse_perturbations
+from rl_lr.envs import CleanReturn, PerturbationWrapper, parse_perturbations
 from rl_lr.optimizers import OPTIMIZERS
 from rl_lr.sb3 import network_optimizers
 
@@ -223,10 +223,12 @@ def test_perturbation_sits_inside_the_monitor_and_never_reaches_evaluation() -> 
                  batch_size=64, n_epochs=1, **TINY)
     for sub_env in agent.env.envs:  # type: ignore[attr-defined]
         assert isinstance(sub_env, Monitor)
-        assert isinstance(sub_env.env, PerturbationWrapper)
+        assert isinstance(sub_env.env, CleanReturn)  # the clean return, for oracles only
+        assert isinstance(sub_env.env.env, PerturbationWrapper)
     agent.model.learn(256)
     episodes = list(agent.model.ep_info_buffer)
     assert episodes and all(ep["r"] == -ep["l"] for ep in episodes)  # CartPole: +1 flipped
+    assert all(ep["clean_return"] == ep["l"] for ep in episodes)
     eval_env = agent.make_eval_env()
     returns = agent.evaluate(eval_env, 3, seed=0)
     assert all(r > 0 for r in returns)

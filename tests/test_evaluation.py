@@ -13,11 +13,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import rl_lr.agents.evaluation
 from rl_lr.agents import Agent, evaluate, evaluate_sequentially, make, make_eval_env
+from rl_lr.sb3 import DeterministicActions
 
 TINY = {"policy_kwargs": {"net_arch": [16]}}
 EPISODES = 10
@@ -137,6 +139,45 @@ def test_every_env_runs_one_live_episode_and_finished_ones_stop() -> None:
     lengths = [int(r) for r in returns]  # CartPole: a return is the episode's length
     assert [len(batch) for batch in recorded] == [
         sum(length > step for length in lengths) for step in range(max(lengths))]
+
+
+@pytest.mark.parametrize(("algo", "env_id"), [
+    ("ppo", "CartPole-v1"),           # discrete: argmax of a Categorical
+    ("ppo", "InvertedPendulum-v5"),   # Box, clipped Gaussian mean
+    ("sac", "Pendulum-v1"),           # Box, squashed and unscaled
+    ("dqn", "CartPole-v1"),           # model-level predict adds exploration only
+])
+def test_the_fast_forward_pass_gives_model_predict_actions_bit_for_bit(algo: str,
+                                                                       env_id: str) -> None:
+    overrides: dict[str, Any] = {}
+    if algo == "ppo":
+        overrides = {"n_steps": 64, "batch_size": 64, "n_epochs": 1}
+    elif algo in ("sac", "dqn"):
+        overrides = {"learning_starts": 32, "batch_size": 32}
+    agent = trained(algo, env_id, 128, **overrides)
+    space = agent.model.observation_space
+    observations = np.stack([space.sample() for _ in range(64)]) * 3  # some actions clip
+    act = DeterministicActions(agent.model)
+    assert act.direct
+    for rows in (observations, observations[:1], observations[:7]):
+        expected, _ = agent.model.predict(rows, deterministic=True)
+        got = act(rows)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    assert not agent.model.policy.training  # eval mode, as model.predict leaves it
+    assert torch.distributions.Distribution._validate_args  # argument checks back on
+
+
+def test_the_fast_forward_pass_leaves_other_predicts_to_the_model() -> None:
+    """A policy that overrides predict (a recurrent one) goes through model.predict."""
+    from sb3_contrib import RecurrentPPO  # optional dependency of this one test
+
+    model = RecurrentPPO("MlpLstmPolicy", "CartPole-v1", n_steps=32, batch_size=32, seed=0)
+    act = DeterministicActions(model)
+    assert not act.direct
+    observations = np.zeros((3, 4), dtype=np.float32)
+    np.testing.assert_array_equal(act(observations),
+                                  model.predict(observations, deterministic=True)[0])
 
 
 def test_arguments_are_checked() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 import rl_lr
 from rl_lr.spec import SpecError
-from rl_lr.tuning.find_lr import find_lr, lr_grid, suggest
+from rl_lr.tuning.find_lr import find_lr, grid_warnings, lr_grid, suggest
 
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
 
@@ -75,6 +75,28 @@ def test_tiny_range_test_writes_its_plot_and_a_suggestion_inside_the_range(
     cyclic = rl_lr.parse(suggestion["cyclic"])
     assert (cyclic.low, cyclic.high, cyclic.cycles) == (result.low, result.high, 4)
     assert (out / "summary.csv").exists() and (out / "metrics.csv").exists()  # the harness's
+    warned = grid_warnings([float(r["lr"]) for r in rows],
+                           *([float(r[k]) for r in rows] for k in ("auc_mean", "auc_low",
+                                                                    "auc_high")),
+                           [int(r["suggested"]) for r in rows].index(1))
+    assert [n for n in suggestion["notes"] if n.startswith("warning:")] == warned
+
+
+def test_a_suggestion_at_the_grid_edge_or_inside_everyones_ci_is_flagged() -> None:
+    lrs = [1e-5, 1e-4, 1e-3, 1e-2]
+    # issue 18 item 13: the lowest LR won with a CI covering most of the grid
+    warned = grid_warnings(lrs, [131.0, 100.0, 130.0, 20.0], [43.0, 90.0, 114.0, 10.0],
+                           [219.0, 110.0, 145.0, 30.0], 0)
+    assert len(warned) == 2
+    assert "lowest of the grid" in warned[0] and "--min 1e-06" in warned[0]
+    assert "overlaps the CIs of 2 of the 3 other grid LRs" in warned[1]
+    assert "--seeds" in warned[1] and "--steps" in warned[1]
+    top = grid_warnings(lrs, [1.0, 2.0, 3.0, 9.0], [0.5, 1.5, 2.5, 8.0],
+                        [1.5, 2.5, 3.5, 10.0], 3)
+    assert len(top) == 1 and "highest of the grid" in top[0] and "--max 0.1" in top[0]
+    # an interior suggestion with a tight CI: nothing to say
+    assert grid_warnings(lrs, [1.0, 9.0, 3.0, 2.0], [0.5, 8.0, 2.5, 1.5],
+                         [1.5, 10.0, 3.5, 2.5], 1) == []
 
 
 def test_find_lr_cli_inverted_range_is_one_line_exit_2_nothing_written(tmp_path: Path) -> None:

@@ -680,3 +680,39 @@ def test_single_curve_and_single_run_shapes() -> None:
     # across runs with one run: IQR 0, the CVaR is that run's final value
     assert_allclose(st.dispersion_across_runs([y], cutoff=None), 0.0)
     assert st.risk_across_runs([y]) == 3.0
+
+
+# --------------------------------------------------------------------------- named definitions
+
+
+def test_the_median_of_runs_is_not_rliables_median_of_task_means() -> None:
+    # one task, runs 1, 2, 30: the median over runs is 2; rliable's median of the one task's
+    # mean is the mean, 11 (what metrics.csv's final_median was before it was defined)
+    x = np.array([[1.0], [2.0], [30.0]])
+    assert mt.median_of_runs(x) == 2.0
+    assert mt.aggregate({"a": x}, "median")["a"] == pytest.approx(11.0)
+    # two tasks: all runs x tasks pooled, median of (1, 2, 30, 4, 5, 6) = 4.5
+    assert mt.median_of_runs([[1.0, 4.0], [2.0, 5.0], [30.0, 6.0]]) == 4.5
+    ci = mt.stratified_bootstrap_ci(x, mt.median_of_runs, reps=200, rng=0)
+    assert ci.point == 2.0 and 1.0 <= ci.low <= 2.0 <= ci.high <= 30.0
+    with pytest.raises(ValueError, match="finite"):
+        mt.median_of_runs([1.0, math.nan])
+
+
+def test_how_many_values_a_cvar_tail_averages() -> None:
+    # upper tail, alpha 0.05: the values at or above the 95th percentile (linear interpolation)
+    for n in (2, 5, 11, 20, 21, 22, 40, 41, 100):
+        x = np.arange(float(n))
+        in_tail = int(np.sum(x >= np.percentile(x, 95)))
+        assert st.tail_points(n) == in_tail, n
+        assert mt.cvar(x, tail="upper") == pytest.approx(x[-in_tail:].mean())
+    assert st.tail_points(11) < mt.MIN_TAIL_POINTS <= st.tail_points(21)  # 21 points needed
+    assert st.tail_points(0) == 0 and st.tail_points(4, alpha=0.5) == 2
+
+
+def test_verdict_words() -> None:
+    assert mt.verdict(0.51, 0.9, 0.83) == "better"
+    assert mt.verdict(0.0, 0.49, 0.83) == "worse"
+    assert mt.verdict(0.5, 0.9, 0.83) == "no difference detectable at this power (P >= 0.83 needed)"
+    assert mt.verdict(0.2, 0.5, 0.7, ceiling=True).startswith("no win possible")
+    assert mt.verdict(0.1, 0.45, 0.7, ceiling=True) == "worse"  # worse stays worse

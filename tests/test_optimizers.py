@@ -26,10 +26,13 @@ EXAMPLES = {
     "sgd": "sgd(momentum=0.9, nesterov=true)",
     "schedulefree_adamw": "schedulefree_adamw(warmup_steps=10)",
     "prodigy": "prodigy(d_coef=0.5)",
+    "adam_rel": "adam_rel(eps=1e-5)",  # rl_lr.optimizer_arms (tests/test_arms.py)
+    "trac": "trac(betas=[0.9, 0.99])",
 }
 TORCH_CLASS = {
     "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad", "sgd": "SGD",
-    "schedulefree_adamw": "AdamWScheduleFree", "prodigy": "Prodigy",
+    "schedulefree_adamw": "AdamWScheduleFree", "prodigy": "Prodigy", "adam_rel": "AdamRel",
+    "trac": "ResumableTrac",
 }
 
 

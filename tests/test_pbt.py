@@ -101,11 +101,17 @@ def test_population_of_2_on_a_local_ray_cluster(tmp_path: Path) -> None:
                "pbt(population=2, interval=64, min_lr=1e-4, max_lr=1e-2)",
                "--env", "CartPole-v1", "--algo", "ppo", "--steps", "192", "--out", str(out),
                "--seed", "3", "--eval-episodes", "2", "--n-envs", "1", "--num-cpus", "2",
-               "--quiet", *[f"--set={k}={v}" for k, v in TINY.items() if k != "policy_kwargs"],
+               *[f"--set={k}={v}" for k, v in TINY.items() if k != "policy_kwargs"],
                "--set", "policy_kwargs.net_arch=[16]"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "384 env steps in all (2 members)" in result.stdout
+    # progress while it runs: one line per round on stderr, as rl-lr tune prints per trial
+    rounds = [line for line in result.stderr.splitlines() if line.startswith("pbt: round ")]
+    assert [line.split(",")[0] for line in rounds] == [f"pbt: round {k}/3" for k in range(4)]
+    assert [line.split("; ")[-2] for line in rounds] == [
+        "0 exploited", "1 exploited", "1 exploited", "0 exploited"]
+    assert all(f"{64 * k:,} steps per member" in line for k, line in enumerate(rounds))
 
     # every member's env steps are counted and reported
     summary = json.loads((out / "summary.json").read_text())

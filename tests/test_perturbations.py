@@ -23,6 +23,7 @@ from gymnasium.utils.env_checker import check_env
 
 import rl_lr.envs
 from rl_lr.envs import (
+    DYNAMICS,
     PERTURBATIONS,
     WRAPPERS,
     Corrupt,
@@ -114,7 +115,8 @@ def wrapped(spec: str, env_id: str = "Pendulum-v1", total: int | None = TOTAL) -
 
 
 def test_examples_cover_registry() -> None:
-    assert set(EXAMPLES) == set(PERTURBATIONS.names())
+    # The MuJoCo dynamics switches have their own tests (tests/test_dynamics.py).
+    assert set(EXAMPLES) == set(PERTURBATIONS.names()) - set(DYNAMICS)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -578,3 +580,18 @@ def test_docstring_examples(module: Any) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_dose_response_experiment_plans_a_grid_of_noise_scales() -> None:
+    from rl_lr.experiment.file import SUITES_DIR, load_experiment  # the experiment layer
+    from rl_lr.experiment.plan import plan_runs  # plans the experiment file
+
+    plan = plan_runs(load_experiment(SUITES_DIR / "dose_response.yaml"))
+    perturbations = {run.labels["perturb"] for run in plan}
+    assert {"gaussian(std=0.3)", "gaussian(std=10.0)", "none"} <= perturbations
+    assert "switch(every=5000, scale=[1, 10, 1, 0.1])" in perturbations
+    stds = sorted({p.std for run in plan for p in run.config.perturb if isinstance(p, Gaussian)})
+    assert stds == [0.3, 1.0, 3.0, 10.0]
+    assert len(plan) == 4 * 6 * 10
+    assert all("oracle" in run.labels["lr"] for run in plan
+               if "oracle" in repr(run.config.lr))

@@ -34,3 +34,15 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert first_block is not None
     commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines()]
     assert commands == ["make demo", "make test"]
+
+
+def test_readme_says_to_activate_the_venv_right_under_the_two_commands() -> None:
+    """After `make demo`, `rl-lr` is only on the PATH inside .venv: the paragraph right under
+    the two commands says so, before any `rl-lr` command appears."""
+    text = README.read_text()
+    first_block_end = text.index("```", text.index("```bash") + 3) + 3
+    next_paragraph = text[first_block_end:].strip().split("\n\n")[0]
+    assert "source .venv/bin/activate" in next_paragraph
+    assert ".venv/bin/rl-lr" in next_paragraph
+    assert "command not found" in next_paragraph
+    assert text.index("rl-lr ", first_block_end) > first_block_end + len(next_paragraph)

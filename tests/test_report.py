@@ -24,7 +24,7 @@ from rl_lr.cli import main
 from rl_lr.experiment import load_experiment, plan_runs
 from rl_lr.metrics import probability_of_improvement
 from rl_lr.report import write_report
-from rl_lr.report.figures import FIGURES, make_figure
+from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure
 from rl_lr.report.tables import format_number
 from rl_lr.results import collect, load_results
 from tests.test_plots import SMOKE, smoke_experiment
@@ -102,11 +102,13 @@ def test_bench_writes_a_complete_self_contained_report(experiment_dir: Path) -> 
     assert ranking.count("<tr>") == 1 + 2  # header + one row per policy
     assert "optimality gap" in ranking and "P(beats next)" in ranking
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert sources == [f"figures/{kind}.png" for kind in FIGURES]
+    assert sources == [f"figures/{kind}.png" for kind in REPORT_KINDS]
+    assert "lr" not in REPORT_KINDS and "curves" in REPORT_KINDS  # the LR plot shown once
     assert all((page.parent / s).is_file() for s in sources)
     assert all((page.parent / s).with_suffix(".svg").is_file() for s in sources)
-    for kind in FIGURES.values():
-        assert escape(kind.guide) in html
+    assert not (page.parent / "figures" / "lr.png").exists()
+    for kind in REPORT_KINDS:
+        assert escape(FIGURES[kind].guide) in html
     assert "<h3>Failed runs</h3><p>None.</p>" in html
     assert "<h3>Diverged runs</h3><p>None.</p>" in html
     assert f"rl-lr bench --suite smoke --out {experiment_dir.resolve()}" in html
@@ -182,7 +184,7 @@ def test_partial_experiment_report_is_marked_and_names_failed_runs(
     problems = html[html.index("<h3>Failed runs (1)</h3>"):html.index("<h3>Diverged runs")]
     assert failed.run_id in problems and "RuntimeError: boom" in problems
     assert "lr=plateau" in problems and "perturb=noise" in problems
-    assert all((out / "report" / "figures" / f"{k}.png").is_file() for k in FIGURES)
+    assert all((out / "report" / "figures" / f"{k}.png").is_file() for k in REPORT_KINDS)
     stamps = [t.get_text() for t in make_figure(data, "curves").texts]
     assert "PARTIAL: 5 of 8 runs finished" in stamps
 
@@ -193,13 +195,36 @@ def test_report_of_an_experiment_that_has_just_started(tmp_path: Path) -> None:
          "source": "/nowhere.yaml", "grid": {"lr": {"cos": "cosine(1e-3)"}}}))
     report = write_report(tmp_path)
     assert report.figures == {} and report.errors == {}
-    assert set(report.missing) == set(FIGURES)
+    assert set(report.missing) == set(REPORT_KINDS)
     assert "PARTIAL: 0 of 2 runs finished" in report.html
     assert "No panel where every policy has a finished run yet." in report.html
     assert "Not drawn: no finished runs" in report.html
     assert "rl-lr bench experiment.yaml --out" in report.html  # the source file is gone
     assert not (tmp_path / "report" / "figures").exists() or not any(
         (tmp_path / "report" / "figures").iterdir())
+
+
+def test_the_per_condition_tables_are_narrow_and_explain_their_signs(experiment_dir: Path
+                                                                     ) -> None:
+    html = (experiment_dir / "report" / "index.html").read_text()
+    section = html[html.index("<h2>Per condition</h2>"):html.index("<h2>Comparisons")]
+    tables = re.findall(r"<table.*?</table>", section, flags=re.S)
+    assert len(tables) == 2  # scores, then stability: not one 12-column table
+    assert all(len(re.findall(r"<th[ >]", t)) <= 8 for t in tables)
+    assert "white-space:nowrap" in html.split(".ci{")[1].split("}")[0]  # CIs never wrap
+    assert "at max" in tables[0] and "diverged" in tables[0]
+    assert "short-term risk ↑" in tables[1] and "negative: the curve fell" in section
+    assert "maximum drawdown" in section  # what the long-term risk is with these few points
+
+
+def test_the_diverged_panel_draws_no_interval_when_nothing_diverged(experiment_dir: Path) -> None:
+    data = load_results(experiment_dir)
+    assert data.diverged_rows() == []
+    figure = make_figure(data, "stability")
+    panel = next(ax for ax in figure.axes if ax.get_title().startswith("diverged runs"))
+    assert [t.get_text() for t in panel.texts] == [
+        f"no run diverged\n(0 of {len(data.summary)} runs)"]
+    assert len(panel.patches) == 0 and len(panel.lines) == 0  # no CI bar, no tick
 
 
 # --------------------------------------------------------------------------- in a browser
@@ -221,6 +246,11 @@ window.addEventListener('load', function () {
   policy.click(); result.policyDesc = order(1);
   iqm.click(); result.iqmAsc = order(3);
   iqm.click(); result.iqmDesc = order(3);
+  var verdict = document.querySelector('ul.verdict');
+  result.verdictTop = verdict.getBoundingClientRect().top;
+  result.verdictText = verdict.textContent;
+  result.stabilityWidth = document.querySelector('#fig-stability img')
+    .getBoundingClientRect().width;
   document.body.setAttribute('data-sort-probe', JSON.stringify(result));
 });
 </script></body>"""
@@ -241,10 +271,11 @@ def test_report_in_headless_chromium(chromium: str, experiment_dir: Path, tmp_pa
 
     probe = report / "probe.html"
     probe.write_text(page.read_text().replace("</body>", _SORT_PROBE))
-    done = browse(chromium, probe, tmp_path / "profile-2", "--dump-dom")
+    done = browse(chromium, probe, tmp_path / "profile-2", "--dump-dom",
+                  "--window-size=1600,1000")
     assert done.returncode == 0, done.stderr[-2000:]
     attrs = body_attributes(done.stdout)
-    assert attrs.get("data-images") == str(len(FIGURES)), attrs
+    assert attrs.get("data-images") == str(len(REPORT_KINDS)), attrs
     assert attrs["data-images-loaded"] == attrs["data-images"]  # every image loaded
     assert json.loads(attrs["data-errors"]) == []  # no script or resource errors
     console = [line for line in (done.stderr + "\n").splitlines() if ":CONSOLE" in line]
@@ -254,6 +285,11 @@ def test_report_in_headless_chromium(chromium: str, experiment_dir: Path, tmp_pa
     assert sort["policyDesc"] == ["plateau", "cosine"]
     iqm = [float(text.split()[0]) for text in sort["iqmAsc"]]
     assert iqm == sorted(iqm) and sort["iqmDesc"] == sort["iqmAsc"][::-1]
+    # the verdict is where the reader looks first: on the first screen, in words
+    assert sort["verdictTop"] < 600 and "ranks first on the final clean return" in sort[
+        "verdictText"] and "How sure: with" in sort["verdictText"]
+    # a wide figure is shown wider than the text column (1180 px), not squeezed into it
+    assert sort["stabilityWidth"] > 1300
 
 
 def test_browser_check_notices_a_missing_figure(chromium: str, experiment_dir: Path,
@@ -264,7 +300,7 @@ def test_browser_check_notices_a_missing_figure(chromium: str, experiment_dir: P
     (report / "figures" / "heatmap.png").unlink()
     done = browse(chromium, report / "index.html", tmp_path / "profile", "--dump-dom")
     attrs = body_attributes(done.stdout)
-    assert attrs["data-images-loaded"] == str(len(FIGURES) - 1)
+    assert attrs["data-images-loaded"] == str(len(REPORT_KINDS) - 1)
     assert any("heatmap.png" in e for e in json.loads(attrs["data-errors"]))
     assert "figure(s) could not be loaded" in done.stdout
 

@@ -90,6 +90,14 @@ EXAMPLES: dict[str, tuple[LRPolicy, str]] = {
         rl_lr.hypergradient(rl_lr.cosine(1e-3), beta=0.02),
         "hypergradient(base=cosine(1e-3), beta=0.02)",
     ),
+    "reset_on_change": (  # rl_lr.resets (tests/test_arms.py)
+        rl_lr.reset_on_change(rl_lr.cosine(1e-3), window=5, clear="step"),
+        "reset_on_change(cosine(1e-3), window=5, clear=step)",
+    ),
+    "oracle": (  # rl_lr.oracles (tests/test_arms.py)
+        rl_lr.oracle(rl_lr.plateau(1e-3, patience=3)),
+        "oracle(plateau(1e-3, patience=3))",
+    ),
 }
 NAMES = sorted(EXAMPLES)
 

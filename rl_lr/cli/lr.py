@@ -39,12 +39,12 @@ def add_parsers(commands: Any) -> None:
 
     listing = commands.add_parser(
         "list",
-        help="list LR policies, reward perturbations or benchmark envs, one line each",
+        help="list LR policies, perturbations, optimizers or benchmark envs, one line each",
         description="List every registered name of a kind with its signature and summary.",
         epilog="Example: rl-lr list perturbations",
     )
     listing.add_argument("kind", nargs="?", default="policies",
-                         choices=["policies", "perturbations", "envs"])
+                         choices=["policies", "perturbations", "optimizers", "envs"])
 
 
 def run_lr(args: argparse.Namespace) -> int:
@@ -74,6 +74,11 @@ def run_list(args: argparse.Namespace) -> int:
         from rl_lr.envs import PERTURBATIONS  # gymnasium and MuJoCo: only for this listing
 
         print("\n".join(PERTURBATIONS.describe()))
+    elif args.kind == "optimizers":
+        # Lazy: torch and the optimizer packages load only for this listing
+        from rl_lr.optimizer_arms import OPTIMIZERS
+
+        print("\n".join(OPTIMIZERS.describe()))
     elif args.kind == "envs":
         from rl_lr.envs.suites import describe_envs  # gymnasium and MuJoCo: only for this
 

@@ -4,9 +4,11 @@ command family and dispatches; each command's own module holds its arguments and
 - :mod:`.lr`: ``rl-lr lr`` (preview a policy) and ``rl-lr list``;
 - :mod:`.demo`: ``rl-lr demo``;
 - :mod:`.train`: ``rl-lr train`` (one run, ``--resume``);
+- :mod:`.evaluate`: ``rl-lr evaluate`` (play a saved agent, record a video);
 - :mod:`.bench`: ``rl-lr bench`` (run an experiment);
 - :mod:`.report`: ``rl-lr plot`` and ``rl-lr report`` (an experiment directory's figures and page);
-- :mod:`.tune`: ``rl-lr tune``, ``rl-lr find-lr`` and ``rl-lr pbt``.
+- :mod:`.tune`: ``rl-lr tune``, ``rl-lr find-lr`` and ``rl-lr pbt``;
+- :mod:`.runs`: ``rl-lr runs`` (one table of past runs); :mod:`.suggest`: ``rl-lr suggest``.
 
 Errors in what the user typed print one line on stderr and exit with code 2, never a
 traceback. A command module imports the heavy layers (SB3 runs, matplotlib, Optuna, Ray) inside
@@ -18,9 +20,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from rl_lr.cli import bench, demo, lr, report, train, tune
-from rl_lr.cli.args import Parser
+from rl_lr.cli import bench, demo, evaluate, lr, report, runs, suggest, train, tune
+from rl_lr.cli.args import Parser, check_output_path
 from rl_lr.errors import EXIT_USAGE, SpecError, UsageError
 from rl_lr.plugins import import_plugin
 
@@ -29,10 +32,13 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 # Each sub-command's function: takes the parsed arguments, returns the exit code.
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "lr": lr.run_lr, "list": lr.run_list, "demo": demo.run_command,
-    "train": train.run_command, "bench": bench.run_command,
+    "train": train.run_command, "evaluate": evaluate.run_command, "bench": bench.run_command,
     "plot": report.run_plot, "report": report.run_report,
     "tune": tune.run_command, "find-lr": tune.run_command, "pbt": tune.run_command,
+    "runs": runs.run_command, "suggest": suggest.run_command,
 }
+# Commands whose --out is a directory they create (the others' --out is a file).
+DIRECTORY_OUTPUTS = frozenset({"demo", "train", "bench", "tune", "find-lr", "pbt"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,9 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     lr.add_parsers(commands)
     demo.add_parser(commands)
     train.add_parser(commands)
+    evaluate.add_parser(commands)
     bench.add_parser(commands)
     report.add_parsers(commands)
     tune.add_parsers(commands)
+    runs.add_parser(commands)
+    suggest.add_parser(commands)
     return parser
 
 
@@ -65,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         for target in args.imports:
             import_plugin(target)
+        out = getattr(args, "out", None)
+        if isinstance(out, Path):
+            check_output_path(f"rl-lr {args.command}: --out", out,
+                              directory=args.command in DIRECTORY_OUTPUTS)
         code = COMMANDS[args.command](args)
     except (UsageError, SpecError) as err:
         print(f"rl-lr: error: {err}" if isinstance(err, SpecError) else err, file=sys.stderr)

@@ -19,6 +19,7 @@ import yaml
 
 from rl_lr.agents import resolve_algo
 from rl_lr.agents.hyperparams import check_keys, coerce_numbers
+from rl_lr.agents.zoo import load_zoo_entry
 from rl_lr.cli.args import positive_int
 from rl_lr.errors import SpecError
 from rl_lr.run import TrainConfig, resume, train
@@ -58,8 +59,16 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a hyper-parameter (YAML value), e.g. --set n_steps=64 "
                         "--set policy_kwargs.net_arch=[64,64]")
-    parser.add_argument("--preset", default="default", choices=["default", "sb3"],
+    parser.add_argument("--preset", choices=["default", "sb3"],
                         help="tuned preset (default) or SB3's defaults")
+    parser.add_argument("--hyperparams", type=Path, metavar="ZOO_FILE",
+                        help="take the run's hyper-parameters from an rl-baselines3-zoo file "
+                        "(hyperparams/<algo>.yml): the env's entry over SB3's defaults, its "
+                        "n_timesteps as the budget unless --steps, its learning_rate unless "
+                        "--lr, then --set; --algo defaults to the file's name")
+    parser.add_argument("--zoo-entry", metavar="KEY",
+                        help="with --hyperparams: use this entry instead of --env's (the zoo "
+                        "keys MuJoCo to v4: --env Hopper-v5 --zoo-entry Hopper-v4)")
     parser.add_argument("--out", type=Path, help="output directory (new or empty)")
     parser.add_argument("--save-model", action="store_true",
                         help="write model.zip and checkpoints that --resume continues")
@@ -104,19 +113,46 @@ def overrides_from_pairs(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
+def _zoo_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``--hyperparams FILE``: the zoo entry of ``--env`` as settings of the run (the flags
+    given on the command line win; ``--set`` applies over the entry)."""
+    if args.preset is not None:
+        raise SpecError("--hyperparams replaces the preset; drop --preset")
+    if args.algo is None:
+        try:
+            args.algo = resolve_algo(args.hyperparams.stem).name
+        except SpecError:
+            raise SpecError(f"--hyperparams {args.hyperparams}: name the algorithm with --algo "
+                            "(the file's name is not one)") from None
+    if args.env is None:
+        raise SpecError("rl-lr train: missing --env (the entry of the zoo file to use)")
+    entry = load_zoo_entry(args.hyperparams, args.env, args.algo, args.zoo_entry)
+    _say(f"hyper-parameters from {entry.source}")
+    return {"steps": args.steps or entry.n_timesteps, "n_envs": args.n_envs or entry.n_envs,
+            "lr": _per_network(args.lr, "--lr") or entry.lr, "preset": "sb3",
+            "overrides": dict(entry.hyperparams)}
+
+
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    missing = [f"--{n.replace('_', '-')}" for n in ("env", "algo", "steps", "out")
-               if getattr(args, n) is None]
+    settings: dict[str, Any] = {"steps": args.steps, "n_envs": args.n_envs,
+                                "lr": _per_network(args.lr, "--lr"),
+                                "preset": args.preset or "default", "overrides": {}}
+    if args.hyperparams is not None:
+        settings = _zoo_settings(args)
+    elif args.zoo_entry is not None:
+        raise SpecError("--zoo-entry needs --hyperparams ZOO_FILE")
+    missing = [f"--{n}" for n in ("env", "algo", "out") if getattr(args, n) is None]
+    missing += [] if settings["steps"] is not None else ["--steps"]
     if missing:
         raise SpecError(f"rl-lr train: missing {', '.join(missing)} (see rl-lr train --help)")
     overrides = overrides_from_pairs(args.set)
     check_keys(resolve_algo(args.algo), list(overrides), "--set")
     return TrainConfig(
-        env=args.env, algo=args.algo, steps=args.steps, seed=args.seed,
-        lr=_per_network(args.lr, "--lr"), perturb=args.perturb,
-        optimizer=_per_network(args.optimizer, "--optimizer"), preset=args.preset,
-        n_envs=args.n_envs, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-        overrides=overrides,
+        env=args.env, algo=args.algo, steps=settings["steps"], seed=args.seed,
+        lr=settings["lr"], perturb=args.perturb,
+        optimizer=_per_network(args.optimizer, "--optimizer"), preset=settings["preset"],
+        n_envs=settings["n_envs"], eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes, overrides=settings["overrides"] | overrides,
     )
 
 
@@ -141,7 +177,8 @@ def run_command(args: argparse.Namespace) -> int:
                 given = [f"--{n.replace('_', '-')}" for n in
                          ("env", "algo", "lr", "perturb", "optimizer", "steps", "n_envs",
                           "eval_every", "out") if getattr(args, n) not in (None, [])]
-                if given or args.set or args.save_model or args.tensorboard:
+                if given or args.set or args.save_model or args.tensorboard \
+                        or args.hyperparams or args.preset or args.zoo_entry:
                     raise SpecError(f"--resume takes the run's settings from {args.resume}/"
                                     f"config.yaml; drop {', '.join(given) or 'the other flags'}")
                 result = resume(args.resume, quiet=args.quiet, threads=args.threads)

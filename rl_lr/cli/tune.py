@@ -10,6 +10,7 @@ stderr; Ctrl-C exits 130 (a study keeps every finished trial: run the command ag
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import warnings
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from rl_lr.cli.args import positive_int
+from rl_lr.cli.suggest import warm_start
 from rl_lr.cli.train import overrides_from_pairs
-from rl_lr.tuning.space import load_space
+from rl_lr.errors import UsageError
+from rl_lr.tuning.space import load_space, parse_space
 
 __all__ = ["COMMANDS", "add_parsers", "run_command"]
 
@@ -59,7 +62,8 @@ def add_parsers(commands: Any) -> None:
         epilog="Example: rl-lr tune --env CartPole-v1 --algo ppo --space space.yaml "
         "--trials 50 --steps 50000 --seeds 3 --out runs/tune",
     )
-    tune.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+    tune.add_argument("--space", type=Path,
+                      help="search-space YAML file (with --warm-start: default the learned one)")
     tune.add_argument("--trials", type=positive_int, required=True,
                       help="finished trials the study should hold (earlier ones count)")
     _run_options(tune)
@@ -80,6 +84,10 @@ def add_parsers(commands: Any) -> None:
     tune.add_argument("--eval-every", type=positive_int, metavar="STEPS",
                       help="steps between clean evaluations (default: steps / 20)")
     tune.add_argument("--sampler-seed", type=int, default=0, help="TPE sampler seed")
+    tune.add_argument("--warm-start", nargs="+", type=Path, metavar="DIR",
+                      help="past runs (rl-lr runs DIR...): a new study first tries their best "
+                      "configurations for this task (rl-lr suggest), in the learned space "
+                      "unless --space is given")
 
     finder = commands.add_parser(
         "find-lr",
@@ -92,10 +100,13 @@ def add_parsers(commands: Any) -> None:
         "--points 9 --steps 20000 --seeds 3",
     )
     _run_options(finder)
-    finder.add_argument("--min", type=float, default=1e-6, dest="min_lr",
+    finder.add_argument("--min", type=float, default=None, dest="min_lr",
                         help="smallest LR (default 1e-6)")
-    finder.add_argument("--max", type=float, default=1e-1, dest="max_lr",
+    finder.add_argument("--max", type=float, default=None, dest="max_lr",
                         help="largest LR (default 1e-1)")
+    finder.add_argument("--warm-start", nargs="+", type=Path, metavar="DIR",
+                        help="centre the grid on the LR rl-lr suggest gives from these past "
+                        "runs (a decade each way at least; replaces --min/--max)")
     finder.add_argument("--points", type=positive_int, default=8, help="LRs on the grid (>= 2)")
     finder.add_argument("--seeds", type=positive_int, default=3, help="seeds per LR (default 3)")
     finder.add_argument("--eval-every", type=positive_int, metavar="STEPS",
@@ -124,6 +135,9 @@ def add_parsers(commands: Any) -> None:
                      help="an existing Ray cluster (default: start a local one)")
     pbt.add_argument("--num-cpus", type=positive_int, default=None,
                      help="CPUs of the local Ray cluster (default: all cores)")
+    pbt.add_argument("--warm-start", nargs="+", type=Path, metavar="DIR",
+                     help="draw the initial LRs from the good LRs of these past runs (rl-lr "
+                     "suggest); min_lr/max_lr widen to hold them")
 
 
 def _say(message: str) -> None:
@@ -144,10 +158,31 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.6g}"
 
 
+def _suggestion(sources: list[Path], env: str, algo: str, preset: str) -> Any:
+    """The suggestion of ``--warm-start`` (:func:`rl_lr.cli.suggest.warm_start`); none is an
+    error: the command would start cold while the user asked for a warm start."""
+    found = warm_start(sources, env, algo, preset)
+    if found.empty:
+        raise UsageError(f"rl-lr: --warm-start: no relevant experience for {algo} on {env} in "
+                         f"{' '.join(map(str, sources))}: {found.evidence[-1]}")
+    return found
+
+
 def _tune(args: argparse.Namespace) -> int:
     from rl_lr.tuning.study import TuneSettings, run_study  # matplotlib: not for --help
 
-    space = load_space(args.space)
+    if args.space is None and not args.warm_start:
+        raise UsageError("rl-lr tune: give --space FILE, or --warm-start DIR... for a learned "
+                         "space (see rl-lr tune --help)")
+    enqueue: list[str] = []
+    if args.warm_start:
+        found = _suggestion(args.warm_start, args.env, args.algo, args.preset)
+        enqueue = found.starts
+        if args.space is None:
+            _say(f"tune: warm start: the space learned from {found.basis} experience "
+                 f"({', '.join(found.space['policies'])})")
+    space = load_space(args.space) if args.space else \
+        parse_space(found.space, f"the space learned from {found.basis} experience")
     settings = TuneSettings(
         env=args.env, algo=args.algo, steps=args.steps, seeds=tuple(range(args.seeds)),
         objective=args.objective, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
@@ -157,7 +192,8 @@ def _tune(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"tune-{args.env.replace('/', '-')}-{args.algo}"
     result = run_study(space, settings, trials=args.trials, out=out, storage=args.storage,
                        study_name=args.study_name, pruner=args.pruner, reports=args.reports,
-                       workers=args.workers, sampler_seed=args.sampler_seed, quiet=args.quiet)
+                       workers=args.workers, sampler_seed=args.sampler_seed, quiet=args.quiet,
+                       enqueue=enqueue)
     counts = ", ".join(f"{result.count(s)} {s.lower()}" for s in ("COMPLETE", "PRUNED", "FAIL"))
     _say(f"tune: study {result.study_name!r}: {len(result.trials)} trials ({counts}), "
          f"{result.total_env_steps} env steps in all; best {args.objective} "
@@ -176,8 +212,17 @@ def _find_lr(args: argparse.Namespace) -> int:
     from rl_lr.tuning.find_lr import find_lr  # matplotlib: not for `rl-lr --help`
 
     out = args.out or Path("runs") / f"find-lr-{args.env.replace('/', '-')}-{args.algo}"
-    result = find_lr(args.env, args.algo, steps=args.steps, out=out, min_lr=args.min_lr,
-                     max_lr=args.max_lr, points=args.points, seeds=args.seeds,
+    min_lr, max_lr = 1e-6 if args.min_lr is None else args.min_lr, \
+        1e-1 if args.max_lr is None else args.max_lr
+    if args.warm_start:
+        if args.min_lr is not None or args.max_lr is not None:
+            raise UsageError("rl-lr find-lr: --warm-start sets the grid: drop --min/--max")
+        found = _suggestion(args.warm_start, args.env, args.algo, args.preset)
+        min_lr, max_lr = found.grid_bounds()
+        _say(f"find-lr: grid centred on {found.base_lr:.3g} ({found.basis} experience: "
+             f"{found.start}): [{min_lr:.3g}, {max_lr:.3g}]")
+    result = find_lr(args.env, args.algo, steps=args.steps, out=out, min_lr=min_lr,
+                     max_lr=max_lr, points=args.points, seeds=args.seeds,
                      eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                      n_envs=args.n_envs, preset=args.preset, perturb=args.perturb,
                      overrides=overrides_from_pairs(args.set), backend=args.backend,
@@ -192,14 +237,23 @@ def _find_lr(args: argparse.Namespace) -> int:
 
 
 def _pbt(args: argparse.Namespace) -> int:
-    from rl_lr.tuning.pbt import run_pbt  # matplotlib: not for `rl-lr --help`
+    from rl_lr.tuning.pbt import parse_method, run_pbt  # matplotlib: not for `rl-lr --help`
 
     out = args.out or Path("runs") / f"pbt-{args.env.replace('/', '-')}-{args.algo}"
-    result = run_pbt(args.method, args.env, args.algo, steps=args.steps, out=out,
+    method, initial = parse_method(args.method), None
+    if args.warm_start:
+        found = _suggestion(args.warm_start, args.env, args.algo, args.preset)
+        initial = found.population_lrs(method.population)
+        method = dataclasses.replace(method, min_lr=min(method.min_lr, *initial),
+                                     max_lr=max(method.max_lr, *initial))
+        _say(f"pbt: initial LRs from {found.basis} experience: "
+             f"{', '.join(f'{x:.3g}' for x in initial)}")
+    result = run_pbt(method, args.env, args.algo, steps=args.steps, out=out,
                      seed=args.seed, eval_episodes=args.eval_episodes, n_envs=args.n_envs,
                      preset=args.preset, perturb=args.perturb,
                      overrides=overrides_from_pairs(args.set), ray_address=args.ray_address,
-                     num_cpus=args.num_cpus)
+                     num_cpus=args.num_cpus, initial_lrs=initial,
+                     stream=None if args.quiet else sys.stderr)
     summary = result.summary
     print(f"pbt: best member {result.best_member}: final eval return "
           f"{_fmt(summary.get('final_eval_return'))}, AUC {_fmt(summary.get('eval_auc'))}, "

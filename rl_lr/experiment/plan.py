@@ -22,6 +22,7 @@ from rl_lr import schema
 from rl_lr.errors import SpecError, UsageError
 from rl_lr.experiment.file import AXES, BUDGET_KEYS, PROTOCOL_AXES, Experiment, ExperimentError
 from rl_lr.experiment.protocol import Condition, Protocol, Selected, condition_of
+from rl_lr.oracles import is_oracle
 from rl_lr.plugins import import_plugin
 from rl_lr.run import TrainConfig, resolve_document
 from rl_lr.run.config import SPEC_FIELDS, Spelled, read_spec
@@ -80,6 +81,11 @@ def _read_axis_values(experiment: Experiment, errors: list[str]) -> ReadValues:
                     read[where, axis, label] = read_spec(axis, value)
                 except SpecError as err:
                     errors.append(f"{where}.{axis}.{label}: {err}")
+                    continue
+                if axis == schema.LR and is_oracle(read[where, axis, label].value) and (
+                        "oracle" not in label.lower()):
+                    errors.append(f"{where}.lr.{label}: an oracle policy sees the clean reward; "
+                                  f"its label must say so (e.g. oracle_{label})")
     return read
 
 

@@ -7,6 +7,11 @@ order, or on which backend: the local pool, this process and Ray give byte-ident
 
 A backend is an iterator factory: ``backend.map(payloads)`` yields results as runs finish;
 :func:`make_backend` builds one by name (:data:`BACKENDS`).
+
+On a Ray cluster the driver owns the results: a task on a node that does not share the
+driver's filesystem trains in a scratch directory there and ships the run's files back, and
+the driver writes them atomically (:mod:`rl_lr.harness.shipping`); a task lost with its node
+is retried on another (:data:`RAY_RETRIES`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
+import tempfile
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -24,15 +31,23 @@ from typing import Any, Protocol
 import torch
 
 from rl_lr.errors import SpecError
+from rl_lr.harness.shipping import (
+    PARTIAL,
+    make_probe,
+    pack_run,
+    remove_partials,
+    sees_probe,
+    write_run,
+)
 from rl_lr.plugins import import_plugin
 from rl_lr.run import TrainConfig, train
 from rl_lr.schema import SUMMARY_JSON
 
-__all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "SerialBackend", "execute_run",
-           "make_backend"]
+__all__ = ["BACKENDS", "PARTIAL", "RAY_RETRIES", "Backend", "LocalBackend", "RayBackend",
+           "SerialBackend", "execute_anywhere", "execute_run", "make_backend"]
 
 BACKENDS = ("local", "serial", "ray")
-PARTIAL = ".partial-"
+RAY_RETRIES = 3  # times Ray reruns a task whose worker process or node died
 
 
 def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +87,22 @@ def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
     return {"run_id": run_id, "status": result.status, "summary": result.summary}
 
 
+def execute_anywhere(payload: dict[str, Any]) -> dict[str, Any]:
+    """:func:`execute_run` on any machine of a cluster. Where the driver's probe directory
+    (``payload["probe"]``) is visible, the filesystem is shared: the run is written in place.
+    Elsewhere it trains in a scratch directory of this machine, and the result carries its
+    files (``"files"``: relative path -> bytes; ``model.zip`` only with ``payload["model"]``)
+    for the driver to write (:func:`rl_lr.harness.shipping.write_run`)."""
+    if sees_probe(payload.get("probe")):
+        return execute_run(payload)
+    with tempfile.TemporaryDirectory(prefix="rl-lr-run-") as scratch:
+        here = Path(scratch) / payload["run_id"]
+        result = execute_run({**payload, "out": str(here)})
+        if result["status"] != "failed":
+            result["files"] = pack_run(here, model=bool(payload.get("model")))
+    return result
+
+
 def clean_partial(runs_dir: Path) -> list[Path]:
     """Remove what interrupted attempts left behind; return the removed paths."""
     removed = []
@@ -93,7 +124,10 @@ class Backend(Protocol):
 
 
 def _child(payload: dict[str, Any], conn: Connection) -> None:
-    """A worker process: run one payload, send the result back, exit."""
+    """A worker process: run one payload, send the result back, exit. Ctrl-C reaches the
+    whole process group; the driver alone answers it (it stops the workers and prints one
+    line), so a worker ignores SIGINT instead of printing a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         conn.send(execute_run(payload))
     finally:
@@ -190,11 +224,17 @@ class RayBackend:
     """Ray tasks on a local cluster started here (``address=None``, ``workers`` CPUs) or on an
     existing cluster (``address``); one task per run, one CPU each. Ray reuses its worker
     processes (their imports are paid once); a run depends only on its seeds, not on what ran
-    before in the process (the byte-identity test against the local backend checks it)."""
+    before in the process (the byte-identity test against the local backend checks it).
+
+    The driver owns the results (:func:`execute_anywhere`): a run's directory appears on the
+    driver once, when its task's result arrives, whether the task's node shares the driver's
+    filesystem or not; ``model=True`` ships ``model.zip`` too. A task whose worker or node dies
+    is rerun elsewhere, up to :data:`RAY_RETRIES` times, then reported as a failed run."""
 
     name = "ray"
 
-    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+    def __init__(self, workers: int | None = None, address: str | None = None,
+                 model: bool = False) -> None:
         try:
             import ray  # optional dependency: rl-lr[ray]
         except ImportError:
@@ -208,18 +248,47 @@ class RayBackend:
                 ray.init(num_cpus=workers or os.cpu_count(), log_to_driver=False,
                          include_dashboard=False)
         self.workers = int(ray.cluster_resources().get("CPU", 1))
-        self._task = ray.remote(num_cpus=1)(execute_run)
+        self.model = model
+        self._task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(execute_anywhere)
         self._ids: dict[Any, str] = {}  # the unfinished tasks' run ids, oldest first
+        self._probes: list[Path] = []
 
     def map(self, payloads: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         ray = self._ray
-        self._ids = {self._task.remote(p): p["run_id"] for p in payloads}
-        pending = list(self._ids)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                del self._ids[ref]
-                yield ray.get(ref)
+        finals = {p["run_id"]: Path(p["out"]) for p in payloads}
+        probes = {parent: make_probe(parent) for parent in {f.parent for f in finals.values()}}
+        self._probes += probes.values()
+        try:
+            self._ids = {self._task.remote({**p, "model": self.model,
+                                            "probe": str(probes[finals[p["run_id"]].parent])}):
+                         p["run_id"] for p in payloads}
+            pending = list(self._ids)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    run_id = self._ids.pop(ref)
+                    yield self._receive(ref, run_id, finals[run_id])
+        finally:
+            self._remove_probes()
+
+    def _receive(self, ref: Any, run_id: str, final: Path) -> dict[str, Any]:
+        """A task's result, its shipped files written on the driver."""
+        try:
+            result: dict[str, Any] = self._ray.get(ref)
+        except self._ray.exceptions.RayError as err:  # retries exhausted: a failed run
+            reason = " ".join(str(err).split())[:300]
+            return {"run_id": run_id, "status": "failed",
+                    "error": f"Ray task lost ({type(err).__name__}): {reason}"}
+        files = result.pop("files", None)
+        if files is not None:
+            write_run(final, files)
+        remove_partials(final)  # attempts of this run on a node that died (shared filesystem)
+        return result
+
+    def _remove_probes(self) -> None:
+        for probe in self._probes:
+            shutil.rmtree(probe, ignore_errors=True)
+        self._probes.clear()
 
     def active(self) -> list[str]:
         """The runs Ray is most likely executing: the oldest unfinished ones, one per CPU."""
@@ -231,6 +300,7 @@ class RayBackend:
         # the driver.
         for ref in self._ids:
             self._ray.cancel(ref, force=True)
+        self._remove_probes()
         if self._started:
             self._ray.shutdown()
 

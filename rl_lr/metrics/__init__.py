@@ -13,18 +13,21 @@ This package is the one public import path for every metric; its modules impleme
   ``get_interval_estimates``), and on top of it :func:`stratified_bootstrap_ci` (one array) and
   :func:`aggregate_with_cis` (IQM / mean / median / optimality gap per policy);
 - :mod:`.aggregates`: point aggregates of final scores (IQM, mean, median, optimality gap,
-  :data:`STATISTICS`) and normalised scores;
+  :data:`STATISTICS`; rliable's median is the median of per-task means, and
+  :func:`median_of_runs` the median of the runs themselves) and normalised scores;
 - :mod:`.comparisons`: probability of improvement and performance profiles, with CIs;
 - :mod:`.sample_efficiency`: area under the curve, steps to a threshold, fraction of runs
   reaching it;
 - :mod:`.robustness`: sensitivity to a reward perturbation and the divergence rate;
-- :mod:`.stability`: stability over time and across runs (Chan et al. 2020);
+- :mod:`.stability`: stability over time and across runs (Chan et al. 2020), and
+  :func:`tail_points`, how many values a CVaR averages (with fewer than
+  :data:`MIN_TAIL_POINTS`, the single most extreme one);
 - :mod:`.regime_switches`: drop and recovery after reward-regime switches;
 - :mod:`.lr_traces`: LR direction changes and time at a bound;
 - :mod:`.power`: the power of the report's comparison (P(X > Y)'s CI above 0.5) for a design,
-  by simulation, and :func:`min_detectable_p`; the function ``power`` itself is imported from
-  the module (``from rl_lr.metrics.power import power``), so that ``rl_lr.metrics.power``
-  stays the module.
+  by simulation, :func:`min_detectable_p` and the :func:`verdict` in words; the function
+  ``power`` itself is imported from the module (``from rl_lr.metrics.power import power``),
+  so that ``rl_lr.metrics.power`` stays the module.
 
 Building blocks the modules share: :mod:`.arrays` (input validation and coercion) and
 :mod:`.resampling` (seeded generators, stratified resample indices, percentile intervals,
@@ -50,7 +53,14 @@ counts as reaching a threshold.
 
 from __future__ import annotations
 
-from rl_lr.metrics.aggregates import STATISTICS, aggregate, iqm, normalise, optimality_gap
+from rl_lr.metrics.aggregates import (
+    STATISTICS,
+    aggregate,
+    iqm,
+    median_of_runs,
+    normalise,
+    optimality_gap,
+)
 from rl_lr.metrics.bootstrap import aggregate_with_cis, interval_estimates, stratified_bootstrap_ci
 from rl_lr.metrics.comparisons import (
     pairwise_probability_of_improvement,
@@ -65,12 +75,14 @@ from rl_lr.metrics.power import (
     min_detectable_p,
     shift_for,
     simulated_lower_bounds,
+    verdict,
 )
 from rl_lr.metrics.regime_switches import regime_drop_and_recovery, regime_switch_effects
 from rl_lr.metrics.resampling import Interval
 from rl_lr.metrics.robustness import divergence_rate, sensitivity, sensitivity_of_means
 from rl_lr.metrics.sample_efficiency import area_under_curve, fraction_reaching, steps_to_threshold
 from rl_lr.metrics.stability import (
+    MIN_TAIL_POINTS,
     curve_range,
     cvar,
     detrend,
@@ -81,9 +93,11 @@ from rl_lr.metrics.stability import (
     lowpass_filter,
     risk_across_runs,
     short_term_risk,
+    tail_points,
 )
 
 __all__ = [
+    "MIN_TAIL_POINTS",
     "STATISTICS",
     "Interval",
     "aggregate",
@@ -104,6 +118,7 @@ __all__ = [
     "long_term_risk",
     "lowpass_filter",
     "lr_oscillations",
+    "median_of_runs",
     "min_detectable_p",
     "normalise",
     "optimality_gap",
@@ -122,4 +137,6 @@ __all__ = [
     "simulated_lower_bounds",
     "steps_to_threshold",
     "stratified_bootstrap_ci",
+    "tail_points",
+    "verdict",
 ]

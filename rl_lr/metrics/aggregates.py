@@ -26,6 +26,7 @@ __all__ = [
     "Statistic",
     "aggregate",
     "iqm",
+    "median_of_runs",
     "normalise",
     "optimality_gap",
     "vectorised_statistic",
@@ -84,6 +85,22 @@ def iqm(x: ArrayLike) -> float:
     if a.size == 0 or not np.all(np.isfinite(a)):
         raise ValueError(f"x must be non-empty and finite, got {a.size} values")
     return float(_trimmed_mean(a[None, :])[0])
+
+
+def median_of_runs(x: ArrayLike) -> float:
+    """The median of all values pooled (all runs × tasks): with one task, the median over the
+    runs. Not rliable's ``median`` (:data:`STATISTICS`), the median over tasks of the per-task
+    *mean*, which for a single task is the mean.
+
+    Example:
+        >>> median_of_runs([[1.0], [2.0], [30.0]]), aggregate({"a": [[1.0], [2.0], [30.0]]},
+        ...                                                   "median")["a"]
+        (2.0, 11.0)
+    """
+    a = as_float_array(x, "x")
+    if a.size == 0 or not np.all(np.isfinite(a)):
+        raise ValueError(f"x must be non-empty and finite, got {a.size} values")
+    return float(np.median(a))
 
 
 def optimality_gap(x: ArrayLike, gamma: float = 1.0) -> float:

@@ -44,14 +44,18 @@ from rl_lr.metrics.resampling import (
     resample_indices,
 )
 
-__all__ = ["SIMS", "critical_shifts", "min_detectable_p", "power", "shift_for",
-           "simulated_lower_bounds"]
+__all__ = ["BETTER", "CEILING", "SIMS", "WORSE", "critical_shifts", "min_detectable_p", "power",
+           "shift_for", "simulated_lower_bounds", "verdict"]
 
 SIMS = 1000  # simulated experiments: the power's standard error is at most 0.5 / sqrt(SIMS)
 REPS = 2000  # bootstrap resamples per simulated experiment, as the report's
 ELEMENTS_PER_CHUNK = 1 << 21  # sims x resamples x runs held in memory at once
 
 _NORMAL = NormalDist()
+
+BETTER = "better"  # the CI of P(X > Y) lies above 0.5
+WORSE = "worse"  # ... below 0.5
+CEILING = "no win possible: the baseline is at the env's maximum in every run"
 
 
 # --------------------------------------------------------------------------- arguments
@@ -231,3 +235,27 @@ def min_detectable_p(n_x: int, n_y: int, power: float = 0.8, *, sims: int = SIMS
                                      rng=rng))
     needed = shifts[max(math.ceil(target * len(shifts)) - 1, 0)]
     return _NORMAL.cdf(float(needed) / math.sqrt(2.0))
+
+
+def verdict(low: float, high: float, min_p: float, *, ceiling: bool = False) -> str:
+    """The comparison's verdict in words, from the 95 % CI ``[low, high]`` of ``P(X > Y)``:
+    :data:`BETTER` (``low > 0.5``), :data:`WORSE` (``high < 0.5``), :data:`CEILING` when
+    ``ceiling`` (Y at the env's maximum return in every run, so ``P(X > Y) <= 0.5``: no CI
+    can lie above 0.5) and the CI does not say worse, else that no difference is detectable
+    at this design's power: ``min_p`` is :func:`min_detectable_p` at its numbers of runs.
+
+    Example:
+        >>> verdict(0.55, 0.9, 0.83), verdict(0.1, 0.45, 0.83)
+        ('better', 'worse')
+        >>> verdict(0.3, 0.7, 0.83)
+        'no difference detectable at this power (P >= 0.83 needed)'
+        >>> verdict(0.5, 0.5, 0.83, ceiling=True) == CEILING
+        True
+    """
+    if low > 0.5:
+        return BETTER
+    if high < 0.5:
+        return WORSE
+    if ceiling:
+        return CEILING
+    return f"no difference detectable at this power (P >= {min_p:.2f} needed)"

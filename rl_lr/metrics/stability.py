@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike
 from rl_lr.metrics.arrays import Array, as_float_array, check_curves, check_run_curves, scalar_if_0d
 
 __all__ = [
+    "MIN_TAIL_POINTS",
     "curve_range",
     "cvar",
     "detrend",
@@ -48,12 +49,36 @@ __all__ = [
     "lowpass_filter",
     "risk_across_runs",
     "short_term_risk",
+    "tail_points",
 ]
+
+#: A CVaR whose tail holds fewer values than this is its single most extreme value (the
+#: maximum drawdown, the worst slope), not the mean of a tail: :func:`tail_points`.
+MIN_TAIL_POINTS = 2
 
 Normalise = Literal["curve_range"] | None
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def tail_points(n: int, alpha: float = 0.05) -> int:
+    """How many of ``n`` values the CVaR of an ``alpha`` tail averages (:func:`cvar`: every
+    value at or beyond the linearly interpolated VaR): ``n - ceil((n - 1)(1 - alpha))``.
+
+    With fewer than :data:`MIN_TAIL_POINTS` the "CVaR" is the single most extreme value. A
+    curve of 11 evaluation points has 11 drawdowns and 10 slopes, so its CVaR 5 % long-term
+    risk is its maximum drawdown and its short-term risk its worst slope; averaging over at
+    least two values of a 5 % tail needs 21 points.
+
+    Example:
+        >>> tail_points(11), tail_points(10), tail_points(21), tail_points(100)
+        (1, 1, 2, 5)
+    """
+    _check_alpha(alpha)
+    if n < 1:
+        return 0
+    return int(n - math.ceil(round((n - 1) * (1.0 - alpha), 9)))
 
 
 def _check_alpha(alpha: float) -> None:

@@ -1,8 +1,12 @@
+# Over 400 lines: every figure kind of the report and its registry (FIGURES) are one unit.
 """Every figure of an experiment directory, laid out from a :class:`~rl_lr.results.Results`:
-what ``rl-lr plot DIR --kind K`` draws and the report shows.
+what ``rl-lr plot DIR --kind K`` draws and the report shows (:data:`REPORT_KINDS`: every kind
+but ``lr``, whose traces the ``curves`` figure already shows under the returns).
 
     >>> sorted(FIGURES)
     ['aggregates', 'curves', 'heatmap', 'improvement', 'lr', 'profiles', 'stability']
+    >>> "lr" in REPORT_KINDS
+    False
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from rl_lr import schema
+from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
 from rl_lr.plots.curves import plot_learning_curves
 from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
 from rl_lr.plots.lr import lr_band, plot_lr_traces
@@ -37,7 +42,9 @@ from rl_lr.plots.style import (
 from rl_lr.results import REPS, SEED, Panel, Results, ResultsError, name_seed
 from rl_lr.results.scores import last_finite_evaluation, number
 
-__all__ = ["FIGURES", "FigureKind", "make_figure"]
+__all__ = ["FIGURES", "LEGEND_FONTSIZE", "REPORT_KINDS", "FigureKind", "make_figure"]
+
+LEGEND_FONTSIZE = 10  # legends stay readable when a wide figure is scaled to a page
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class FigureKind:
     title: str
     guide: str
     draw: Callable[[Results], Figure]
+    in_report: bool = True  # drawn on the report's page (else only by rl-lr plot)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -65,10 +73,10 @@ def _legend(figure: Figure, data: Results, extra: Sequence[tuple[Any, str]] = ()
     handles += [h for h, _ in extra]
     labels += [label for _, label in extra]
     if ax is not None:
-        ax.legend(handles, labels, loc="center", frameon=False, fontsize=8)
+        ax.legend(handles, labels, loc="center", frameon=False, fontsize=LEGEND_FONTSIZE)
         return
-    figure.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8,
-                  ncols=min(len(labels), 3))
+    figure.legend(handles, labels, loc="outside lower center", frameon=False,
+                  fontsize=LEGEND_FONTSIZE, ncols=min(len(labels), 3))
 
 
 def _title(figure: Figure, data: Results, what: str) -> None:
@@ -181,7 +189,8 @@ def _aggregates_figure(data: Results) -> Figure:
     if not cis:
         raise ResultsError("no panel where every policy has a finished run yet")
     stats = [("iqm", "IQM", "higher"), ("mean", "mean", "higher"),
-             ("median", "median", "higher"), ("optimality_gap", "optimality gap", "lower")]
+             ("median", "median of panel means", "higher"),
+             ("optimality_gap", "optimality gap", "lower")]
     stats = [s for s in stats if s[0] in cis[order[0]]]
     colours = policy_colours(data.palette_policies)
     figure = new_figure(1.2 + 2.9 * len(stats), 1.6 + 0.42 * len(order))
@@ -273,7 +282,7 @@ _STABILITY = (  # metrics.csv column, title, unit (x label), which way is better
     (schema.DISPERSION_RUNS, "dispersion across runs", "median IQR across seeds (return)",
      "lower"),
     (schema.RISK_RUNS, "risk across runs", "CVaR 5 % of final return", "higher"),
-    (schema.DIVERGED_RATE, "diverged runs", "fraction of runs (Wilson CI)", "lower"),
+    (schema.DIVERGED_RATE, "diverged runs", "fraction (Wilson CI; ○: 0)", "lower"),
 )
 
 
@@ -283,6 +292,23 @@ def _value(row: dict[str, str], key: str) -> Any:
     if low in row:
         return number(row.get(key)), number(row.get(low)), number(row.get(high))
     return number(row.get(key))
+
+
+def _no_divergence(ax: Axes, groups: dict[str, dict[str, Any]], runs: int) -> bool:
+    """The diverged-runs panel: "no run diverged" when none did (a Wilson CI of 0 of n runs
+    reaches up to ~0.56 for 3 runs and reads as divergence at a glance: it is not drawn);
+    otherwise a group with no divergence is drawn as a bare 0 (True: the panel is done)."""
+    if all(v[0] == 0 for per in groups.values() for v in per.values()):
+        ax.text(0.5, 0.5, f"no run diverged\n(0 of {runs} runs)", ha="center", va="center",
+                transform=ax.transAxes, fontsize=11, color="0.25")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return True
+    for per in groups.values():
+        for policy, value in per.items():
+            if value[0] == 0:
+                per[policy] = 0.0  # a hollow circle at 0, no interval
+    return False
 
 
 def _stability_figure(data: Results) -> Figure:
@@ -300,15 +326,25 @@ def _stability_figure(data: Results) -> Figure:
                     groups[key].setdefault(label, {})[row[schema.LR]] = _value(row, key)
     ratio = data.normalisable
     plots: list[tuple[str, str, str, str, float | None]] = [(*k, None) for k in _STABILITY]
+    points = max((trace[0].size for run in data.curves.values()
+                  if (trace := run.get(schema.EVAL_RETURN_MEAN)) is not None), default=0)
+    if tail_points(points) < MIN_TAIL_POINTS:  # the 5 % tail is one value: say which
+        units = {schema.SHORT_TERM_RISK: f"worst Δreturn/Δstep (CVaR 5 %, {points} pts)",
+                 schema.LONG_TERM_RISK: f"max drawdown (CVaR 5 %, {points} pts)"}
+        plots = [(k, t, units.get(k, u), b, r) for k, t, u, b, r in plots]
     plots.append((schema.SENSITIVITY, "sensitivity to the perturbation",
                   "perturbed / clean (normalised final return)" if ratio else
                   "perturbed − clean (final return)", "higher", 1.0 if ratio else 0.0))
     slots = max(1, len(data.panels)) * len(data.policies)  # bars per subplot
-    figure = new_figure(13.5, min(1.6 + 2 * (0.7 + 0.22 * slots), 36.0))
+    figure = new_figure(16.0, min(1.6 + 2 * (0.7 + 0.22 * slots), 36.0))
     axes = figure.subplots(2, 4).ravel()
+    row_labels: dict[int, list[str]] = {}  # each row's group labels, shown once per row
     for ax, (key, title, unit, better, reference) in zip(axes, plots, strict=False):
         ax.set_title(f"{title}  {'← better' if better == 'lower' else 'better →'}",
                      fontsize=10)
+        if key == schema.DIVERGED_RATE and groups[key] and _no_divergence(
+                ax, groups[key], len(data.summary)):
+            continue
         if not groups[key]:
             ax.text(0.5, 0.5, "no values\n(clean panels only)" if key == schema.SENSITIVITY
                     else "no values yet", ha="center", va="center", transform=ax.transAxes,
@@ -318,6 +354,9 @@ def _stability_figure(data: Results) -> Figure:
             continue
         plot_grouped_intervals(groups[key], ax, colours=colours, policies=data.policies,
                                xlabel=unit, reference=reference)
+        labelled = row_labels.setdefault(ax.get_subplotspec().rowspan.start, list(groups[key]))
+        if ax.get_subplotspec().colspan.start and list(groups[key]) == labelled:
+            ax.tick_params(labelleft=False)  # the same groups as the row's first panel
     axes[-1].axis("off")
     extra = [(Patch(color="0.6", alpha=0.35), "95 % CI (bar), estimate (tick)"),
              (Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="0.3",
@@ -339,13 +378,13 @@ FIGURES: dict[str, FigureKind] = {
         "Applied learning rate",
         "The LR each policy actually applied (median across seeds, band = range, log scale): "
         "fixed schedules are identical across seeds; controllers react to what they observe.",
-        lambda data: _curves_figure(data, with_returns=False)),
+        lambda data: _curves_figure(data, with_returns=False), in_report=False),
     "aggregates": FigureKind(
         "Aggregate final performance",
         # "this sweep": the committed reports carry these words (byte-identical regeneration)
-        "Final clean return pooled over every panel (rliable): higher IQM, mean and median and "
-        "a lower optimality gap are better; overlapping intervals mean this sweep cannot "
-        "separate the policies.",
+        "Final clean return pooled over every panel (rliable): higher IQM, mean and median of "
+        "panel means (the median over panels of each panel's mean) and a lower optimality gap "
+        "are better; overlapping intervals mean this sweep cannot separate the policies.",
         _aggregates_figure),
     "stability": FigureKind(
         "Stability and sensitivity",
@@ -369,6 +408,9 @@ FIGURES: dict[str, FigureKind] = {
         "(column), with its 95 % CI: where a policy wins and where it breaks down.",
         _heatmap_figure),
 }
+
+
+REPORT_KINDS = tuple(kind for kind, spec in FIGURES.items() if spec.in_report)
 
 
 def make_figure(data: Results, kind: str) -> Figure:

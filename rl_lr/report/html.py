@@ -1,12 +1,14 @@
 """The HTML report of an experiment directory: ``DIR/report/index.html``.
 
-One static page, nothing fetched from the network: the experiment and its setup, policies
-ranked with confidence intervals (sortable tables, a few lines of inline JavaScript), every
-figure of :data:`rl_lr.report.figures.FIGURES` with a one-line reading guide (PNG shown, SVG
-linked, both in ``report/figures/``), failed and diverged runs, and the exact commands that
-reproduce it (the sections: :mod:`.sections`). An experiment still running (or interrupted,
-or with failed runs) gets a ``PARTIAL: k of n runs finished`` banner and the same stamp on
-every figure.
+One static page, nothing fetched from the network: the verdict in words, the experiment and
+its setup, policies ranked with confidence intervals (sortable tables, a few lines of inline
+JavaScript), the tuning of a tune-then-test protocol, the per-condition tables, every
+comparison with its power and verdict, every figure of
+:data:`rl_lr.report.figures.REPORT_KINDS` with a one-line reading guide (PNG shown up to the
+window's width, SVG linked, both in ``report/figures/``), failed and diverged runs, and the
+exact commands that reproduce it (the sections: :mod:`.sections`). An experiment still
+running (or interrupted, or with failed runs) gets a ``PARTIAL: k of n runs finished`` banner
+and the same stamp on every figure.
 
 Every file is written atomically, so the report can be rebuilt while an experiment runs; the
 page carries no timestamp, so rebuilding a finished experiment's report rewrites the same
@@ -33,15 +35,18 @@ from pathlib import Path
 from rl_lr import schema
 from rl_lr.files import atomic_write_text
 from rl_lr.plots import save_figure
-from rl_lr.report.figures import FIGURES, make_figure
+from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure
 from rl_lr.report.sections import (
     code_block,
+    comparisons_section,
     conditions_section,
     experiment_yaml,
     problems_section,
     ranking_section,
     reproduce_commands,
     setup_section,
+    tuning_section,
+    verdict_section,
     versions_text,
 )
 from rl_lr.report.tables import write_headline_tables
@@ -78,8 +83,10 @@ th,td{border-bottom:1px solid #e5e5e5;padding:.3rem .6rem;text-align:left;vertic
 table.sortable th{cursor:pointer;background:#f6f6f6;user-select:none}
 table.sortable th[data-dir=asc]::after{content:" ▲"}
 table.sortable th[data-dir=desc]::after{content:" ▼"}
-table.setup th{background:#f6f6f6;width:9rem}.ci{color:#666;font-size:.82rem}
-figure{margin:1.2rem 0 2rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
+table.setup th{background:#f6f6f6;width:9rem}.ci{color:#666;font-size:.82rem;white-space:nowrap}
+ul.verdict li{margin:.4rem 0}
+figure{margin:1.2rem 0 2rem;width:min(96vw,1800px);margin-left:calc(50% - min(48vw,900px))}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#555}pre{background:#f6f6f6;padding:.7rem;overflow:auto}
 code{font-size:.85rem}nav a{margin-right:.8rem}.scroll{overflow-x:auto}
 """
@@ -144,9 +151,10 @@ _BODY_JS = """
 def _figures(data: Results, report: Report) -> str:
     """Every figure with its reading guide, or why it is not drawn."""
     quoted = shlex.quote(str(data.path))
+    shown = {k: v for k, v in FIGURES.items() if v.in_report or k in report.figures}
     parts = ['<nav>' + "".join(f'<a href="#fig-{k}">{escape(v.title)}</a>'
-                               for k, v in FIGURES.items()) + "</nav>"]
-    for kind, spec in FIGURES.items():
+                               for k, v in shown.items()) + "</nav>"]
+    for kind, spec in shown.items():
         parts.append(f'<figure id="fig-{kind}"><h3>{escape(spec.title)}</h3>'
                      f"<p class=guide>{escape(spec.guide)}</p>")
         if kind in report.figures:
@@ -187,9 +195,12 @@ def _page(data: Results, report: Report) -> str:
         f"{diverged} diverged · source <code>{escape(str(data.experiment.get(schema.SOURCE, '')))}"
         f"</code> · rl-lr {escape(version)}</p>",
         banner,
+        "<h2>Verdict</h2>", verdict_section(data),
         "<h2>Setup</h2>", setup_section(data),
         "<h2>Ranking</h2>", ranking_section(data),
+        *(["<h2>Tuning</h2>", tuning] if (tuning := tuning_section(data)) else []),
         "<h2>Per condition</h2>", conditions_section(data),
+        "<h2>Comparisons with the best fixed schedule</h2>", comparisons_section(data),
         "<h2>Figures</h2>", _figures(data, report),
         "<h2>Failed and diverged runs</h2>", problems_section(data),
         "<h2>Reproduce</h2>",
@@ -228,7 +239,8 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
     Args:
         experiment_dir: an experiment directory (``rl-lr bench --out``).
         data: the loaded experiment (default: :func:`~rl_lr.results.load_results`).
-        kinds: figures to draw (default: all of :data:`rl_lr.report.figures.FIGURES`).
+        kinds: figures to draw (default: :data:`rl_lr.report.figures.REPORT_KINDS`; the
+            files of the other kinds are removed, so the page shows each figure once).
         dpi: resolution of the PNGs.
 
     Raises:
@@ -239,12 +251,16 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
     data = data if data is not None else load_results(experiment_dir)
     out = experiment_dir / schema.REPORT_DIR
     report = Report(out / schema.REPORT_INDEX, "")
-    chosen = list(FIGURES) if kinds is None else list(kinds)
+    chosen = list(REPORT_KINDS) if kinds is None else list(kinds)
     unknown = [k for k in chosen if k not in FIGURES]
     if unknown:
         raise ValueError(f"kinds must be among {', '.join(FIGURES)}; got {unknown}")
-    report.missing.update({k: "not asked for (write_report kinds=...)" for k in FIGURES
+    report.missing.update({k: "not asked for (write_report kinds=...)" for k in REPORT_KINDS
                            if k not in chosen})
+    if kinds is None:  # a kind the page does not show leaves no stale file behind
+        for kind in FIGURES.keys() - set(REPORT_KINDS):
+            for suffix in (".png", ".svg"):
+                (out / schema.REPORT_FIGURES / f"{kind}{suffix}").unlink(missing_ok=True)
     for kind in chosen:
         png = out / schema.REPORT_FIGURES / f"{kind}.png"
         try:

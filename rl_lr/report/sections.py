@@ -1,8 +1,9 @@
-"""The sections of the HTML report (:mod:`.html`): the setup, the ranking, the per-condition
-table, failed and diverged runs, the versions and the commands that reproduce it, each an HTML
-fragment drawn from a :class:`~rl_lr.results.Results`. Runs are scored and ranked by the rules
-of :mod:`rl_lr.results.scores`; every table is sortable (the page's script reads
-``data-sort``).
+"""The sections of the HTML report (:mod:`.html`): the verdict in words, the setup, the
+ranking, the tuning of a tune-then-test protocol, the per-condition tables, the comparisons
+with their power and verdicts, failed and diverged runs, the versions and the commands that
+reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
+scored and ranked by the rules of :mod:`rl_lr.results.scores`; the ranking and the
+per-condition tables are sortable (the page's script reads ``data-sort``).
 
     >>> cell("<b>0.5</b>", 0.5), cell("x")
     ('<td data-sort="0.5"><b>0.5</b></td>', '<td>x</td>')
@@ -22,13 +23,16 @@ import yaml
 
 from rl_lr import metrics, schema
 from rl_lr.experiment.file import SUITES_DIR, TOP_KEYS
-from rl_lr.report.tables import format_number
+from rl_lr.report.tables import risk_titles
+from rl_lr.report.task import format_number, tasks
+from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
+from rl_lr.report.verdicts import POWER, summary_lines, verdicts
 from rl_lr.results import REPS, SEED, Results
-from rl_lr.results.scores import is_diverged
+from rl_lr.results.scores import at_maximum, env_maximum, is_diverged
 
-__all__ = ["cell", "ci_html", "code_block", "conditions_section", "experiment_yaml",
-           "problems_section", "ranking_section", "reproduce_commands", "setup_section", "table",
-           "versions_text"]
+__all__ = ["cell", "ci_html", "code_block", "comparisons_section", "conditions_section",
+           "experiment_yaml", "problems_section", "ranking_section", "reproduce_commands",
+           "setup_section", "table", "tuning_section", "verdict_section", "versions_text"]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -147,17 +151,22 @@ def _spec(value: Any) -> str:
 
 
 def ranking_section(data: Results) -> str:
-    """Policies ranked over every panel (:meth:`Results.ranking`), with their intervals."""
+    """Policies ranked over every panel (:meth:`Results.ranking`), with their intervals and
+    the IQM of their AUC (:attr:`Results.auc_table`) beside the final return."""
     cis, scores = data.policy_intervals, data.score_table
     if not cis:
         return "<p class=note>No panel where every policy has a finished run yet.</p>"
     order = data.ranking()
     pairs = (metrics.pairwise_probability_of_improvement(scores.scores, reps=REPS, rng=SEED)
              if len(order) > 1 else {})
-    headers = ["rank", "policy", "spec", "IQM", "mean", "median"]
+    aucs = data.auc_table
+    auc_cis = ({p: ci for p, (ci,) in metrics.interval_estimates(
+        aucs.scores, ("iqm",), reps=REPS, rng=SEED).items()} if aucs.scores else {})
+    auc_header = "normalised AUC" if aucs.normalised else "AUC"
+    headers = ["rank", "policy", "spec", "IQM", "mean", "median of panel means"]
     if scores.normalised:
         headers.append("optimality gap")
-    headers += ["P(beats next)", "runs", "diverged"]
+    headers += [auc_header, "P(beats next)", "runs", "diverged"]
     rows = []
     for rank, policy in enumerate(order, 1):
         c = cis[policy]
@@ -166,9 +175,13 @@ def ranking_section(data: Results) -> str:
                      data.specs.get(policy, ""))]
         stats = ["iqm", "mean", "median"] + (["optimality_gap"] if scores.normalised else [])
         row += [cell(ci_html(*c[s]), c[s].point) for s in stats]
+        auc = auc_cis.get(policy)
+        row.append(cell(ci_html(*auc), auc.point) if auc else cell("", None))
         if rank < len(order):
             p = pairs[policy, order[rank]]
-            row.append(cell(f"{ci_html(*p, digits=2)} vs {escape(order[rank])}", p.point))
+            word = "better" if p.low > 0.5 else "worse" if p.high < 0.5 else "not separated"
+            row.append(cell(f"{ci_html(*p, digits=2)} vs {escape(order[rank])}: {word}",
+                            p.point))
         else:
             row.append(cell("", None))
         runs = [r for task in scores.tasks for r in data.rows(task, policy)]
@@ -178,53 +191,155 @@ def ranking_section(data: Results) -> str:
     scale = ("normalised final clean return (0 = random policy, 1 = the env's reference "
              "return)" if scores.normalised else "final clean eval return (raw)")
     note = (f"Pooled over {len(scores.tasks)} panel(s) as tasks ({scale}); 95 % "
-            f"stratified-bootstrap CIs, {REPS} resamples, seed {SEED}. P(beats next): "
-            "probability that a run of this policy beats one of the next-ranked policy.")
+            f"stratified-bootstrap CIs, {REPS} resamples, seed {SEED}. Median of panel means: "
+            "rliable's median, the median over the panels of each panel's mean final score "
+            "(not a median over runs; metrics.csv's final_median is the median over a "
+            f"group's runs). {auc_header}: the IQM of the time-averaged clean eval return"
+            + (", mapped by the env's range like the final score" if aucs.normalised else "")
+            + ". P(beats next): probability that a run of this policy beats one of the "
+            "next-ranked policy on the same panel, averaged over the panels: better when its "
+            "CI lies above 0.5, not separated when it contains 0.5 (what each comparison's "
+            "runs can detect: the comparisons below).")
     if scores.note:
         note += f" Note: {scores.note}."
     titles = {"IQM": "interquartile mean: mean of the middle 50 % of runs",
+              "median of panel means": "median over panels of each panel's mean final score",
+              auc_header: "IQM of the time-averaged clean eval return (area under the curve "
+                          "over its span)",
               "optimality gap": "mean shortfall below the reference score (lower is better)"}
     return table(headers, rows, titles=titles) + f"<p class=note>{escape(note)}</p>"
 
 
-_CONDITION_COLUMNS = (  # metrics.csv column, header, has a CI
-    (schema.FINAL_IQM, "final IQM", True),
-    (schema.NORM_FINAL_IQM, "normalised IQM", True),
-    (schema.AUC_IQM, "AUC (IQM)", True),
-    (schema.DIVERGED_RATE, "diverged", True),
+def verdict_section(data: Results) -> str:
+    """The verdict in words (:func:`rl_lr.report.verdicts.summary_lines`), one item per
+    task."""
+    lines = summary_lines(data)
+    if not lines:
+        return "<p class=note>No finished runs yet.</p>"
+    return "<ul class=verdict>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
+
+
+def tuning_section(data: Results) -> str:
+    """The tuning table of a tune-then-test protocol (:mod:`rl_lr.report.tuning`); empty for
+    an experiment without one."""
+    rows = [row for task in tasks(data) for row in tuning_rows(task)]
+    if not data.selection:
+        return ""
+    if not rows:
+        return "<p class=note>selection.csv lists no finished condition yet.</p>"
+    html_rows = [[cell(escape(text)) for text in row] for row in rows]
+    return ("<div class=scroll>" + table(TUNING_HEADERS, html_rows, sortable=False)
+            + "</div><p class=note>Each family was tuned with the same budget on the tuning "
+            "seeds; its chosen configuration was then run on the test seeds, and only those "
+            "test runs are scored anywhere in this report.</p>")
+
+
+def comparisons_section(data: Results) -> str:
+    """Every comparison of an adaptive policy with its condition's best fixed schedule:
+    P(improvement) [CI], the runs of each side, the P detected with 80 % power, the
+    verdict in words."""
+    rows = []
+    for task in tasks(data):
+        for v in verdicts(task.comparisons()):
+            c = v.comparison
+            rows.append([cell(escape(data.panel_title(c.panel))), cell(escape(c.policy)),
+                         cell(escape(c.rival)), cell(ci_html(*c.ci, digits=2), c.ci.point),
+                         cell(f"{c.n_x} vs {c.n_y}"), cell(f"{v.needed:.2f}", v.needed),
+                         cell(escape(v.words))])
+    if not rows:
+        return "<p class=note>No adaptive policy and fixed schedule share a condition.</p>"
+    return ("<div class=scroll>" + table(
+        ["condition", "policy", "vs (best fixed)", "P(improvement)", "runs",
+         f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows, sortable=False)
+        + "</div><p class=note>P(improvement): the probability that a run of the policy beats "
+        "a run of the condition's best fixed schedule on the final clean return (0.5 = no "
+        "difference), 95 % bootstrap CI. Better: CI above 0.5; worse: CI below 0.5. P needed: "
+        f"the smallest true P(improvement) these numbers of runs detect with {POWER * 100:.0f} % "
+        "power "
+        "(simulated, rl_lr.metrics.min_detectable_p); a smaller real difference usually goes "
+        "unseen. Where the rival is at the env's maximum return in every run no run can beat "
+        "it, so P cannot exceed 0.5 and no win is possible.</p>")
+
+
+_SCORE_COLUMNS = (  # metrics.csv column, header
+    (schema.FINAL_IQM, "final return (IQM)"),
+    (schema.AUC_IQM, "AUC (IQM)"),
+    (schema.SENSITIVITY, "sensitivity"),
+)
+_STABILITY_COLUMNS = (  # metrics.csv column, header, has a CI
     (schema.DISPERSION_TIME, "dispersion across time ↓", True),
     (schema.SHORT_TERM_RISK, "short-term risk ↑", True),
     (schema.LONG_TERM_RISK, "long-term risk ↓", True),
-    (schema.SENSITIVITY, "sensitivity", True),
-    (schema.SWITCH_DROP, "switch drop", False),
+    (schema.SWITCH_DROP, "switch drop ↓", False),
     (schema.LR_OSCILLATIONS, "LR oscillations", False),
 )
 
 
+def _present(data: Results, keys: Iterable[str]) -> list[str]:
+    return [k for k in keys if any(r.get(k) not in (None, "", "nan") for r in data.metrics)]
+
+
+def _count(data: Results, rows: Sequence[Mapping[str, str]], maximum: float | None
+           ) -> tuple[str, str]:
+    """``k/n`` runs at the env's maximum (empty when unknown) and ``k/n`` diverged runs."""
+    finals = [data.final_score(r) for r in rows]
+    at = f"{sum(at_maximum(s, maximum) for s in finals)}/{len(rows)}" if maximum else ""
+    return at, f"{sum(is_diverged(r) for r in rows)}/{len(rows)}"
+
+
 def conditions_section(data: Results) -> str:
-    """One row per group of runs (``metrics.csv``), its intervals in brackets."""
+    """Two tables with one row per group of runs (``metrics.csv``): its scores (final return,
+    AUC, runs at the env's maximum, diverged runs, sensitivity) and its stability."""
     if not data.metrics:
         return "<p class=note>metrics.csv has no rows yet.</p>"
-    present = [c for c in _CONDITION_COLUMNS
-               if any(r.get(c[0]) not in (None, "", "nan") for r in data.metrics)]
-    headers = ["condition", "policy", "runs"] + [h for _, h, _ in present]
-    rows = []
+    scores = [c for c in _SCORE_COLUMNS if c[0] in _present(data, [k for k, _ in _SCORE_COLUMNS])]
+    stability = [c for c in _STABILITY_COLUMNS
+                 if c[0] in _present(data, [k for k, _, _ in _STABILITY_COLUMNS])]
+    any_max = any(env_maximum(env) is not None for env in data.envs)
+    score_rows, stability_rows = [], []
     for panel in data.panels:
+        maximum = env_maximum(dict(panel)[schema.ENV])
         for row in data.metric_rows(panel):
-            cells = [cell(escape(data.panel_title(panel)), data.panel_title(panel)),
-                     cell(escape(row.get(schema.LR, "")), row.get(schema.LR, "")),
-                     cell(escape(row.get(schema.RUNS, "")), row.get(schema.RUNS))]
-            for key, _, with_ci in present:
-                low, high = schema.ci_columns(key)
-                html = (ci_html(row.get(key), row.get(low), row.get(high))
-                        if with_ci else format_number(row.get(key)))
-                cells.append(cell(html, row.get(key)))
-            rows.append(cells)
-    return "<div class=scroll>" + table(headers, rows) + "</div>" + (
+            policy = row.get(schema.LR, "")
+            title = data.panel_title(panel)
+            first = [cell(escape(title), title), cell(escape(policy), policy)]
+            at, diverged = _count(data, data.rows(panel, policy), maximum)
+            cells = [*first, cell(escape(row.get(schema.RUNS, "")), row.get(schema.RUNS))]
+            for key, _ in scores[:2]:
+                cells.append(cell(_ci_cell(row, key), row.get(key)))
+            if any_max:
+                cells.append(cell(at or "–", at.split("/")[0] if at else None))
+            cells.append(cell(diverged, diverged.split("/")[0]))
+            cells += [cell(_ci_cell(row, key), row.get(key)) for key, _ in scores[2:]]
+            score_rows.append(cells)
+            stability_rows.append([*first, *(
+                cell(_ci_cell(row, key) if with_ci else format_number(row.get(key)),
+                     row.get(key)) for key, _, with_ci in stability)])
+    score_headers = ["condition", "policy", "runs", *(h for _, h in scores[:2]),
+                     *(["at max"] if any_max else []), "diverged", *(h for _, h in scores[2:])]
+    points = max((len(trace[0]) for run in data.curves.values()
+                  if (trace := run.get(schema.EVAL_RETURN_MEAN)) is not None), default=0)
+    short_risk, long_risk = risk_titles(points)
+    return (
+        "<h3>Scores</h3><div class=scroll>" + table(score_headers, score_rows, titles={
+            "at max": "runs whose final return is the env's maximum (no run can beat them)",
+            "AUC (IQM)": "area under the clean eval curve over its span: the time-averaged "
+                         "return"}) + "</div>"
         "<p class=note>One row per group of runs (every axis but the seed) from "
-        "<code>metrics.csv</code>; 95 % CIs in brackets; ↓ lower is better, ↑ higher is "
-        "better. Sensitivity: final return under the perturbation over clean training of the "
-        "same policy (1 = unaffected).</p>")
+        "<code>metrics.csv</code> and <code>summary.csv</code>; 95 % CIs in brackets. At max: "
+        "runs whose final return is the env's maximum (known for CartPole-v1 and "
+        "InvertedPendulum-v5), a ceiling no policy can beat. Sensitivity: final return under "
+        "the perturbation over clean training of the same policy (1 = unaffected).</p>"
+        "<h3>Stability of the eval curves (Chan et al. 2020)</h3><div class=scroll>"
+        + table(["condition", "policy", *(h for _, h, _ in stability)], stability_rows)
+        + "</div><p class=note>↓ lower is better, ↑ higher is better, IQM over runs [95 % CI]. "
+        f"{escape(short_risk)}. {escape(long_risk)}. Dispersion across time: IQR of the "
+        "curve's slope (return per env step).</p>")
+
+
+def _ci_cell(row: Mapping[str, str], key: str) -> str:
+    low, high = schema.ci_columns(key)
+    return ci_html(row.get(key), row.get(low), row.get(high))
 
 
 def _labels_text(labels: Mapping[str, str]) -> str:

@@ -6,7 +6,9 @@ Columns (``X``, ``X_low``, ``X_high`` for a 95 % stratified-bootstrap interval, 
 resamples, seeded by the group's name so the file is reproducible: :mod:`.scores`):
 
 - ``runs``, ``diverged_rate`` (Wilson interval);
-- ``final_iqm`` / ``final_mean`` / ``final_median``: final clean eval return; ``norm_final_iqm``
+- ``final_iqm`` / ``final_mean`` / ``final_median``: final clean eval return, its IQM, mean
+  and median over the group's runs (:func:`rl_lr.metrics.median_of_runs`; not rliable's
+  ``median``, the median of per-task means, which for one group is its mean); ``norm_final_iqm``
   and ``optimality_gap`` when the env is in a suite (random -> 0, reference -> 1);
 - ``auc_iqm``: area under the clean eval curve (a time-averaged return);
 - ``reach_fraction``, ``steps_to_threshold_median``: runs reaching the env's threshold;
@@ -57,8 +59,7 @@ from rl_lr.schedules import ALL_NETWORKS
 
 __all__ = ["write_metrics"]
 
-FINAL_COLUMNS = {"iqm": schema.FINAL_IQM, "mean": schema.FINAL_MEAN,
-                 "median": schema.FINAL_MEDIAN}  # statistic -> column
+FINAL_COLUMNS = {"iqm": schema.FINAL_IQM, "mean": schema.FINAL_MEAN}  # statistic -> column
 
 
 def _stack(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -137,6 +138,9 @@ def _group_row(key: Panel, rows: Sequence[Mapping[str, Any]], by_id: Mapping[str
                                          statistics=tuple(FINAL_COLUMNS), reps=REPS)[name]
         for stat, ci in cis.items():
             row.update(_with_ci(FINAL_COLUMNS[stat], ci))
+        row.update(_with_ci(schema.FINAL_MEDIAN, metrics.stratified_bootstrap_ci(
+            finite[:, None], metrics.median_of_runs, reps=REPS,
+            rng=group_seed(name + "median"))))
     suite_range = env_range(env)
     if suite_range and finite.size:
         low, high = suite_range

@@ -276,6 +276,20 @@ class Results:
         """``(random_return, reference_return)`` of a suite env, None for others."""
         return scores.env_range(env)
 
+    def aucs(self, panel: Panel, policy: str) -> list[float]:
+        """The finite ``eval_auc`` (time-averaged clean eval return) of a group's runs, raw,
+        in plan (seed) order."""
+        values = (scores.number(row.get(schema.EVAL_AUC)) for row in self.rows(panel, policy))
+        return [v for v in values if math.isfinite(v)]
+
+    @cached_property
+    def auc_table(self) -> ScoreTable:
+        """:attr:`score_table` of the AUCs: normalised by the env's range when every env has
+        one (0 = the random policy's return throughout, 1 = the reference return from the
+        first evaluation on), raw otherwise."""
+        return make_score_table(self.panels, self.policies,
+                                {env: self.env_range(env) for env in self.envs}, self.aucs)
+
     @cached_property
     def score_table(self) -> ScoreTable:
         """Final scores per policy over the panels (tasks); see
@@ -293,6 +307,13 @@ class Results:
     def ranking(self) -> list[str]:
         """Policies, best first by IQM (ties: mean, then name)."""
         return scores.ranking(self.policy_intervals)
+
+    @cached_property
+    def selection(self) -> list[dict[str, str]]:
+        """``selection.csv``: each family's configuration chosen per condition on the tuning
+        seeds, with its cost (an experiment with a protocol; empty for others, and until the
+        tuning phase has finished)."""
+        return read_csv(self.path / schema.SELECTION_CSV, missing_ok=True)
 
     def metric_rows(self, panel: Panel | None = None) -> list[dict[str, str]]:
         """Rows of ``metrics.csv`` (of one panel)."""

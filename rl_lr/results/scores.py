@@ -46,7 +46,8 @@ from rl_lr.envs.suites import env_entry
 from rl_lr.files import run_n_envs
 from rl_lr.metrics import Interval
 
-__all__ = ["REPS", "SEED", "Panel", "Trace", "env_range", "final_score", "group_key",
+__all__ = ["REPS", "SEED", "Panel", "Trace", "at_maximum", "env_maximum", "env_range",
+           "final_score", "group_key",
            "group_seed", "is_diverged", "last_finite_evaluation", "name_seed", "number",
            "ranking", "steps_to_threshold", "switch_steps"]
 
@@ -107,7 +108,8 @@ def is_diverged(summary: Mapping[str, Any]) -> bool:
 
 def steps_to_threshold(summary: Mapping[str, Any]) -> float:
     """Timesteps the run took to reach its env's reward threshold; NaN if it never did (or
-    the env has none)."""
+    the env has none); 0 when its untrained policy (the step-0 evaluation) already scored it
+    (:mod:`rl_lr.run.summary` says why step 0 counts)."""
     return number(summary.get(schema.STEPS_TO_THRESHOLD))
 
 
@@ -124,6 +126,31 @@ def env_range(env_id: str) -> tuple[float, float] | None:
     except KeyError:
         return None
     return float(entry.random_return), float(entry.reference_return)
+
+
+def env_maximum(env_id: str) -> float | None:
+    """The env's maximum return where it is known: a suite env whose reference return is its
+    maximum (:mod:`rl_lr.envs.suites` says so in the reference's source: CartPole-v1's 500,
+    InvertedPendulum-v5's 1000); None for every other env.
+
+    >>> env_maximum("CartPole-v1"), env_maximum("InvertedPendulum-v5"), env_maximum("Pendulum-v1")
+    (500.0, 1000.0, None)
+    """
+    try:
+        entry = env_entry(env_id)
+    except KeyError:
+        return None
+    return float(entry.reference_return) if "maximum" in entry.source else None
+
+
+def at_maximum(score: float, maximum: float | None) -> bool:
+    """A final return at the env's maximum (:func:`env_maximum`; False when unknown): a run
+    no policy can beat.
+
+    >>> at_maximum(500.0, 500.0), at_maximum(499.9, 500.0), at_maximum(500.0, None)
+    (True, False, False)
+    """
+    return maximum is not None and math.isfinite(score) and score >= maximum
 
 
 def switch_steps(perturb: Any, steps: int, run_dir: Path) -> list[int]:

@@ -1,5 +1,16 @@
 """``summary.json``: what a run's evaluation rows come to (final, best, area under the curve,
 steps to the threshold, divergence).
+
+**The step-0 evaluation** (the untrained policy, every run's first row) counts like every
+other row: ``best_eval_return`` is the best of all rows, step 0 included (``best_eval_timesteps``
+0 says that training never beat the untrained policy), ``steps_to_threshold`` is 0 when the
+untrained policy already scores the env's threshold (nothing had to be learned), and
+``eval_auc`` starts at step 0. The step-0 score depends on the seed, not on the LR policy
+(the LR does not touch the initial weights), so it is the same for every policy of a seed and
+shifts no comparison between policies; it is kept because excluding it would change committed
+results (``best_eval_return`` of 22 of the 1000 runs of ``results/standard``: PPO on
+CartPole-v1, whose untrained policies score up to 419) for no gain in comparisons. A reader who
+wants "best after training" takes the maximum of ``progress.csv`` past its first row.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ envs, LR policy attached), trains it with one ``learn()`` call and its callbacks
   env's reward threshold, wall time, steps per second, divergence (written when the run ends);
 - with ``save_model``: ``model.zip`` (SB3 zip, LR policy state included) and ``checkpoint/``
   (refreshed at every evaluation), which :func:`resume` continues to the same bytes as a run
-  that never stopped; with ``tensorboard``: ``tb/``.
+  that never stopped; with ``tensorboard``: ``tb/`` (SB3's scalars and rl-lr's evaluation
+  rows, :mod:`rl_lr.run.tensorboard`).
 
 Divergence (a non-finite loss, parameter or LR) ends the run cleanly: ``summary.json`` says
 ``diverged`` and the step; it is a result, not a crash.
@@ -61,6 +62,7 @@ from rl_lr.run.callbacks import (
 from rl_lr.run.config import TrainConfig, resolve_agent
 from rl_lr.run.divergence import Diverged, find_divergence, raise_if_diverged
 from rl_lr.run.summary import summarize
+from rl_lr.run.tensorboard import TensorBoardRows
 from rl_lr.sb3 import silence_logger
 from rl_lr.schema import SUMMARY_JSON
 
@@ -141,6 +143,9 @@ class _Session:
         self.save_model = bool(options["save_model"])
         self.files = RunFiles(out, self.save_model)
         after_row: list[BaseCallback] = [self.files]
+        self.tensorboard = TensorBoardRows() if options.get("tensorboard") else None
+        if self.tensorboard is not None:
+            after_row.append(self.tensorboard)
         if stop_after is not None:
             after_row.append(StopAfter(stop_after))
         assert config.eval_every is not None
@@ -168,8 +173,10 @@ class _Session:
             raise_if_diverged(model)
             rows = self.evaluations.rows
             if not rows or rows[-1]["timesteps"] != model.num_timesteps:
-                self.evaluations.record()
+                row = self.evaluations.record()
                 self.files.save()
+                if self.tensorboard is not None:
+                    self.tensorboard.write(row)
         except Diverged as err:
             return err.step, err.reason
         except FloatingPointError as err:

@@ -21,6 +21,11 @@ Suggestion rules:
   alone, its grid neighbours (within the searched range) bound it. Printed as
   ``constant(X)`` and ``cyclic(low, high, cycles=4)``.
 
+Warnings (in ``notes``, printed by ``rl-lr find-lr``, and in ``suggestion.json``;
+:func:`grid_warnings`): the suggestion is the lowest or the highest LR of the grid (the best
+may lie outside it: widen the grid), or its CI overlaps the CIs of most other grid LRs (the
+test cannot tell them apart: more seeds, longer runs).
+
 Files in ``out`` besides the harness's: ``find_lr.csv`` (one row per LR), ``find_lr.png``
 (AUC vs LR, log x, CI band, each seed's point, diverged runs as red crosses, the suggestion
 and range marked) and ``suggestion.json``.
@@ -57,7 +62,7 @@ from rl_lr.schema import (
     run_dir,
 )
 
-__all__ = ["FindLRResult", "find_lr", "lr_grid", "plot_find_lr", "suggest"]
+__all__ = ["FindLRResult", "find_lr", "grid_warnings", "lr_grid", "plot_find_lr", "suggest"]
 
 CYCLES = 4
 
@@ -125,6 +130,37 @@ def suggest(lrs: Sequence[float], mean: Sequence[float], ci_low: Sequence[float]
     if low == high:
         low, high = max(best - 1, 0), min(best + 1, len(lrs) - 1)
     return best, low, high
+
+
+def grid_warnings(lrs: Sequence[float], mean: Sequence[float], ci_low: Sequence[float],
+                  ci_high: Sequence[float], best: int) -> list[str]:
+    """What to distrust in a suggestion: it sits at an edge of the grid, or its CI overlaps
+    the CIs of most (over half) of the other grid LRs with a finite mean.
+
+    >>> grid_warnings([1e-5, 1e-4, 1e-3], [131, 120, 130], [43, 100, 114], [219, 140, 145], 0)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['warning: the suggested LR 1e-05 is the lowest of the grid; a lower one may be better:
+    widen the grid (--min 1e-06)', 'warning: the CI of the suggested LR [43, 219] overlaps the
+    CIs of 2 of the 2 other grid LRs: the test cannot tell them apart; run more seeds (--seeds)
+    or longer runs (--steps)']
+    """
+    found: list[str] = []
+    if len(lrs) > 1 and best in (0, len(lrs) - 1):
+        lowest = best == 0
+        wider = lrs[best] / 10 if lowest else lrs[best] * 10
+        found.append(f"warning: the suggested LR {lrs[best]:.3g} is the "
+                     f"{'lowest' if lowest else 'highest'} of the grid; a "
+                     f"{'lower' if lowest else 'higher'} one may be better: widen the grid "
+                     f"(--{'min' if lowest else 'max'} {wider:.3g})")
+    others = [i for i in range(len(lrs)) if i != best and math.isfinite(mean[i])]
+    overlapping = [i for i in others
+                   if ci_high[i] >= ci_low[best] and ci_low[i] <= ci_high[best]]
+    if others and 2 * len(overlapping) > len(others):
+        found.append(f"warning: the CI of the suggested LR [{ci_low[best]:.3g}, "
+                     f"{ci_high[best]:.3g}] overlaps the CIs of {len(overlapping)} of the "
+                     f"{len(others)} other grid LRs: the test cannot tell them apart; run more "
+                     "seeds (--seeds) or longer runs (--steps)")
+    return found
 
 
 def _auc(progress: Path, budget: int, diverged: bool) -> tuple[float, int]:
@@ -235,9 +271,10 @@ def _analyse(out: Path, grid: list[float], plan: Sequence[PlannedRun], steps: in
         rows.append(row)
     if any(r["runs"] == 1 for r in rows):
         notes.append("one seed per LR: the CIs are points; use --seeds >= 3")
-    best, low, high = suggest(grid, [r["auc_mean"] for r in rows],
-                              [r["auc_low"] for r in rows], [r["auc_high"] for r in rows],
-                              [r["diverged"] for r in rows])
+    columns = ([r["auc_mean"] for r in rows], [r["auc_low"] for r in rows],
+               [r["auc_high"] for r in rows])
+    best, low, high = suggest(grid, *columns, [r["diverged"] for r in rows])
+    notes += grid_warnings(grid, *columns, best)
     for i, row in enumerate(rows):
         row["suggested"] = int(i == best)
         row["in_range"] = int(low <= i <= high)

@@ -47,11 +47,11 @@ import copy
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import numpy as np
 import torch
@@ -350,6 +350,8 @@ def run_pbt(
     overrides: Mapping[str, Any] | None = None,
     ray_address: str | None = None,
     num_cpus: int | None = None,
+    initial_lrs: Sequence[float] | None = None,
+    stream: TextIO | None = None,
 ) -> PBTResult:
     """Train a population with PBT on Ray actors and write the files (module docstring).
 
@@ -362,6 +364,10 @@ def run_pbt(
         eval_episodes, n_envs, preset, perturb, overrides: as for a single run.
         ray_address: an existing Ray cluster; default: start a local one (stopped at the end).
         num_cpus: CPUs of the local cluster (default: all cores).
+        initial_lrs: one LR per member to start from (a warm start: rl-lr suggest), within
+            ``[min_lr, max_lr]``; default: log-uniform draws.
+        stream: where to print one progress line per round (:func:`round_line`), as
+            ``rl-lr tune`` prints one per trial; ``None``: silent.
 
     Raises:
         SpecError: bad method, settings or ``out`` -- before Ray starts or anything is written.
@@ -373,6 +379,10 @@ def run_pbt(
         raise SpecError(f"steps must be a positive integer, got {steps!r}")
     if type(eval_episodes) is not int or eval_episodes < 1:
         raise SpecError(f"eval_episodes must be a positive integer, got {eval_episodes!r}")
+    if initial_lrs is not None and (len(initial_lrs) != method.population or not all(
+            method.min_lr <= x <= method.max_lr for x in initial_lrs)):
+        raise SpecError(f"initial_lrs must be {method.population} LRs in [{method.min_lr}, "
+                        f"{method.max_lr}], got {list(initial_lrs)!r}")
     spec = resolve(algo, env, Constant(method.min_lr), seed=0, perturb=perturb,
                    preset=preset, n_envs=n_envs, total_timesteps=steps, **overrides)
     _check_out(out)
@@ -392,6 +402,7 @@ def run_pbt(
     rng = np.random.default_rng(seed)
     lrs = [float(math.exp(rng.uniform(math.log(method.min_lr), math.log(method.max_lr))))
            for _ in range(method.population)]
+    lrs = [float(x) for x in initial_lrs] if initial_lrs is not None else lrs
     cpus = float(ray.cluster_resources().get("CPU", 1))
     actor: Any = ray.remote(num_cpus=min(1.0, cpus / method.population))(Member)
     agent = {"algo": spec.algo, "env": env, "perturb": spec.perturb, "preset": preset,
@@ -405,6 +416,8 @@ def run_pbt(
         for i, row in enumerate(ray.get([m.evaluate.remote() for m in members])):
             member_rows[i].append(row | {"round": 0, "copied_from": i})
         rounds = math.ceil(steps / method.interval)
+        _say(stream, round_line(0, rounds, [rows[-1] for rows in member_rows], method.metric,
+                                0, time.monotonic() - clock))
         for k in range(1, rounds + 1):
             rows = ray.get([m.train.remote(method.interval) for m in members])
             for i, row in enumerate(rows):
@@ -423,6 +436,8 @@ def run_pbt(
             for i in range(len(members)):
                 member_rows[i][-1]["copied_from"] = parent[i]
             parents.append(parent)
+            _say(stream, round_line(k, rounds, rows, method.metric, len(moves),
+                                    time.monotonic() - clock))
         member_steps = [int(s) for s in ray.get([m.close.remote() for m in members])]
     finally:
         for m in members:
@@ -435,6 +450,42 @@ def run_pbt(
     return _write(out, method, env, algo, steps, seed, spec, best,
                   _lineage(best, member_rows, parents), member_rows, events, member_steps,
                   time.monotonic() - clock)
+
+
+def round_line(k: int, rounds: int, rows: list[dict[str, Any]], metric: str, exploits: int,
+               elapsed: float) -> str:
+    """The progress line of round ``k`` of ``rounds`` (0: the initial evaluation): steps per
+    member, the leading member with its score and LR, the population's LR range, how many
+    members exploited another, and the wall time so far.
+
+    Example:
+        >>> rows = [{"timesteps": 2048, "train_return": 20.5, "lr": 1e-3},
+        ...         {"timesteps": 2048, "train_return": 31.0, "lr": 3e-4}]
+        >>> print(*round_line(1, 4, rows, "train_return", 1, 12.3).split("; "), sep="\\n")
+        pbt: round 1/4, 2,048 steps per member
+        best member 1: train_return 31, lr 0.0003
+        lr 0.0003-0.001
+        1 exploited
+        12 s
+    """
+    scored = [(score, -i) for i, row in enumerate(rows)
+              if (score := _score(row, metric)) is not None]
+    lrs = [float(row["lr"]) for row in rows]
+    parts = [f"pbt: round {k}/{rounds}, {int(rows[0]['timesteps']):,} steps per member"]
+    if scored:
+        score, minus_i = max(scored)
+        parts.append(f"best member {-minus_i}: {metric} {score:.4g}, "
+                     f"lr {lrs[-minus_i]:.3g}")
+    else:
+        parts.append(f"no {metric} yet")
+    parts += [f"lr {min(lrs):.3g}-{max(lrs):.3g}", f"{exploits} exploited", f"{elapsed:.0f} s"]
+    return "; ".join(parts)
+
+
+def _say(stream: TextIO | None, line: str) -> None:
+    if stream is not None:
+        stream.write(line + "\n")
+        stream.flush()
 
 
 def _write(out: Path, method: PBT, env: str, algo: str, steps: int, seed: int, spec: Any,

@@ -1,3 +1,4 @@
+# Over 400 lines: the space format, its checks and its Optuna parameters are one unit.
 """The search space of ``rl-lr tune``: LR policies and the ranges, choices and fixed values of
 their arguments, validated by :func:`parse_space` (a mapping) and :func:`load_space` (a YAML
 file); :func:`rl_lr.tuning.study.run_study` samples each trial's policy from it.
@@ -190,6 +191,44 @@ class SearchSpace:
     @property
     def policies(self) -> list[str]:
         return list(self.root.options)
+
+    def params_for(self, policy: LRPolicy) -> dict[str, Any] | None:
+        """The Optuna parameters under which this space samples ``policy`` (ranges clipped
+        to their bounds, fixed arguments as the space has them): what
+        ``study.enqueue_trial`` needs to try it first; ``None`` if the space cannot express it
+        (another policy, a choice it does not list).
+
+        >>> space = parse_space({"policies": {"cosine": {"lr": [1e-4, 1e-2, "log"]},
+        ...                                   "constant": {"lr": [1e-4, 1e-2, "log"]}}})
+        >>> space.params_for(POLICIES.parse("cosine(3e-3, warmup=0.05)"))
+        {'policy': 'cosine', 'cosine.lr': 0.003}
+        """
+        return _params_for(self.root, policy, "")
+
+
+def _params_for(choice: PolicyChoice, policy: Any, name: str) -> dict[str, Any] | None:
+    key = repr(policy).split("(", 1)[0]
+    if not isinstance(policy, LRPolicy) or key not in choice.options:
+        return None
+    params: dict[str, Any] = {} if len(choice.options) == 1 else {name or "policy": key}
+    prefix = f"{name}.{key}." if name else f"{key}."
+    for arg, dim in choice.options[key].arguments.items():
+        value = getattr(policy, arg, None)
+        if isinstance(dim, Range) and isinstance(value, (int, float)):
+            clipped = min(max(float(value), dim.low), dim.high)
+            params[prefix + arg] = round(clipped) if dim.integer else clipped
+        elif isinstance(dim, Choice):
+            if _label(value) not in dim.labels:
+                return None
+            params[prefix + arg] = _label(value)
+        elif isinstance(dim, PolicyChoice):
+            nested = _params_for(dim, value, prefix + arg)
+            if nested is None:
+                return None
+            params |= nested
+        elif not isinstance(dim, Fixed):
+            return None
+    return params
 
 
 class SpaceError(SpecError):

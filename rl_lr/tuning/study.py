@@ -37,7 +37,7 @@ import multiprocessing
 import shutil
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,7 +49,7 @@ from rl_lr.errors import SpecError
 from rl_lr.files import read_csv
 from rl_lr.run import TrainConfig, resolve_document, resume, summarize, train
 from rl_lr.run.config import Spelled, read_spec
-from rl_lr.schedules import Constant
+from rl_lr.schedules import POLICIES, Constant, LRPolicy
 from rl_lr.schema import (
     CHECKPOINT_DIR,
     EVAL_AUC,
@@ -360,6 +360,7 @@ def run_study(
     sampler_seed: int = 0,
     quiet: bool = True,
     stream: TextIO | None = None,
+    enqueue: Sequence[LRPolicy | str] = (),
 ) -> TuneResult:
     """Create or continue an Optuna study over LR policies until it has ``trials`` finished
     trials (complete, pruned or failed), then write its outputs (module docstring).
@@ -379,6 +380,11 @@ def run_study(
         sampler_seed: seed of the TPE sampler.
         quiet: no line per finished trial.
         stream: where those lines go (stderr).
+        enqueue: policies (objects or specs) a new study tries first, in order, at most
+            ``trials`` of them (a warm start:
+            :func:`rl_lr.experience.suggest`), each as the space's parameters
+            (:meth:`SearchSpace.params_for`); those the space cannot express are skipped.
+            A study that already has trials is continued as it is.
 
     Raises:
         SpecError: bad space, settings, storage or a study made with other settings; raised
@@ -410,6 +416,8 @@ def run_study(
     study = optuna.create_study(study_name=study_name, storage=rdb, direction="maximize",
                                 load_if_exists=True)
     _check_study(study, identity, f"--storage {hide_password(url)}")
+    queued = _enqueue(study, space, enqueue[:trials]) \
+        if not study.get_trials(deepcopy=False) else []
     out.mkdir(parents=True, exist_ok=True)
     payload = {"space": dict(space.raw), "source": space.source, "settings": settings.to_dict(),
                "storage": url, "study_name": study_name, "out": str(out), "trials": trials,
@@ -423,7 +431,28 @@ def run_study(
             _parallel(payload, workers)
     except KeyboardInterrupt:
         interrupted = True
-    return write_outputs(study, out, identity, url, interrupted)
+    result = write_outputs(study, out, identity, url, interrupted)
+    if enqueue:
+        result.notes.append(f"warm start: {len(queued)} of {len(enqueue)} prior configurations "
+                            "queued first" + (f" ({', '.join(queued)})" if queued else
+                                              " (the study had trials, or the space cannot "
+                                              "express them)"))
+    return result
+
+
+def _enqueue(study: Any, space: SearchSpace, policies: Sequence[LRPolicy | str]) -> list[str]:
+    """Queue each policy's parameters (once) as the study's first trials; their specs."""
+    queued: list[str] = []
+    seen: list[dict[str, Any]] = []
+    for policy in policies:
+        policy = POLICIES.parse(policy) if isinstance(policy, str) else policy
+        params = space.params_for(policy)
+        if params is None or params in seen:
+            continue
+        seen.append(params)
+        study.enqueue_trial(params, user_attrs={"warm_start": repr(policy)})
+        queued.append(repr(policy))
+    return queued
 
 
 def _parallel(payload: dict[str, Any], workers: int) -> None:

@@ -1,0 +1,184 @@
+"""Does experience help? Warm- vs cold-started Optuna studies on a task held out of the prior
+(issue 19, item 4): the prior is learned from the committed CartPole-v1, InvertedPendulum-v5 and
+Pendulum-v1 runs only; the studies tune PPO's LR policy on ``rl_lr/PointNav-v0``.
+
+    python benchmarks/warm_start_heldout.py --estimate            # the cost, nothing run
+    python benchmarks/warm_start_heldout.py --smoke --out /tmp/ws # the pipeline, tiny budgets
+    python benchmarks/warm_start_heldout.py --out results/warm_start   # the real comparison
+
+Per study seed (``--study-seeds``, >= 5; the TPE sampler's seed), two studies with the same
+settings (``--trials`` trials, each ``--seeds`` runs of ``--steps`` env steps, no pruning, the
+mean clean eval AUC as objective):
+
+- **cold**: the broad space :data:`COLD_SPACE` (constant, cosine and plateau over LRs 1e-5 to
+  1e-2), nothing queued;
+- **warm**: ``rl-lr tune --warm-start`` from the prior: the learned space and the suggested
+  starts queued as the first trials (``study.enqueue_trial``).
+
+Measured per seed: the cold study's final best AUC; the trials (and env steps) each study needed
+to reach it (the warm study: its first trial whose best-so-far >= that value; censored at
+``--trials`` when never). The goal (issue 19): warm <= 0.5x the cold trials, in the median over
+seeds. Outputs in ``--out``: ``studies/<arm>/seed_<s>/`` (each study's files), ``comparison.csv``
+(one row per seed), ``prior.txt`` (the suggestion and its evidence), ``summary.md`` (the
+table, the medians, the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from rl_lr.experience.index import RunIndex, index_runs
+from rl_lr.experience.suggest import Suggestion, suggest
+from rl_lr.tuning.study import TuneSettings, run_study
+
+ROOT = Path(__file__).resolve().parents[1]
+PRIOR_ENVS = ("CartPole-v1", "InvertedPendulum-v5", "Pendulum-v1")
+TASK, ALGO = "rl_lr/PointNav-v0", "ppo"
+COLD_SPACE = {"policies": {
+    "constant": {"lr": [1e-5, 1e-2, "log"]},
+    "cosine": {"lr": [1e-5, 1e-2, "log"], "warmup": 0.05},
+    "plateau": {"base": {"constant": {"lr": [1e-5, 1e-2, "log"]}}},
+}}
+SMOKE = {"trials": 2, "steps": 512, "seeds": 1, "study_seeds": 1, "eval_every": 256,
+         "eval_episodes": 1}
+
+
+def prior_index(results: Path) -> RunIndex:
+    """The committed runs of the prior's envs only: the task is held out."""
+    index = index_runs([results])
+    return index.replace([r for r in index.rows if r["env"] in PRIOR_ENVS])
+
+
+def first_reaching(values: list[float | None], target: float) -> int | None:
+    """1-based number of the first trial whose best-so-far reaches ``target``.
+
+    >>> first_reaching([1.0, None, 3.0, 2.0], 2.5)
+    3
+    """
+    best = float("-inf")
+    for number, value in enumerate(values, 1):
+        best = max(best, value if value is not None else float("-inf"))
+        if best >= target:
+            return number
+    return None
+
+
+def per_run_cost(results: Path) -> tuple[float, int]:
+    """Measured wall-clock seconds per env step of PPO on the task (results/standard's
+    PointNav runs, timing.csv), and how many runs that mean is over."""
+    rows = [r for r in index_runs([results / "standard"]).rows
+            if r["env"] == TASK and r["kind"] == "experiment" and r["wall_time_s"]]
+    return sum(r["wall_time_s"] for r in rows) / sum(r["timesteps"] for r in rows), len(rows)
+
+
+def estimate(args: argparse.Namespace) -> str:
+    seconds_per_step, runs = per_run_cost(args.results)
+    steps = 2 * args.study_seeds * args.trials * args.seeds * args.steps
+    hours = steps * seconds_per_step / 3600
+    return (f"{2} arms x {args.study_seeds} study seeds x {args.trials} trials x {args.seeds} "
+            f"seeds x {args.steps} steps = {steps:,} env steps (runs train whole rollouts: "
+            f"up to 8192 more each with PointNav's preset); at the measured "
+            f"{seconds_per_step * 1e3:.2f} ms per env step (mean of {runs} PointNav PPO runs in "
+            f"results/standard/timing.csv, 1 core each) = {hours:.1f} core-hours, "
+            f"{hours / max(args.cores, 1):.1f} h of wall clock on {args.cores} cores")
+
+
+def _study(out: Path, space: Any, settings: TuneSettings, trials: int, seed: int,
+           enqueue: list[str]) -> list[dict[str, Any]]:
+    result = run_study(space, settings, trials=trials, out=out, pruner="none",
+                       sampler_seed=seed, enqueue=enqueue)
+    return sorted(result.trials, key=lambda r: r["number"])
+
+
+def compare(args: argparse.Namespace, found: Suggestion) -> list[dict[str, Any]]:
+    settings = TuneSettings(env=TASK, algo=ALGO, steps=args.steps,
+                            seeds=tuple(range(args.seeds)), objective="auc",
+                            eval_every=args.eval_every, eval_episodes=args.eval_episodes)
+    rows = []
+    for seed in range(args.study_seeds):
+        trials = {
+            "cold": _study(args.out / "studies" / "cold" / f"seed_{seed}", COLD_SPACE, settings,
+                           args.trials, seed, []),
+            "warm": _study(args.out / "studies" / "warm" / f"seed_{seed}", found.space,
+                           settings, args.trials, seed, found.starts)}
+        values = {arm: [t["value"] if t["state"] == "COMPLETE" else None for t in rows_]
+                  for arm, rows_ in trials.items()}
+        target = max(v for v in values["cold"] if v is not None)
+        row: dict[str, Any] = {"study_seed": seed, "cold_best_auc": target,
+                               "warm_best_auc": max((v for v in values["warm"] if v is not None),
+                                                    default=None)}
+        for arm in ("cold", "warm"):
+            reached = first_reaching(values[arm], target)
+            steps = [int(t["env_steps"] or 0) for t in trials[arm]]
+            row[f"{arm}_trials"] = reached if reached is not None else f">{args.trials}"
+            row[f"{arm}_env_steps"] = sum(steps[:reached]) if reached else f">{sum(steps)}"
+        rows.append(row)
+        print(row, file=sys.stderr, flush=True)
+    return rows
+
+
+def summary(rows: list[dict[str, Any]], args: argparse.Namespace, found: Suggestion) -> str:
+    ratios = [r["warm_trials"] / r["cold_trials"] for r in rows
+              if isinstance(r["warm_trials"], int) and isinstance(r["cold_trials"], int)]
+    median = statistics.median(ratios) if ratios else None
+    lines = ["| study seed | cold best AUC | warm best AUC | trials cold | trials warm | "
+             "env steps cold | env steps warm |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['study_seed']} | {r['cold_best_auc']:.4g} | "
+              f"{'n/a' if r['warm_best_auc'] is None else format(r['warm_best_auc'], '.4g')} "
+              f"| {r['cold_trials']} | {r['warm_trials']} | {r['cold_env_steps']} | "
+              f"{r['warm_env_steps']} |" for r in rows]
+    verdict = "n/a" if median is None else \
+        f"{median:.2f}x ({'met' if median <= 0.5 else 'not met'})"
+    return "\n".join([
+        f"# Warm vs cold start on {TASK} ({ALGO}), prior from {', '.join(PRIOR_ENVS)}", "",
+        f"Command: `python benchmarks/warm_start_heldout.py {' '.join(sys.argv[1:])}`", "",
+        f"Prior: {found.basis}, start {found.start}, starts {', '.join(found.starts)}", "",
+        *lines, "", f"Median warm/cold trials to the cold study's final best AUC: {verdict} "
+        f"(goal <= 0.5x) over {len(ratios)} of {len(rows)} seeds where both reached it.", "",
+        f"Estimated cost before running: {estimate(args)}."])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "warm_start")
+    parser.add_argument("--results", type=Path, default=ROOT / "results",
+                        help="the committed results the prior is learned from")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--seeds", type=int, default=2, help="runs per trial")
+    parser.add_argument("--study-seeds", type=int, default=5)
+    parser.add_argument("--eval-every", type=int, default=5_000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--cores", type=int, default=2, help="for the wall-clock estimate")
+    parser.add_argument("--estimate", action="store_true", help="print the cost, run nothing")
+    parser.add_argument("--smoke", action="store_true", help="tiny budgets: the pipeline only")
+    args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
+    found = suggest(prior_index(args.results), TASK, ALGO, "default")
+    assert found.basis == "prior", found.basis  # the task must be held out
+    print("\n".join(["prior for the held-out task:", *found.describe()]), file=sys.stderr)
+    print(estimate(args))
+    if args.estimate:
+        return
+    if args.study_seeds < 5 and not args.smoke:
+        parser.error("--study-seeds must be >= 5 (issue 19)")
+    rows = compare(args, found)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "comparison.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (args.out / "prior.txt").write_text("\n".join(found.describe()) + "\n")
+    text = summary(rows, args, found)
+    (args.out / "summary.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
