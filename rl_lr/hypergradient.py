@@ -48,9 +48,11 @@ def _adam_direction(optimizer: torch.optim.Optimizer, params: list[Any]) -> torc
     group = optimizer.param_groups[0]
     beta1, beta2 = group["betas"]
     step = float(states[0]["step"])  # type: ignore[index]
-    m_hat = _flat([s["exp_avg"] for s in states]) / (1.0 - beta1**step)  # type: ignore[index]
-    v_hat = _flat([s["exp_avg_sq"] for s in states]) / (1.0 - beta2**step)  # type: ignore[index]
-    return m_hat / (v_hat.sqrt_() + group["eps"])
+    # In place on the fresh concatenations: the same operations in the same order, no
+    # temporaries.
+    m_hat = _flat([s["exp_avg"] for s in states]).div_(1.0 - beta1**step)  # type: ignore[index]
+    v_hat = _flat([s["exp_avg_sq"] for s in states]).div_(1.0 - beta2**step)  # type: ignore[index]
+    return m_hat.div_(v_hat.sqrt_().add_(group["eps"]))
 
 
 @register("hypergradient")

@@ -44,7 +44,7 @@ from typing import Any
 import torch
 from trac_optimizer import start_trac
 
-from rl_lr.optimizers import OPTIMIZERS, OptimizerSpec, register
+from rl_lr.optimizers import OPTIMIZERS, Adam, OptimizerSpec, register
 from rl_lr.resets import reset_timesteps
 
 __all__ = ["OPTIMIZERS", "OPTIMIZER_ARMS", "AdamRel", "AdamRelSpec", "ResumableTrac", "Trac"]
@@ -91,17 +91,9 @@ class AdamRel(torch.optim.Adam):
 
 @register("adam_rel")
 @dataclass(frozen=True, repr=False)
-class AdamRelSpec(OptimizerSpec):
+class AdamRelSpec(Adam):
     """``adam_rel(betas=[0.9, 0.999], eps=1e-8, weight_decay=0)``: Adam with its timestep
     reset at every update, moments kept (Adam-Rel, arXiv 2412.17113, Ellis et al 2024)."""
-
-    betas: tuple[float, ...] = (0.9, 0.999)
-    eps: float = 1e-8
-    weight_decay: float = 0.0
-
-    def validate(self) -> None:
-        self._check_betas(self.betas)
-        self._check_nonnegative("eps", "weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
         return AdamRel(params, lr=lr, betas=(self.betas[0], self.betas[1]), eps=self.eps,
@@ -159,18 +151,10 @@ class ResumableTrac(_TracAdam):  # a base class made by start_trac
 
 @register("trac")
 @dataclass(frozen=True, repr=False)
-class Trac(OptimizerSpec):
+class Trac(Adam):
     """``trac(betas=[0.9, 0.999], eps=1e-8, weight_decay=0)``: TRAC around Adam, a
     parameter-free optimizer against loss of plasticity (arXiv 2405.16642, package
     trac-optimizer; Muppidi, Zhang & Yang 2024); ``betas``, ``eps`` are the base Adam's."""
-
-    betas: tuple[float, ...] = (0.9, 0.999)
-    eps: float = 1e-8
-    weight_decay: float = 0.0
-
-    def validate(self) -> None:
-        self._check_betas(self.betas)
-        self._check_nonnegative("eps", "weight_decay")
 
     def build(self, params: Any, lr: float) -> torch.optim.Optimizer:
         optimizer: torch.optim.Optimizer = ResumableTrac(

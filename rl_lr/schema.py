@@ -14,6 +14,8 @@ A **run directory** (``rl-lr train --out DIR``, or ``runs/<run_id>/`` of an expe
 - ``summary.json`` (:data:`SUMMARY_JSON`): what the run came to (:data:`FINAL_EVAL_RETURN`,
   :data:`EVAL_AUC`, :data:`STEPS_TO_THRESHOLD`, :data:`DIVERGED`, :data:`DIVERGED_AT`, ...);
   written last, so a run has finished if and only if it exists;
+- ``lr_trace.csv`` (:data:`LR_TRACE_CSV`): the LR of every update, one row per change
+  (:data:`LR_TRACE_COLUMNS`, :mod:`rl_lr.run.lr_trace`); runs older than it have none;
 - ``model.zip`` (:data:`MODEL_ZIP`) and ``checkpoint/`` (:data:`CHECKPOINT_DIR`): the trained
   model, and the state a run resumes from.
 
@@ -51,26 +53,32 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "ALGO", "AUC_IQM", "AXES", "CHECKPOINT_DIR", "CONFIGURATIONS", "CONFIG_YAML",
+    "ALGO", "AUC_IQM", "AXES", "BEST_TXT", "CHECKPOINT_DIR", "CONFIGURATIONS", "CONFIG_YAML",
     "CURVES_COLUMNS", "CURVES_CSV",
     "DISPERSION_RUNS", "DISPERSION_TIME", "DIVERGED", "DIVERGED_AT", "DIVERGED_RATE",
     "DIVERGENCE_REASON", "ENV", "ERROR", "EVAL_AUC", "EVAL_RETURN_MEAN", "EVAL_RETURN_STD",
-    "EXPERIMENT_YAML", "FAILURES_COLUMNS", "FAILURES_CSV", "FAMILY", "FINAL_EVAL_RETURN",
+    "EVENTS_CSV", "EXPERIMENT_YAML", "FAILURES_COLUMNS", "FAILURES_CSV", "FAMILY",
+    "FINAL_EVAL_RETURN",
     "FINAL_IQM",
-    "FINAL_MEAN", "FINAL_MEDIAN", "FIND_LR_CSV",
-    "LONG_TERM_RISK", "LR", "LR_AT_BOUND", "LR_OSCILLATIONS",
-    "LR_SPEC", "METRIC", "METRICS_CSV", "MODEL_ZIP", "NORM_FINAL_IQM", "OPTIMALITY_GAP",
-    "OPTIMIZER", "OPTIMIZER_SPEC", "PBT_YAML", "PERTURB", "PERTURB_SPEC", "PHASE",
+    "FINAL_MEAN", "FINAL_MEDIAN", "FIND_LR_CSV", "FIND_LR_PNG",
+    "GRAD_NORM", "HISTORY_PNG", "IMPORTANCE_CSV", "IMPORTANCE_PNG",
+    "LONG_TERM_RISK", "LR", "LR_AT_BOUND", "LR_MAX", "LR_MIN",
+    "LR_OSCILLATIONS", "LR_SPEC", "LR_TRACE_COLUMNS", "LR_TRACE_CSV",
+    "MEMBERS_CSV", "METRIC", "METRICS_CSV", "MODEL_ZIP", "NETWORK", "NORM_FINAL_IQM",
+    "OPTIMALITY_GAP",
+    "OPTIMIZER", "OPTIMIZER_SPEC", "PBT_LR_PNG", "PBT_YAML", "PERTURB", "PERTURB_SPEC", "PHASE",
     "PROGRESS_COLUMNS",
     "PROGRESS_CSV", "REACH_FRACTION", "REPORT_DIR", "REPORT_FIGURES", "REPORT_INDEX",
     "REPORT_TABLES", "RISK_RUNS", "RUNS", "RUNS_DIR", "RUN_ID", "RUN_IDS", "SEED",
+    "SEED_DIR_PREFIX",
     "SELECT", "SELECTION_CSV", "SENSITIVITY", "SET_PREFIX", "SHORT_TERM_RISK", "SOURCE", "STEPS",
-    "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "STUDY_YAML", "SUMMARY_CSV",
+    "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "STUDY_DB", "STUDY_YAML",
+    "SUGGESTION_JSON", "SUMMARY_CSV",
     "SUMMARY_JSON",
     "SWITCH_DROP", "SWITCH_RECOVERY_STEPS", "TEST", "TIMESTEPS", "TIMING_CSV", "TRAIN_RETURN",
     "TRIAL", "TRIALS_CSV", "TRIALS_DIR", "TUNE", "TUNING_SCORE", "TUNING_SEEDS",
     "TUNING_STEPS", "VALUE",
-    "WALL_CLOCK_KEYS", "WALL_TIME_S", "ci_columns", "run_dir",
+    "WALL_CLOCK_KEYS", "WALL_TIME_S", "ci_columns", "run_dir", "trial_dir",
 ]
 
 # ------------------------------------------------------------------ files of a run directory
@@ -81,6 +89,7 @@ TIMING_CSV = "timing.csv"  # also the experiment directory's wall-clock file
 SUMMARY_JSON = "summary.json"
 MODEL_ZIP = "model.zip"
 CHECKPOINT_DIR = "checkpoint"
+LR_TRACE_CSV = "lr_trace.csv"  # the LR of every update, run-length encoded
 
 # ------------------------------------------------------------ files of an experiment directory
 
@@ -134,6 +143,12 @@ RUN_ID = "run_id"
 METRIC = "metric"  # a progress.csv column name
 VALUE = "value"
 CURVES_COLUMNS = (RUN_ID, TIMESTEPS, METRIC, VALUE)
+GRAD_NORM = "grad_norm"  # progress.csv: gradient norm (grad_norm/<network> when several)
+# lr_trace.csv: one row per change of a network's LR (rl_lr.run.lr_trace)
+NETWORK = "network"
+LR_MIN = "lr_min"
+LR_MAX = "lr_max"
+LR_TRACE_COLUMNS = (TIMESTEPS, NETWORK, LR, LR_MIN, LR_MAX)
 
 # ------------------------------------------------------------------ summary.json, summary.csv
 
@@ -155,8 +170,19 @@ STEPS = "steps"  # the run's training budget
 STUDY_YAML = "study.yaml"  # rl-lr tune: the study's settings, space and outcome
 TRIALS_CSV = "trials.csv"  # rl-lr tune: one row per trial (number, state, value, spec, ...)
 TRIALS_DIR = "trials"  # rl-lr tune: trials/<number>/seed_<seed>/, run directories
+SEED_DIR_PREFIX = "seed_"  # rl-lr tune: a trial's run directory of seed S is seed_<S>
+STUDY_DB = "study.db"  # rl-lr tune: the default SQLite storage
+BEST_TXT = "best.txt"  # rl-lr tune: the best trial's spec
+HISTORY_PNG = "history.png"  # rl-lr tune: each trial's value
+IMPORTANCE_PNG = "importance.png"  # rl-lr tune: parameter importance (and its .csv)
+IMPORTANCE_CSV = "importance.csv"
 FIND_LR_CSV = "find_lr.csv"  # rl-lr find-lr (an experiment directory): one row per LR
+FIND_LR_PNG = "find_lr.png"  # rl-lr find-lr: AUC vs LR with the suggestion
+SUGGESTION_JSON = "suggestion.json"  # rl-lr find-lr: the suggested LR and range
 PBT_YAML = "pbt.yaml"  # rl-lr pbt: the method and the agent (next to summary.json)
+MEMBERS_CSV = "members.csv"  # rl-lr pbt: every member's evaluations
+EVENTS_CSV = "events.csv"  # rl-lr pbt: every exploit/explore step
+PBT_LR_PNG = "lr.png"  # rl-lr pbt: each member's LR and the best lineage's
 
 # ------------------------------------------------------------------ failures.csv
 
@@ -190,6 +216,12 @@ LR_AT_BOUND = "lr_at_bound"
 def ci_columns(column: str) -> tuple[str, str]:
     """The columns of the 95 % interval of a ``metrics.csv`` column: ``(X_low, X_high)``."""
     return f"{column}_low", f"{column}_high"
+
+
+def trial_dir(study_dir: Path, number: int) -> Path:
+    """The directory of trial ``number`` of an ``rl-lr tune`` study: ``trials/<number>``
+    (4 digits), which holds a run directory ``seed_<seed>`` per seed."""
+    return study_dir / TRIALS_DIR / f"{number:04d}"
 
 
 def run_dir(experiment_dir: Path, run_id: str) -> Path:

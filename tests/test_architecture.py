@@ -234,3 +234,15 @@ def test_the_readme_layout_names_every_package() -> None:
     assert sorted(f for f in folders if f"`{f}`" not in layout) == []
     named = set(re.findall(r"`(rl_lr/[\w/]+/)`", layout))
     assert sorted(f for f in named if not (ROOT / f).is_dir()) == []
+
+
+CLEAN_FIELDS = ("clean_new_episode_returns", "clean_recent_returns")
+CLEAN_FIELD_USERS = {"rl_lr.signals", "rl_lr.sb3", "rl_lr.oracles"}  # defines, fills, reads
+
+
+def test_only_oracles_read_the_clean_returns() -> None:
+    """Honesty rule: a controller sees the observed reward. The clean returns ride along in
+    TrainingSignals for the oracle arms only (labelled as such); no other module touches them."""
+    users = {module for module, path in _modules().items()
+             if any(field in path.read_text() for field in CLEAN_FIELDS)}
+    assert users == CLEAN_FIELD_USERS

@@ -4,7 +4,6 @@ oracle wrapper (rl_lr.oracles) -- on real torch optimizers and real SB3 agents."
 
 from __future__ import annotations
 
-import doctest
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,6 @@ import torch
 import yaml
 
 import rl_lr
-import rl_lr.optimizer_arms as arms_module
-import rl_lr.oracles as oracles_module
-import rl_lr.resets as resets_module
 from rl_lr.agents import make
 from rl_lr.cli.main import main as cli_main
 from rl_lr.optimizer_arms import AdamRel, ResumableTrac
@@ -197,13 +193,6 @@ def test_clean_returns_equal_the_observed_ones_on_a_clean_env() -> None:
     agent.model.learn(128)
     built = agent.hook.signals()
     assert built.clean_recent_returns == built.recent_returns
-
-
-@pytest.mark.parametrize("module", [arms_module, oracles_module, resets_module])
-def test_docstring_examples(module: Any) -> None:
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def test_an_experiment_must_label_its_oracles_as_such(tmp_path: Path) -> None:

@@ -72,12 +72,13 @@ def test_a_run_shipped_back_is_the_run_written_in_place(tmp_path: Path) -> None:
                                 "probe": str(driver / probe.name)})
     assert not driver.exists()  # nothing written where the driver's files would be
     files = shipped.pop("files")
-    assert sorted(files) == ["config.yaml", "progress.csv", "summary.json", "timing.csv"]
+    assert sorted(files) == ["config.yaml", "lr_trace.csv", "progress.csv", "summary.json",
+                             "timing.csv"]
     assert shipped == in_place | {"summary": shipped["summary"]}
     assert write_run(driver / "r", files)
     assert not write_run(driver / "r", {"summary.json": b"{}"})  # once: the first copy stays
     assert sorted(p.name for p in driver.iterdir()) == ["r"]
-    for name in ("config.yaml", "progress.csv"):
+    for name in ("config.yaml", "progress.csv", "lr_trace.csv"):
         assert (driver / "r" / name).read_bytes() == (shared / "r" / name).read_bytes(), name
     assert (driver / "r" / "summary.json").read_bytes() == files["summary.json"]
 

@@ -7,7 +7,6 @@ batching: one env, SB3's ``evaluate_policy``).
 
 from __future__ import annotations
 
-import doctest
 from typing import Any
 
 import gymnasium as gym
@@ -17,7 +16,6 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-import rl_lr.agents.evaluation
 from rl_lr.agents import Agent, evaluate, evaluate_sequentially, make, make_eval_env
 from rl_lr.sb3 import DeterministicActions
 
@@ -190,9 +188,3 @@ def test_arguments_are_checked() -> None:
         evaluate(agent.model, DummyVecEnv([lambda: gym.make("CartPole-v1")]), 1, seed=0)
     with pytest.raises(ValueError, match="one env, got 2"):
         evaluate_sequentially(agent.model, make_eval_env(agent.spec, 2), 2, seed=0)
-
-
-def test_module_examples() -> None:
-    """agents/ lives outside rl_lr/, where pytest collects doctests: run them here."""
-    result = doctest.testmod(rl_lr.agents.evaluation, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

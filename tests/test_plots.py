@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from rl_lr.plots import (
     curve_band,
     lr_band,
     new_axes,
+    plot_diagnostic,
     plot_grouped_intervals,
     plot_heatmap,
     plot_intervals,
@@ -273,6 +275,56 @@ def test_existing_names_keep_working(tmp_path: Path) -> None:
     assert out == tmp_path / "lr.png" and not out.with_suffix(".svg").exists()
     with pytest.raises(ValueError, match="colours must give a colour for every policy"):
         plot_intervals({"a": 1.0}, colours={"b": "red"})
+
+
+def test_the_diagnostics_figure_draws_what_each_task_logged(data: Results) -> None:
+    """PPO: the LR, then loss, KL, clip fraction, gradient norm and entropy, one colour per
+    policy, the mean of the seeds; a task without a KL (SAC, A2C) has no KL panel."""
+    figure = make_figure(data, "diagnostics")
+    titles = [ax.get_title() for ax in figure.axes if ax.axison]
+    wanted = ["applied LR", "loss", "approx. KL (rollout → updated policy)", "clip fraction",
+              "gradient norm (after clipping)", "policy entropy (−entropy loss)"]
+    assert titles == wanted * len(data.panels)
+    assert [sub.get_suptitle() for sub in figure.subfigs] == [
+        data.panel_title(p) for p in data.panels]
+    colours = policy_colours(data.policies)
+    entropy = figure.axes[5]
+    for line in entropy.get_lines():
+        if line.get_label() in colours:
+            assert line.get_color() == colours[str(line.get_label())]
+            group = data.group_curves(data.panels[0], str(line.get_label()), "train/entropy_loss")
+            assert group is not None
+            assert np.allclose(line.get_ydata(), -np.nanmean(group.values, axis=0))
+    no_kl = replace(data, curves={run: {m: t for m, t in per.items()
+                                        if m not in ("train/approx_kl", "train/clip_fraction")}
+                                  for run, per in data.curves.items()})
+    titles = [ax.get_title() for ax in make_figure(no_kl, "diagnostics").axes if ax.axison]
+    assert "clip fraction" not in titles and titles.count("loss") == len(data.panels)
+    ax = plot_diagnostic({"a": ([0, 1, 2], [[1e-4, 1e-2, 1.0]])}, ylabel="KL", log_scale=True)
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "KL"
+
+
+def test_the_lr_figure_draws_every_update_from_the_traces(experiment_dir: Path, data: Results,
+                                                         tmp_path: Path) -> None:
+    """Runs with lr_trace.csv: steps at every update, agreeing with the evaluations; runs
+    without one (written before traces existed): lines between the evaluation points."""
+    panel = data.panels[1]
+    steps, every_update = data.group_lr(panel, "plateau")
+    evaluations = data.group_curves(panel, "plateau", "lr")
+    assert every_update and steps is not None and evaluations is not None
+    for j, t in enumerate(evaluations.timesteps):  # the step function at each evaluation
+        at = np.searchsorted(steps.timesteps, t, side="right") - 1
+        assert np.allclose(steps.values[:, at], evaluations.values[:, j], rtol=0.011)
+    lines = [line for line in make_figure(data, "lr").axes[0].get_lines()
+             if line.get_label() in data.policies]
+    assert {line.get_drawstyle() for line in lines} == {"steps-post"}
+    old = tmp_path / "old"
+    shutil.copytree(experiment_dir, old, ignore=shutil.ignore_patterns("lr_trace.csv"))
+    before = load_results(old)
+    assert before.group_lr(panel, "plateau")[1] is False
+    lines = [line for line in make_figure(before, "lr").axes[0].get_lines()
+             if line.get_label() in data.policies]
+    assert {line.get_drawstyle() for line in lines} == {"default"}
 
 
 # --------------------------------------------------------------------------- rl-lr plot

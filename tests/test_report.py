@@ -251,6 +251,12 @@ window.addEventListener('load', function () {
   result.verdictText = verdict.textContent;
   result.stabilityWidth = document.querySelector('#fig-stability img')
     .getBoundingClientRect().width;
+  var diagnostics = document.querySelector('#fig-diagnostics img');
+  result.diagnostics = {loaded: diagnostics.complete && diagnostics.naturalWidth > 0,
+                        width: diagnostics.getBoundingClientRect().width,
+                        height: diagnostics.getBoundingClientRect().height,
+                        heading: document.querySelector('#fig-diagnostics h3').textContent,
+                        linked: !!document.querySelector('nav a[href="#fig-diagnostics"]')};
   document.body.setAttribute('data-sort-probe', JSON.stringify(result));
 });
 </script></body>"""
@@ -290,6 +296,28 @@ def test_report_in_headless_chromium(chromium: str, experiment_dir: Path, tmp_pa
         "verdictText"] and "How sure: with" in sort["verdictText"]
     # a wide figure is shown wider than the text column (1180 px), not squeezed into it
     assert sort["stabilityWidth"] > 1300
+    diagnostics = sort["diagnostics"]
+    assert diagnostics["loaded"] and diagnostics["linked"]
+    assert diagnostics["heading"] == "Training diagnostics beside the LR"
+    assert diagnostics["width"] > 1300 and diagnostics["height"] > 300
+
+    # a screenshot of the diagnostics section alone (the rest of the page hidden): its
+    # heading on top and its figure drawn in the policies' colours (cosine #0072B2, plateau
+    # #D55E00)
+    shot = tmp_path / "diagnostics.png"
+    alone = report / "diagnostics.html"
+    alone.write_text(page.read_text().replace(
+        "</head>", "<style>body>:not(#fig-diagnostics){display:none!important}</style></head>"))
+    done = browse(chromium, alone, tmp_path / "profile-3", f"--screenshot={shot}",
+                  "--window-size=1600,1200", "--virtual-time-budget=5000")
+    assert done.returncode == 0, done.stderr[-2000:]
+    with Image.open(shot) as image:
+        rgb = np.asarray(image.convert("RGB"), dtype=int)
+    for colour in ((0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00)):
+        near = (np.abs(rgb - np.array(colour)).sum(axis=2) < 60).mean()
+        assert near > 1e-4, (colour, near)  # the policies' lines are on screen
+    top = np.asarray(Image.open(shot).convert("L"), dtype=float)[:60]
+    assert (top < 128).mean() > 0.005  # the section's heading, at the top of the screen
 
 
 def test_browser_check_notices_a_missing_figure(chromium: str, experiment_dir: Path,

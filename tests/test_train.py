@@ -73,8 +73,8 @@ def ppo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_ppo_run_writes_every_file_with_the_documented_columns(ppo_run: Path) -> None:
     names = {p.name for p in ppo_run.iterdir()}
-    assert {"config.yaml", "progress.csv", "timing.csv", "summary.json", "model.zip",
-            "checkpoint"} <= names
+    assert {"config.yaml", "progress.csv", "timing.csv", "lr_trace.csv", "summary.json",
+            "model.zip", "checkpoint"} <= names
     header, rows = read_rows(ppo_run / "progress.csv")
     assert header[:5] == list(FIXED_COLUMNS)
     assert {"grad_norm", "controller/multiplier", "train/approx_kl", "train/value_loss",
@@ -198,6 +198,43 @@ def test_sac_run_per_network_columns_and_identical_rerun(
     assert summary["reward_threshold"] == -250.0 and summary["steps_to_threshold"] is None
 
 
+def lr_at(trace: list[dict[str, str]], network: str, step: int) -> float:
+    """The LR ``lr_trace.csv`` says ``network`` held at ``step`` (its step function)."""
+    rows = [r for r in trace if r["network"] == network and int(r["timesteps"]) <= step]
+    return float(rows[-1]["lr"])
+
+
+def test_the_lr_trace_holds_every_update_and_agrees_with_the_evaluations(ppo_run: Path) -> None:
+    """PPO, 2 envs x 64 steps: an update every 128 steps; the cosine moves more than 1 % at
+    each, so each has a row; at every evaluation the trace says what progress.csv read."""
+    header, trace = read_rows(ppo_run / "lr_trace.csv")
+    assert header == ["timesteps", "network", "lr", "lr_min", "lr_max"]
+    assert [int(r["timesteps"]) for r in trace] == [128, 256, 384, 512]
+    _, rows = read_rows(ppo_run / "progress.csv")
+    for row in rows[1:]:
+        assert lr_at(trace, "policy", int(row["timesteps"])) == pytest.approx(float(row["lr"]))
+    for r in trace:  # a schedule holds one LR through an update
+        assert r["lr_min"] == r["lr"] == r["lr_max"]
+
+
+def test_the_lr_trace_is_run_length_encoded_and_sees_inside_updates(tmp_path: Path) -> None:
+    """A constant costs one row; kl_adaptive per minibatch moves the LR between the optimizer
+    steps of an update, which the evaluations never see and lr_min/lr_max do."""
+    common = dict(env="CartPole-v1", algo="ppo", steps=512, seed=1, eval_every=512,
+                  eval_episodes=1, n_envs=1, overrides={"n_steps": 64, "batch_size": 16})
+    train(TrainConfig(lr="constant(1e-3)", **common), tmp_path / "constant")  # type: ignore[arg-type]
+    _, trace = read_rows(tmp_path / "constant" / "lr_trace.csv")
+    assert [(r["timesteps"], r["lr"]) for r in trace] == [("64", "0.001")]
+    train(TrainConfig(lr="kl_adaptive(1e-3, cadence='minibatch')", **common),  # type: ignore[arg-type]
+          tmp_path / "kl")
+    _, trace = read_rows(tmp_path / "kl" / "lr_trace.csv")
+    _, rows = read_rows(tmp_path / "kl" / "progress.csv")
+    assert len(rows) == 2 and len(trace) > 2  # more than the evaluations show
+    assert any(float(r["lr_min"]) < float(r["lr_max"]) for r in trace)
+    for r in trace:
+        assert float(r["lr_min"]) <= float(r["lr"]) <= float(r["lr_max"])
+
+
 # -- divergence -------------------------------------------------------------------------------
 
 
@@ -272,6 +309,7 @@ def test_ppo_resume_gives_the_same_files_as_a_run_that_never_stopped(
     code, stdout, _ = cli(["--resume", str(out), "--quiet"], capsys)
     assert code == 0 and "complete: 512 steps" in stdout
     assert (out / "progress.csv").read_bytes() == (ppo_run / "progress.csv").read_bytes()
+    assert (out / "lr_trace.csv").read_bytes() == (ppo_run / "lr_trace.csv").read_bytes()
     whole = json.loads((ppo_run / "summary.json").read_text())
     resumed = json.loads((out / "summary.json").read_text())
     clock = {"wall_time_s", "steps_per_second"}
@@ -312,6 +350,8 @@ def test_sac_resume_with_replay_buffer_gsde_and_controllers(tmp_path: Path) -> N
     assert resumed.status == "complete"
     assert (tmp_path / "stopped" / "progress.csv").read_bytes() == \
         (tmp_path / "whole" / "progress.csv").read_bytes()
+    assert (tmp_path / "stopped" / "lr_trace.csv").read_bytes() == \
+        (tmp_path / "whole" / "lr_trace.csv").read_bytes()
     a = SAC.load(tmp_path / "whole" / "model.zip")
     b = SAC.load(tmp_path / "stopped" / "model.zip")
     critic = a.learning_rate.policies["critic"]

@@ -15,7 +15,8 @@ __all__ = ["KINDS", "add_parsers", "run_plot", "run_report"]
 
 # the keys of rl_lr.report.figures.FIGURES (tests/test_report.py checks they agree), kept
 # here so that `rl-lr --help` does not import matplotlib
-KINDS = ("curves", "lr", "aggregates", "stability", "profiles", "improvement", "heatmap")
+KINDS = ("curves", "lr", "diagnostics", "aggregates", "stability", "profiles", "improvement",
+         "heatmap")
 FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -36,7 +37,9 @@ def add_parsers(commands: Any) -> None:
         help="draw one figure of an experiment directory (PNG + SVG)",
         description="Draw one figure of an experiment directory written by rl-lr bench (also "
         "while it runs: partial results are marked). Kinds: curves (clean eval return with "
-        "the applied LR below, per env x perturbation), lr (applied LR), aggregates (IQM, "
+        "the applied LR below, per env x perturbation), lr (applied LR, at every update where the "
+        "runs recorded it), diagnostics (loss, approx. KL, clip fraction, gradient norm and "
+        "entropy beside the LR), aggregates (IQM, "
         "mean, median, optimality gap with CIs), stability (Chan et al. metrics and "
         "sensitivity), profiles (performance profiles), improvement (probability of "
         "improvement), heatmap (normalised IQM, policy x condition).",

@@ -381,9 +381,10 @@ def write_selection(path: Path, selected: Sequence[Selected], protocol: Protocol
     """``selection.csv`` (atomically): per condition (its labels, one column each, as in
     ``summary.csv``) and family: the chosen trial and spec, its tuning score, the tuning cost
     in env steps, the configurations tried and the tuning seeds."""
-    rows = [{**dict(s.condition), "family": s.family, schema.TRIAL: s.trial,
-             schema.LR_SPEC: s.spec, "select": protocol.select, "tuning_score": s.score,
-             "tuning_steps": s.steps, "configurations": s.configurations,
-             "tuning_seeds": " ".join(map(str, protocol.tuning_seeds))} for s in selected]
-    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["family"]
+    rows = [{**dict(s.condition), schema.FAMILY: s.family, schema.TRIAL: s.trial,
+             schema.LR_SPEC: s.spec, schema.SELECT: protocol.select,
+             schema.TUNING_SCORE: s.score, schema.TUNING_STEPS: s.steps,
+             schema.CONFIGURATIONS: s.configurations,
+             schema.TUNING_SEEDS: " ".join(map(str, protocol.tuning_seeds))} for s in selected]
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or [schema.FAMILY]
     write_csv(path, rows, columns)

@@ -5,6 +5,7 @@ One colour per LR policy across every figure (:func:`policy_colours`, Okabe–It
 - :mod:`~rl_lr.plots.style`: colours, axes, :func:`save_figure` (PNG and SVG);
 - :mod:`~rl_lr.plots.lr`: a policy's planned LR; the LR runs applied;
 - :mod:`~rl_lr.plots.curves`: learning curves with bootstrap CI bands;
+- :mod:`~rl_lr.plots.diagnostics`: training statistics (losses, KL, gradient norms) over time;
 - :mod:`~rl_lr.plots.intervals`: point estimates with CIs (aggregates, stability);
 - :mod:`~rl_lr.plots.policy_comparisons`: performance profiles, probability of improvement,
   heatmap.
@@ -21,6 +22,7 @@ The figures of an experiment directory (``rl-lr plot``) are drawn by :mod:`rl_lr
 from __future__ import annotations
 
 from rl_lr.plots.curves import curve_band, plot_learning_curves
+from rl_lr.plots.diagnostics import plot_diagnostic
 from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
 from rl_lr.plots.lr import lr_band, plot_lr_curve, plot_lr_policy, plot_lr_traces
 from rl_lr.plots.policy_comparisons import (
@@ -43,6 +45,7 @@ __all__ = [
     "lr_band",
     "new_axes",
     "new_figure",
+    "plot_diagnostic",
     "plot_grouped_intervals",
     "plot_heatmap",
     "plot_intervals",

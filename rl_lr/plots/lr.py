@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,6 +91,7 @@ def plot_lr_traces(
     switches: Sequence[float] = (),
     xlabel: str = TIMESTEPS_LABEL,
     legend: bool = True,
+    stepped: Collection[str] = (),
 ) -> Axes:
     """The LR each policy applied: median across runs (line) and range (band) per logged point.
 
@@ -101,6 +102,9 @@ def plot_lr_traces(
         log_scale: log y-axis; an LR of 0 (e.g. a cosine's last step) cannot be shown there
             and is marked by a ▼ on the bottom edge instead.
         switches: timesteps of reward regime switches (dotted vertical lines).
+        stepped: policies whose points are the LR of every update (a step function, each
+            value holding until the next point: drawn as steps); the others' points are
+            evaluations, joined by lines.
 
     Example:
         >>> ax = plot_lr_traces({"cosine": ([0, 50, 100], [[1e-3, 5e-4, 1e-5]])})
@@ -122,9 +126,11 @@ def plot_lr_traces(
                         transform=ax.get_xaxis_transform())
                 stacked += 1
             med, low, high = (np.where(a > 0, a, np.nan) for a in (med, low, high))
-        ax.fill_between(steps, low, high, color=palette[name], alpha=0.2, linewidth=0)
+        every_update = name in stepped
+        ax.fill_between(steps, low, high, color=palette[name], alpha=0.2, linewidth=0,
+                        step="post" if every_update else None)
         ax.plot(steps, med, color=palette[name], linestyle=styles.get(name, "solid"),
-                linewidth=1.6, label=name)
+                linewidth=1.6, label=name, drawstyle="steps-post" if every_update else "default")
     for step in switches:
         ax.axvline(step, color="0.35", linestyle=":", linewidth=1.2)
     if log_scale:

@@ -4,7 +4,8 @@ what ``rl-lr plot DIR --kind K`` draws and the report shows (:data:`REPORT_KINDS
 but ``lr``, whose traces the ``curves`` figure already shows under the returns).
 
     >>> sorted(FIGURES)
-    ['aggregates', 'curves', 'heatmap', 'improvement', 'lr', 'profiles', 'stability']
+    ['aggregates', 'curves', 'diagnostics', 'heatmap', 'improvement', 'lr', 'profiles', \
+'stability']
     >>> "lr" in REPORT_KINDS
     False
 """
@@ -25,6 +26,7 @@ from matplotlib.patches import Patch
 from rl_lr import schema
 from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
 from rl_lr.plots.curves import plot_learning_curves
+from rl_lr.plots.diagnostics import plot_diagnostic
 from rl_lr.plots.intervals import plot_grouped_intervals, plot_intervals
 from rl_lr.plots.lr import lr_band, plot_lr_traces
 from rl_lr.plots.policy_comparisons import (
@@ -56,6 +58,7 @@ class FigureKind:
     guide: str
     draw: Callable[[Results], Figure]
     in_report: bool = True  # drawn on the report's page (else only by rl-lr plot)
+    compact: bool = False  # the report's PNG in 256 colours (a large figure of thin lines)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -128,8 +131,9 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
     for panel, (r, c) in where.items():
         switches = data.switch_steps(panel)
         any_switch |= bool(switches)
-        lr_traces = {p: trace for p in data.policies
-                     if (trace := data.group_curves(panel, p, schema.LR)) is not None}
+        lr_groups = {p: data.group_lr(panel, p) for p in data.policies}
+        lr_traces = {p: trace for p, (trace, _) in lr_groups.items() if trace is not None}
+        stepped = {p for p, (trace, every_update) in lr_groups.items() if every_update}
         any_zero |= any(bool(np.any(lr_band(tr.values)[0] <= 0)) for tr in lr_traces.values())
         if with_returns:
             ax = figure.add_subplot(grid[r * 2, c], sharey=row_axes.get(r))
@@ -155,7 +159,8 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
             lr_ax = figure.add_subplot(grid[r, c], sharey=first_lr)
             lr_ax.set_title(data.panel_title(panel), fontsize=10)
         first_lr = first_lr or lr_ax
-        plot_lr_traces(lr_traces, lr_ax, colours=colours, switches=switches, legend=False)
+        plot_lr_traces(lr_traces, lr_ax, colours=colours, switches=switches, legend=False,
+                       stepped=stepped)
         if c:
             lr_ax.set_ylabel("")
     extra: list[tuple[Any, str]] = []
@@ -171,6 +176,91 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
                       "LR = 0 (off the log axis)"))
     _legend(figure, data, extra)
     _title(figure, data, "learning curves and applied LR" if with_returns else "applied LR")
+    return figure
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+_DIAGNOSTICS = (  # curves.csv metric, panel title, sign (entropy = -entropy loss)
+    ("train/loss", "loss", 1.0),
+    ("train/policy_loss", "policy loss", 1.0),
+    ("train/actor_loss", "actor loss", 1.0),
+    ("train/critic_loss", "critic loss", 1.0),
+    ("train/approx_kl", "approx. KL (rollout → updated policy)", 1.0),
+    ("train/clip_fraction", "clip fraction", 1.0),
+    (schema.GRAD_NORM, "gradient norm (after clipping)", 1.0),
+    (f"{schema.GRAD_NORM}/actor", "actor gradient norm", 1.0),
+    (f"{schema.GRAD_NORM}/critic", "critic gradient norm", 1.0),
+    ("train/entropy_loss", "policy entropy (−entropy loss)", -1.0),
+)
+DIAGNOSTIC_REPS = 1000  # resamples of each band: a visual guide, and ~700 bands a sweep
+
+
+def _spans_decades(groups: dict[str, Any]) -> bool:
+    """Values (nearly all positive: a KL of exactly 0 is left out) spanning more than a decade
+    and a half: drawn on a log axis."""
+    values = np.concatenate([cv.values.ravel() for cv in groups.values()])
+    values = values[np.isfinite(values)]
+    positive = values[values > 0]
+    return bool(positive.size and positive.size >= 0.9 * values.size
+                and positive.max() > 30 * positive.min())
+
+
+def _diagnostics_figure(data: Results) -> Figure:
+    """One row per panel: the applied LR, then every training statistic the panel's runs
+    logged (:data:`_DIAGNOSTICS`; a SAC panel has no KL, a PPO panel no actor loss)."""
+    _need_runs(data)
+    colours = policy_colours(data.palette_policies)
+    rows: list[tuple[Panel, list[tuple[str, str, dict[str, Any], bool]]]] = []
+    for panel in data.panels:
+        stats = []
+        for metric, title, sign in _DIAGNOSTICS:
+            groups = {p: cv._replace(values=sign * cv.values) for p in data.policies
+                      if (cv := data.group_curves(panel, p, metric)) is not None
+                      and np.isfinite(cv.values).any()}
+            if groups:
+                stats.append((metric, title, groups, _spans_decades(groups)))
+        rows.append((panel, stats))
+    if not any(stats for _, stats in rows):
+        raise ResultsError("curves.csv has no training statistics (losses, KL, gradient "
+                           "norms) yet")
+    ncols = 1 + max(len(stats) for _, stats in rows)
+    figure = new_figure(0.4 + 3.1 * ncols, 0.9 + 2.5 * len(rows))
+    made = figure.subfigures(len(rows), 1)
+    subfigures = list(np.ravel(made)) if isinstance(made, np.ndarray) else [made]
+    any_switch = any_zero = False
+    for sub, (panel, stats) in zip(subfigures, rows, strict=True):
+        switches = data.switch_steps(panel)
+        any_switch |= bool(switches)
+        sub.suptitle(data.panel_title(panel), fontsize=10, x=0.01, ha="left")
+        axes = sub.subplots(1, ncols, sharex=True)
+        lr_groups = {p: data.group_lr(panel, p) for p in data.policies}
+        lr_traces = {p: tr for p, (tr, _) in lr_groups.items() if tr is not None}
+        any_zero |= any(bool(np.any(lr_band(tr.values)[0] <= 0)) for tr in lr_traces.values())
+        plot_lr_traces(lr_traces, axes[0], colours=colours, switches=switches, legend=False,
+                       stepped={p for p, (_, every) in lr_groups.items() if every})
+        axes[0].set_title("applied LR", fontsize=9)
+        for ax, (metric, title, groups, log) in zip(axes[1:], stats, strict=False):
+            plot_diagnostic(groups, ax, ylabel="", colours=colours, switches=switches,
+                            log_scale=log, reps=DIAGNOSTIC_REPS, legend=False,
+                            rng={p: name_seed(str(panel), metric, p) for p in groups})
+            ax.set_title(title, fontsize=9)
+        for ax in axes[1 + len(stats):]:
+            ax.axis("off")
+        for ax in axes:
+            ax.set_xlabel("timesteps" if sub is subfigures[-1] else "", fontsize=8)
+            ax.tick_params(labelsize=7)
+        axes[0].set_ylabel("")
+    extra: list[tuple[Any, str]] = [
+        (Patch(color="0.6", alpha=0.35), "statistics: mean across seeds, 95 % bootstrap CI"),
+        (Patch(color="0.6", alpha=0.2), "LR: median, range across seeds")]
+    if any_switch:
+        extra.append((Line2D([], [], color="0.35", linestyle=":"), "reward regime switch"))
+    if any_zero:
+        extra.append((Line2D([], [], color="0.3", marker="v", linestyle="none"),
+                      "LR = 0 (off the log axis)"))
+    _legend(figure, data, extra)
+    _title(figure, data, "training diagnostics beside the applied LR")
     return figure
 
 
@@ -370,15 +460,26 @@ FIGURES: dict[str, FigureKind] = {
     "curves": FigureKind(
         "Learning curves and the LR behind them",
         "Top: clean evaluation return (IQM across seeds, band = 95 % bootstrap CI); below: "
-        "the LR each policy applied (median and range across seeds, log scale). Read down a "
+        "the LR each policy applied (median and range across seeds, log scale; steps: the "
+        "LR of every update, where the runs recorded it). Read down a "
         "column to see what the LR did before the return moved; dotted lines mark reward "
         "regime switches, × a diverged run.",
         _curves_figure),
     "lr": FigureKind(
         "Applied learning rate",
-        "The LR each policy actually applied (median across seeds, band = range, log scale): "
-        "fixed schedules are identical across seeds; controllers react to what they observe.",
+        "The LR each policy actually applied (median across seeds, band = range, log scale; "
+        "steps: the LR of every update, where the runs recorded it): fixed schedules are "
+        "identical across seeds; controllers react to what they observe.",
         lambda data: _curves_figure(data, with_returns=False), in_report=False),
+    "diagnostics": FigureKind(
+        "Training diagnostics beside the LR",
+        "One row per condition: the LR each policy applied (left), then what the updates "
+        "looked like under it, as SB3 logged them at each evaluation (mean across seeds, band "
+        "= 95 % bootstrap CI): the loss, the approximate KL and clip fraction (PPO), the "
+        "actor and critic losses (SAC), the gradient norm and the policy entropy. A KL or "
+        "gradient norm rising right after the LR does, or an entropy collapsing, shows why a "
+        "policy's return moved; dotted lines mark reward regime switches.",
+        _diagnostics_figure, compact=True),
     "aggregates": FigureKind(
         "Aggregate final performance",
         # "this sweep": the committed reports carry these words (byte-identical regeneration)

@@ -265,7 +265,7 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
         png = out / schema.REPORT_FIGURES / f"{kind}.png"
         try:
             figure = make_figure(data, kind)
-            save_figure(figure, png, dpi=dpi, svg=True)
+            save_figure(figure, png, dpi=dpi, svg=True, compact=FIGURES[kind].compact)
             report.figures[kind] = png
             width, height = figure.get_size_inches()
             report.sizes[kind] = (float(width), float(height))

@@ -1,3 +1,5 @@
+# Over 400 lines: Results is one unit, an experiment directory read once with every view of it
+# the figures, tables and the report use.
 """An experiment directory (what ``rl-lr bench`` writes; its files: :mod:`rl_lr.schema`) read
 once into memory, and the arrays the figures and the report are drawn from.
 
@@ -39,13 +41,21 @@ from rl_lr.experiment.file import TOP_KEYS
 from rl_lr.files import read_csv
 from rl_lr.metrics import Interval
 from rl_lr.results import scores
+from rl_lr.results.lr_steps import group_steps
 from rl_lr.results.score_table import ScoreTable, make_score_table, policy_intervals
 from rl_lr.results.scores import Panel, Trace
 
-__all__ = ["CURVE_METRICS", "Curves", "Results", "ResultsError", "curves_by_run", "load_results"]
+__all__ = ["CURVE_METRICS", "DIAGNOSTIC_METRICS", "Curves", "Results", "ResultsError",
+           "curves_by_run", "load_results"]
 
 Array = NDArray[np.float64]
-CURVE_METRICS = (schema.EVAL_RETURN_MEAN, schema.LR)
+# what training looked like beside the LR (the diagnostics figure): SB3's statistics of the
+# PPO family, A2C and SAC, and the gradient norms (one per network when there are several)
+DIAGNOSTIC_METRICS = (
+    "train/loss", "train/policy_loss", "train/actor_loss",
+    "train/critic_loss", "train/approx_kl", "train/clip_fraction", schema.GRAD_NORM,
+    f"{schema.GRAD_NORM}/actor", f"{schema.GRAD_NORM}/critic", "train/entropy_loss")
+CURVE_METRICS = (schema.EVAL_RETURN_MEAN, schema.LR, *DIAGNOSTIC_METRICS)
 
 
 class ResultsError(ValueError):
@@ -206,9 +216,19 @@ class Results:
     def rows(self, panel: Panel | None = None, policy: str | None = None
              ) -> list[dict[str, str]]:
         """Finished runs of a panel and/or policy, in plan order."""
+        if panel is not None and policy is not None:
+            return self._groups.get((panel, policy), [])
         return [row for row in self.summary
                 if (panel is None or self.panel_of(row) == panel)
                 and (policy is None or row.get(schema.LR) == policy)]
+
+    @cached_property
+    def _groups(self) -> dict[tuple[Panel, str], list[dict[str, str]]]:
+        """The runs of each group (panel, policy), in plan order: :meth:`rows`' index."""
+        groups: dict[tuple[Panel, str], list[dict[str, str]]] = defaultdict(list)
+        for row in self.summary:
+            groups[(self.panel_of(row), row.get(schema.LR, ""))].append(row)
+        return dict(groups)
 
     def select(self, envs: Collection[str] | None) -> Results:
         """The same experiment restricted to some envs (colours stay those of the whole
@@ -241,6 +261,17 @@ class Results:
         for i, (_, (steps, ys)) in enumerate(present):
             values[i, np.searchsorted(timesteps, steps)] = np.where(np.isfinite(ys), ys, np.nan)
         return Curves(timesteps, values, tuple(run for run, _ in present))
+
+    def group_lr(self, panel: Panel, policy: str) -> tuple[Curves | None, bool]:
+        """The LR a group applied: at every update from the runs' ``lr_trace.csv``
+        (:mod:`.lr_steps`, a step function: True), else at the evaluation points (False)."""
+        rows = self.rows(panel, policy)
+        evals = [self.curves.get(r[schema.RUN_ID], {}).get(schema.LR) for r in rows]
+        steps = group_steps([schema.run_dir(self.path, r[schema.RUN_ID]) for r in rows], evals)
+        if steps is None:
+            return self.group_curves(panel, policy, schema.LR), False
+        grid, values, drawn = steps
+        return Curves(grid, values, tuple(rows[i][schema.RUN_ID] for i in drawn)), True
 
     def diverged_rows(self) -> list[dict[str, str]]:
         return [row for row in self.summary if scores.is_diverged(row)]

@@ -1,5 +1,6 @@
 """One run: what it is asked to do (:mod:`.config`), training it (:mod:`.train`) with its
-callbacks (:mod:`.callbacks`): the rows it records (:mod:`.recorder`), the divergence rule
+callbacks (:mod:`.callbacks`): the rows it records (:mod:`.recorder`), the LR of every
+update (:mod:`.lr_trace`), the divergence rule
 (:mod:`.divergence`), resumable checkpoints (:mod:`.checkpoint`) and the console progress bar
 (:mod:`.console`); its ``summary.json`` (:mod:`.summary`)."""
 

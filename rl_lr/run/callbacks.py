@@ -7,10 +7,11 @@ consistent and a checkpoint resumes exactly.
   at its first rollout start;
 - :class:`DivergenceCheck`: ends the run with :class:`~rl_lr.run.divergence.Diverged`;
 - :class:`Evaluations`: the progress and timing rows at the evaluation points
-  (:mod:`rl_lr.run.recorder`), then its ``callback_after_row`` -- like SB3's ``EvalCallback``
-  and its ``callback_after_eval``:
+  (:mod:`rl_lr.run.recorder`) and the LR of every update (:mod:`rl_lr.run.lr_trace`), then
+  its ``callback_after_row`` -- like SB3's ``EvalCallback`` and its ``callback_after_eval``:
 
-  - :class:`RunFiles`: ``progress.csv``, ``timing.csv`` and the checkpoint;
+  - :class:`RunFiles`: ``progress.csv``, ``timing.csv``, ``lr_trace.csv`` and the
+    checkpoint;
   - :class:`StopAfter`: stops the run (:class:`StopRun`) once a row reaches a step;
 - :class:`ConsoleProgress`: the progress bar (:mod:`rl_lr.run.console`).
 
@@ -41,9 +42,10 @@ from rl_lr.files import write_csv
 from rl_lr.run import checkpoint
 from rl_lr.run.console import ProgressBar
 from rl_lr.run.divergence import raise_if_diverged
+from rl_lr.run.lr_trace import LRTrace
 from rl_lr.run.recorder import TIMING_COLUMNS, columns, eval_seed, progress_row, timing_row
 from rl_lr.sb3 import GradientNorms, LRHook, network_optimizers
-from rl_lr.schema import EVAL_RETURN_MEAN, PROGRESS_CSV
+from rl_lr.schema import EVAL_RETURN_MEAN, LR_TRACE_COLUMNS, LR_TRACE_CSV, PROGRESS_CSV
 
 __all__ = ["ConsoleProgress", "DivergenceCheck", "Evaluations", "RestoreCheckpointState",
            "RunFiles", "StopAfter", "StopRun"]
@@ -91,7 +93,8 @@ class Evaluations(EventCallback):
     included), append the progress and timing rows, then call ``callback_after_row``.
 
     The model needs its LR policy attached (:func:`rl_lr.attach`): the gradient norms come
-    from its hook (:meth:`rl_lr.sb3.LRHook.watch_gradient_norms`) until :meth:`close`.
+    from its hook (:meth:`rl_lr.sb3.LRHook.watch_gradient_norms`) and the LR of every update
+    goes to :attr:`lr_trace` (:class:`~rl_lr.run.lr_trace.LRTrace`), until :meth:`close`.
 
     Args:
         eval_env: the clean evaluation env.
@@ -115,6 +118,7 @@ class Evaluations(EventCallback):
         self._session_start = time.monotonic()
         self._hook: LRHook | None = None
         self._grad_norms: GradientNorms | None = None
+        self.lr_trace = LRTrace()
 
     def _init_callback(self) -> None:
         super()._init_callback()
@@ -125,17 +129,24 @@ class Evaluations(EventCallback):
         if hook is not self._hook:  # SB3 initialises callbacks again at each learn()
             self.close()
             self._hook, self._grad_norms = hook, hook.watch_gradient_norms()
+            # after the hook's own step pre-hooks: the trace reads the LR each step uses
+            self.lr_trace.watch(network_optimizers(self.model))
 
     # -- state carried by checkpoints -------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """The rows and the wall time so far, for a checkpoint."""
-        return {"rows": self.rows, "timing": self.timing, "wall_time": self.elapsed()}
+        return {"rows": self.rows, "timing": self.timing, "wall_time": self.elapsed(),
+                "lr_trace": self.lr_trace.rows}
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint's :meth:`state`."""
         self.rows = list(state["rows"])
         self.timing = list(state["timing"])
         self.wall_time = float(state["wall_time"])
+        self.lr_trace.unwatch()
+        self.lr_trace = LRTrace(state.get("lr_trace"))  # none in older checkpoints
+        if self._hook is not None:
+            self.lr_trace.watch(network_optimizers(self.model))
         self._session_start = time.monotonic()
 
     def elapsed(self) -> float:
@@ -152,6 +163,7 @@ class Evaluations(EventCallback):
     # -- the rows ----------------------------------------------------------------------------
     def record(self) -> dict[str, Any]:
         """Evaluate now and append the rows (also used by the run for its final row)."""
+        self.end_update()
         started = time.monotonic()
         returns = evaluate(self.model, self.eval_env, self.n_episodes,
                            eval_seed(self.seed, len(self.rows)))
@@ -163,13 +175,21 @@ class Evaluations(EventCallback):
                                       time.monotonic() - started))
         return row
 
+    def end_update(self) -> None:
+        """The update before this point is over: its LRs to :attr:`lr_trace`."""
+        held = {name: float(optimizer.param_groups[0]["lr"])
+                for name, optimizer in network_optimizers(self.model).items()}
+        self.lr_trace.end_update(int(self.model.num_timesteps), held)
+
     def _on_rollout_start(self) -> None:
+        self.end_update()
         if self.model.num_timesteps >= self.next_eval:
             self.record()
             self._on_event()
 
     def close(self) -> None:
-        """Stop watching the gradient norms."""
+        """Stop watching the gradient norms and the LR."""
+        self.lr_trace.unwatch()
         if self._hook is not None and self._grad_norms is not None:
             self._hook.unwatch_gradient_norms(self._grad_norms)
         self._hook = self._grad_norms = None
@@ -197,10 +217,12 @@ class RunFiles(_AfterRow):
         self.save_model = save_model
 
     def write_rows(self) -> None:
-        """``progress.csv`` and ``timing.csv`` from the rows so far."""
+        """``progress.csv``, ``timing.csv`` and ``lr_trace.csv`` from the rows so far."""
         rows = self.evaluations.rows
         write_csv(self.out / PROGRESS_CSV, rows, columns(rows))
         write_csv(self.out / "timing.csv", self.evaluations.timing, list(TIMING_COLUMNS))
+        write_csv(self.out / LR_TRACE_CSV, self.evaluations.lr_trace.rows,
+                  list(LR_TRACE_COLUMNS))
 
     def save(self) -> None:
         """The files, then the checkpoint."""

@@ -9,6 +9,7 @@ envs, LR policy attached), trains it with one ``learn()`` call and its callbacks
   the git commit of rl-lr's source when it is a checkout;
 - ``progress.csv``: one row per evaluation (columns: :mod:`rl_lr.run.recorder`), deterministic:
   the same command twice gives the same bytes;
+- ``lr_trace.csv``: the LR of every update, one row per change (:mod:`rl_lr.run.lr_trace`);
 - ``timing.csv``: the wall-clock figures of each row (``wall_time_s``, ``eval_time_s``,
   ``steps_per_second``), kept apart so that ``progress.csv`` stays deterministic;
 - ``summary.json``: final and best eval return, area under the eval curve, steps to the
@@ -29,7 +30,7 @@ Example:
     ...                      overrides={"n_steps": 64, "batch_size": 64})
     >>> result = train(config, out)
     >>> result.status, sorted(p.name for p in out.iterdir())
-    ('complete', ['config.yaml', 'progress.csv', 'summary.json', 'timing.csv'])
+    ('complete', ['config.yaml', 'lr_trace.csv', 'progress.csv', 'summary.json', 'timing.csv'])
 """
 
 from __future__ import annotations

@@ -56,7 +56,11 @@ from rl_lr.schema import (
     EVAL_AUC,
     EVAL_RETURN_MEAN,
     FINAL_EVAL_RETURN,
+    FIND_LR_CSV,
+    FIND_LR_PNG,
+    LR,
     PROGRESS_CSV,
+    SUGGESTION_JSON,
     SUMMARY_JSON,
     TIMESTEPS,
     run_dir,
@@ -247,7 +251,7 @@ def _analyse(out: Path, grid: list[float], plan: Sequence[PlannedRun], steps: in
     for lr in grid:
         spec = repr(Constant(lr))
         aucs, finals, n_diverged = [], [], 0
-        for run in (r for r in plan if r.labels["lr"] == spec):
+        for run in (r for r in plan if r.labels[LR] == spec):
             summary_file = run_dir(out, run.run_id) / SUMMARY_JSON
             if not summary_file.exists():
                 continue
@@ -278,12 +282,12 @@ def _analyse(out: Path, grid: list[float], plan: Sequence[PlannedRun], steps: in
     for i, row in enumerate(rows):
         row["suggested"] = int(i == best)
         row["in_range"] = int(low <= i <= high)
-    write_csv(out / "find_lr.csv", rows,
+    write_csv(out / FIND_LR_CSV, rows,
               ["lr", "spec", "runs", "diverged", "auc_mean", "auc_low", "auc_high", "final_mean",
                "suggested", "in_range", "auc_seeds"])
     found = FindLRResult(out, rows, grid[best], grid[low], grid[high], total, notes)
-    save_figure(plot_find_lr(rows, found.lr, (found.low, found.high)), out / "find_lr.png")
-    write_json(out / "suggestion.json", {
+    save_figure(plot_find_lr(rows, found.lr, (found.low, found.high)), out / FIND_LR_PNG)
+    write_json(out / SUGGESTION_JSON, {
         "lr": found.lr, "low": found.low, "high": found.high, "constant": found.constant_spec,
         "cyclic": found.cyclic_spec, "searched": [grid[0], grid[-1]], "points": len(grid),
         "confidence": confidence, "total_env_steps": total, "notes": notes,

@@ -18,6 +18,14 @@ from matplotlib.ticker import MaxNLocator
 
 from rl_lr.files import atomic_write_text, write_csv, write_yaml
 from rl_lr.plots import new_axes, save_figure
+from rl_lr.schema import (
+    BEST_TXT,
+    HISTORY_PNG,
+    IMPORTANCE_CSV,
+    IMPORTANCE_PNG,
+    STUDY_YAML,
+    TRIALS_CSV,
+)
 
 __all__ = ["TuneResult"]
 
@@ -118,16 +126,16 @@ def write_outputs(study: Any, out: Path, identity: Mapping[str, Any], url: str,
     """(Re)write ``trials.csv``, ``best.txt``, the plots and ``study.yaml`` from the storage."""
     rows = trials_table(study)
     columns = list(dict.fromkeys(k for row in rows for k in row)) or ["number", "state", "value"]
-    write_csv(out / "trials.csv", rows, columns)
+    write_csv(out / TRIALS_CSV, rows, columns)
     complete = [r for r in rows if r["state"] == "COMPLETE"]
     best = max(complete, key=lambda r: r["value"]) if complete else None
     notes: list[str] = []
     if best is not None:
-        atomic_write_text(out / "best.txt", f"{best['spec']}\n")
+        atomic_write_text(out / BEST_TXT, f"{best['spec']}\n")
     else:
         notes.append("no complete trial yet: no best.txt")
     objective = identity["settings"]["objective"]
-    save_figure(plot_history(rows, ylabel=f"{objective} (mean over seeds)"), out / "history.png")
+    save_figure(plot_history(rows, ylabel=f"{objective} (mean over seeds)"), out / HISTORY_PNG)
     importances: dict[str, float] = {}
     if len(complete) >= 2:
         try:
@@ -137,14 +145,14 @@ def write_outputs(study: Any, out: Path, identity: Mapping[str, Any], url: str,
     else:
         notes.append("parameter importance needs at least 2 complete trials: no importance.png")
     if importances:
-        save_figure(plot_importance(importances), out / "importance.png")
-        write_csv(out / "importance.csv",
+        save_figure(plot_importance(importances), out / IMPORTANCE_PNG)
+        write_csv(out / IMPORTANCE_CSV,
                   [{"param": k, "importance": v} for k, v in importances.items()],
                   ["param", "importance"])
     total = sum(int(r["env_steps"] or 0) for r in rows)
     counts = {state: sum(r["state"] == state for r in rows)
               for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
-    write_yaml(out / "study.yaml", {
+    write_yaml(out / STUDY_YAML, {
         "study_name": study.study_name, "storage": hide_password(url), **identity,
         "trials": counts, "best": {"spec": best["spec"], "value": best["value"],
                                    "number": best["number"]} if best else None,

@@ -67,7 +67,11 @@ from rl_lr.schedules import Constant
 from rl_lr.schema import (
     EVAL_RETURN_MEAN,
     EVAL_RETURN_STD,
+    EVENTS_CSV,
     LR,
+    MEMBERS_CSV,
+    PBT_LR_PNG,
+    PBT_YAML,
     PROGRESS_COLUMNS,
     PROGRESS_CSV,
     SUMMARY_JSON,
@@ -283,7 +287,7 @@ class PBTResult:
     @property
     def lr_trace(self) -> list[tuple[int, float]]:
         """``(timesteps, lr)`` along the best member's lineage."""
-        return [(row["timesteps"], row["lr"]) for row in self.rows]
+        return [(row[TIMESTEPS], row[LR]) for row in self.rows]
 
 
 def _score(row: Mapping[str, Any], metric: str) -> float | None:
@@ -422,7 +426,7 @@ def run_pbt(
             rows = ray.get([m.train.remote(method.interval) for m in members])
             for i, row in enumerate(rows):
                 member_rows[i].append(row | {"round": k, "score": _score(row, method.metric)})
-            lrs = [row["lr"] for row in rows]
+            lrs = [row[LR] for row in rows]
             moves = _exploit_explore(method, rows, lrs, rng) if k < rounds else []
             parent = list(range(len(members)))
             states = {src: members[src].get_state.remote() for src in {m[1] for m in moves}}
@@ -430,7 +434,7 @@ def run_pbt(
                      for member, source, new_lr, _ in moves])
             for member, source, new_lr, how in moves:
                 parent[member] = source
-                events.append({"round": k, "timesteps": rows[member]["timesteps"],
+                events.append({"round": k, "timesteps": rows[member][TIMESTEPS],
                                "member": member, "source": source, "old_lr": lrs[member],
                                "new_lr": new_lr, "how": how})
             for i in range(len(members)):
@@ -470,7 +474,7 @@ def round_line(k: int, rounds: int, rows: list[dict[str, Any]], metric: str, exp
     """
     scored = [(score, -i) for i, row in enumerate(rows)
               if (score := _score(row, metric)) is not None]
-    lrs = [float(row["lr"]) for row in rows]
+    lrs = [float(row[LR]) for row in rows]
     parts = [f"pbt: round {k}/{rounds}, {int(rows[0]['timesteps']):,} steps per member"]
     if scored:
         score, minus_i = max(scored)
@@ -496,19 +500,19 @@ def _write(out: Path, method: PBT, env: str, algo: str, steps: int, seed: int, s
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / PROGRESS_CSV, lineage, [*PROGRESS_COLUMNS, "member"])
     flat = [{"member": i, **row} for i, rows in enumerate(member_rows) for row in rows]
-    write_csv(out / "members.csv", flat, ["member", "round", *PROGRESS_COLUMNS, "score",
+    write_csv(out / MEMBERS_CSV, flat, ["member", "round", *PROGRESS_COLUMNS, "score",
                                           "copied_from", "diverged"])
-    write_csv(out / "events.csv", events,
+    write_csv(out / EVENTS_CSV, events,
               ["round", "timesteps", "member", "source", "old_lr", "new_lr", "how"])
     curve = [r for r in lineage if r[EVAL_RETURN_MEAN] is not None]
     summary = summarize(curve, spec.reward_threshold, wall_time, steps, None)
     total = int(sum(member_steps))
     summary |= {"method": repr(method), "population": method.population,
                 "interval": method.interval, "metric": method.metric, "best_member": best,
-                "final_lr": lineage[-1]["lr"], "lr_changes": len(events),
+                "final_lr": lineage[-1][LR], "lr_changes": len(events),
                 "total_env_steps": total, "members_env_steps": member_steps}
     write_json(out / SUMMARY_JSON, summary)
-    write_yaml(out / "pbt.yaml", {
+    write_yaml(out / PBT_YAML, {
         "method": repr(method), "env": env, "algo": algo, "steps_per_member": steps,
         "seed": seed, "member_seeds": [member_seed(seed, i) for i in range(len(member_rows))],
         "agent": spec.to_dict() | {"lr": f"constant per member, set by {method!r}",
@@ -516,9 +520,9 @@ def _write(out: Path, method: PBT, env: str, algo: str, steps: int, seed: int, s
     }, "rl-lr pbt: the population method and the agent every member trains.")
     ax = new_axes()
     for i, rows in enumerate(member_rows):
-        ax.step([r["timesteps"] for r in rows], [r["lr"] for r in rows], where="pre",
+        ax.step([r[TIMESTEPS] for r in rows], [r[LR] for r in rows], where="pre",
                 alpha=0.45, linewidth=1.0, label=f"member {i}" if len(member_rows) <= 8 else None)
-    ax.step([r["timesteps"] for r in lineage], [r["lr"] for r in lineage], where="pre",
+    ax.step([r[TIMESTEPS] for r in lineage], [r[LR] for r in lineage], where="pre",
             color="black", linewidth=2.0, label=f"best lineage (member {best})")
     ax.set_yscale("log")
     ax.set_xlabel("timesteps (per member)")
@@ -526,6 +530,6 @@ def _write(out: Path, method: PBT, env: str, algo: str, steps: int, seed: int, s
     ax.set_title(f"{method!r}: {env}, {algo}, {total} env steps in all", fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(frameon=False, fontsize=7)
-    save_figure(ax, out / "lr.png")
+    save_figure(ax, out / PBT_LR_PNG)
     flat_members = [{"member": i, **row} for i, rows in enumerate(member_rows) for row in rows]
     return PBTResult(out, method, best, lineage, events, flat_members, total, summary)

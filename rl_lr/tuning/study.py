@@ -23,7 +23,9 @@ conditional parameters and needs no scikit-learn; from 2 complete trials on), ``
 The study lives in its storage (``sqlite:///OUT/study.db`` unless a database URL is given,
 which lets many machines share one study): running the same command again continues it up to
 ``trials`` finished trials, keeping every trial already there. A study remembers its settings
-and space; reopening it with different ones is refused.
+and space; reopening it with different ones is refused. The sampler (TPE) draws each trial
+with the seed of ``(sampler_seed, trial number)`` (:class:`TrialSeededSampler`): processes
+sharing a study never draw with the same randomness, one process alone repeats itself.
 """
 
 from __future__ import annotations
@@ -56,12 +58,16 @@ from rl_lr.schema import (
     EVAL_RETURN_MEAN,
     FINAL_EVAL_RETURN,
     PROGRESS_CSV,
+    SEED_DIR_PREFIX,
+    STUDY_DB,
     TIMESTEPS,
+    trial_dir,
 )
 from rl_lr.tuning.outputs import TuneResult, hide_password, write_outputs
 from rl_lr.tuning.space import SearchSpace, load_space, parse_space
 
-__all__ = ["OBJECTIVES", "PRUNERS", "TuneSettings", "open_storage", "run_study"]
+__all__ = ["OBJECTIVES", "PRUNERS", "TrialSeededSampler", "TuneSettings", "open_storage",
+           "run_study"]
 
 OBJECTIVES = {"auc": EVAL_AUC, "final": FINAL_EVAL_RETURN}  # summary.json keys
 PRUNERS = ("median", "halving", "none")
@@ -146,9 +152,25 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
         text = " ".join(str(err).split()).split(" (Background on this error")[0]
         text = text or type(err).__name__
         if isinstance(err, ImportError):
-            text = "its database driver is not installed (e.g. pip install psycopg2-binary)"
+            # Optuna re-raises SQLAlchemy's ImportError, which names the missing module
+            text = _missing_driver(url, getattr(err.__cause__, "name", None) or err.name)
         raise SpecError(f"--storage {hide_password(url)}: cannot open the study storage: "
                         f"{text[:300]}") from None
+
+
+def _missing_driver(url: str, module: str | None) -> str:
+    """What to install when SQLAlchemy cannot import the driver of ``url``.
+
+    >>> print(_missing_driver("postgresql://u@host/db", "psycopg"))
+    its database driver psycopg (3) is not installed: pip install "rl-lr[postgres]" (or ...)
+    """
+    if module == "psycopg" or (module is None and url.startswith("postgres")):
+        # SQLAlchemy 2 opens postgresql:// URLs with psycopg 3, the [postgres] extra
+        return ('its database driver psycopg (3) is not installed: pip install "rl-lr[postgres]"'
+                ' (or pip install "psycopg[binary]")')
+    driver = f"its database driver {module}" if module else "its database driver"
+    return (f"{driver} is not installed (install the driver SQLAlchemy names for this URL; "
+            'for PostgreSQL use postgresql://... with pip install "rl-lr[postgres]")')
 
 
 def _make_pruner(name: str) -> Any:
@@ -186,7 +208,7 @@ class _Objective:
         for run in runs:
             rows = _read_rows(run)
             values.append(summarize(rows, None, 0.0, self.settings.steps, None)[key])
-            step = max(step, rows[-1]["timesteps"])
+            step = max(step, rows[-1][TIMESTEPS])
         return float(np.mean(values)), step
 
     def __call__(self, trial: Any) -> float:
@@ -198,9 +220,9 @@ class _Objective:
             trial.set_user_attr("error", str(err))
             return math.nan
         trial.set_user_attr("spec", repr(policy))
-        directory = self.out / "trials" / f"{trial.number:04d}"
+        directory = trial_dir(self.out, trial.number)
         shutil.rmtree(directory, ignore_errors=True)
-        runs = [directory / f"seed_{seed}" for seed in self.settings.seeds]
+        runs = [directory / f"{SEED_DIR_PREFIX}{seed}" for seed in self.settings.seeds]
         bounds = self.boundaries()
         chunked = len(bounds) > 1
         results: list[Any] = []
@@ -255,12 +277,61 @@ def _finished(study: Any) -> int:
     return sum(t.state.name in _FINISHED for t in study.get_trials(deepcopy=False))
 
 
-def _sampler(seed: int, study: Any, worker: int) -> Any:
-    import optuna  # optional (the [tune] extra)
+class TrialSeededSampler:
+    """Optuna's TPE sampler with its randomness drawn afresh for each trial from
+    ``(seed, trial.number)``.
 
-    # A resumed study must not replay the first trials' draws: mix in how many exist.
-    mixed = np.random.SeedSequence([seed, len(study.get_trials(deepcopy=False)), worker])
-    return optuna.samplers.TPESampler(seed=int(mixed.generate_state(1)[0]))
+    The storage hands out trial numbers, unique in a study, so processes sharing one study
+    (workers here, machines on one database) never sample a trial with the same random stream,
+    even with the same ``seed``; a resumed study goes on with new numbers, so it does not
+    replay its first trials' draws; one process with the same seed and the same results
+    repeats its trials exactly. What TPE learns comes from the finished trials in the storage,
+    as before.
+
+    >>> sampler = TrialSeededSampler(0)
+    >>> sampler.seed_of(3) == TrialSeededSampler(0).seed_of(3) != sampler.seed_of(4)
+    True
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._number: int | None = None
+        self._tpe: Any = None
+
+    def seed_of(self, number: int) -> int:
+        """The TPE seed of trial ``number``."""
+        return int(np.random.SeedSequence([self.seed, number]).generate_state(1)[0])
+
+    def _for(self, trial: Any) -> Any:
+        """Trial ``trial.number``'s TPE sampler (made once per trial)."""
+        import optuna  # optional (the [tune] extra)
+
+        if self._number != trial.number:
+            self._number = trial.number
+            self._tpe = optuna.samplers.TPESampler(seed=self.seed_of(trial.number))
+        return self._tpe
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+        space: dict[str, Any] = self._for(trial).infer_relative_search_space(study, trial)
+        return space
+
+    def sample_relative(self, study: Any, trial: Any,
+                        search_space: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = self._for(trial).sample_relative(study, trial, search_space)
+        return params
+
+    def sample_independent(self, study: Any, trial: Any, param_name: str,
+                           param_distribution: Any) -> Any:
+        return self._for(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Any, trial: Any) -> None:
+        self._for(trial).before_trial(study, trial)
+
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        self._for(trial).after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        """Nothing to reseed: each trial's randomness comes from its number."""
 
 
 def _announce(stream: TextIO, total: int) -> Callable[[Any, Any], None]:
@@ -286,7 +357,7 @@ def _optimize(payload: dict[str, Any], stream: TextIO | None = None,
     settings = TuneSettings(**payload["settings"])
     storage = storage or open_storage(payload["storage"])
     study = optuna.load_study(study_name=payload["study_name"], storage=storage)
-    study.sampler = _sampler(payload["sampler_seed"], study, payload["worker"])
+    study.sampler = TrialSeededSampler(payload["sampler_seed"])
     study.pruner = _make_pruner(payload["pruner"])
     objective = _Objective(space, settings, Path(payload["out"]),
                            1 if payload["pruner"] == "none" else payload["reports"])
@@ -377,7 +448,8 @@ def run_study(
             (SuccessiveHalvingPruner) or ``none``.
         reports: intermediate reports per run (pruning points), >= 1.
         workers: processes running trials in parallel on this machine.
-        sampler_seed: seed of the TPE sampler.
+        sampler_seed: seed of the TPE sampler, which draws each trial with the seed of
+            ``(sampler_seed, trial number)`` (:class:`TrialSeededSampler`).
         quiet: no line per finished trial.
         stream: where those lines go (stderr).
         enqueue: policies (objects or specs) a new study tries first, in order, at most
@@ -409,7 +481,7 @@ def run_study(
         raise SpecError(f"--out {out} is a file, not a directory")
     study_name = study_name or f"rl-lr-{settings.env.replace('/', '-')}-{settings.algo}"
     identity = _identity(settings, space)
-    url = storage or f"sqlite:///{out.resolve() / 'study.db'}"
+    url = storage or f"sqlite:///{out.resolve() / STUDY_DB}"
     if storage is None:
         out.mkdir(parents=True, exist_ok=True)
     rdb = open_storage(url)
