@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from rl_lr import schema
 from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
@@ -250,6 +251,7 @@ def _diagnostics_figure(data: Results) -> Figure:
         for ax in axes:
             ax.set_xlabel("timesteps" if sub is subfigures[-1] else "", fontsize=8)
             ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # narrow panels: no crowding
         axes[0].set_ylabel("")
     extra: list[tuple[Any, str]] = [
         (Patch(color="0.6", alpha=0.35), "statistics: mean across seeds, 95 % bootstrap CI"),
