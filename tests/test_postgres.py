@@ -171,7 +171,7 @@ def test_two_processes_share_one_study_without_losing_or_repeating_a_trial(
 def test_a_process_killed_mid_trial_and_rerun_continues_the_study(
         postgres_url: str, space: Path, tmp_path: Path) -> None:
     _reset(postgres_url)
-    trials = 3
+    trials = 6  # a long window for the poll below to catch a trial running after one ended
     out = tmp_path / "machine_a"
     command = _tune(postgres_url, out, space, trials)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -190,8 +190,9 @@ def test_a_process_killed_mid_trial_and_rerun_continues_the_study(
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-        process.communicate(timeout=30)
-    assert killed, "no trial was running while another had finished"
+        _, stderr = process.communicate(timeout=30)
+    assert killed, ("no trial was running while another had finished "
+                    f"(exit {process.returncode}): {stderr[-2000:]}")
     before = {t.number: (t.state.name, t.params, t.value) for t in _trials(postgres_url)
               if t.state.name in FINISHED}
 
