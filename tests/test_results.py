@@ -605,3 +605,15 @@ def test_a_partial_status_counts_what_is_there(status: Path) -> None:
     rows = read_csv(status.parent / schema.SUMMARY_CSV)  # the tables score test runs only
     tuning = [r for r in rows if r.get(schema.PHASE) == schema.TUNE]
     assert (int(match[1]), int(match[2])) == (len(tuning), load_results(status.parent).planned)
+
+
+def test_the_friction_switch_leaves_inverted_pendulum_unchanged() -> None:
+    """results/dynamics_precheck/README.md: friction_switch is a no-op on InvertedPendulum-v5
+    (no sliding contact): every friction run scores exactly what the clean run of its seed
+    does, while the damping switch, which the README says hurts, does not."""
+    rows = read_csv(RESULTS / "dynamics_precheck" / schema.SUMMARY_CSV)
+    by = {(r[schema.PERTURB], r[schema.SEED]): r[schema.EVAL_AUC] for r in rows}
+    seeds = sorted({seed for _, seed in by})
+    assert len(seeds) == 4
+    assert [by["friction", s] for s in seeds] == [by["clean", s] for s in seeds]
+    assert [by["damping", s] for s in seeds] != [by["clean", s] for s in seeds]

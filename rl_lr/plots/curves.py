@@ -13,6 +13,7 @@ from rl_lr.plots.style import (
     RETURN_LABEL,
     TIMESTEPS_LABEL,
     colours_for,
+    mark_switches,
     new_axes,
     policy_linestyles,
 )
@@ -151,8 +152,7 @@ def plot_learning_curves(
         for step, value in (diverged or {}).get(name, ()):
             ax.plot([step], [value], marker="x", markersize=8, markeredgewidth=2,
                     color=palette[name], linestyle="none")
-    for step in switches:
-        ax.axvline(step, color="0.35", linestyle=":", linewidth=1.2)
+    mark_switches(ax, switches)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)

@@ -20,7 +20,13 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from rl_lr.plots.curves import curve_band
-from rl_lr.plots.style import TIMESTEPS_LABEL, colours_for, new_axes, policy_linestyles
+from rl_lr.plots.style import (
+    TIMESTEPS_LABEL,
+    colours_for,
+    mark_switches,
+    new_axes,
+    policy_linestyles,
+)
 
 __all__ = ["plot_diagnostic"]
 
@@ -67,8 +73,7 @@ def plot_diagnostic(
         ax.fill_between(steps, low, high, color=palette[name], alpha=0.2, linewidth=0)
         ax.plot(steps, centre, color=palette[name], linestyle=styles.get(name, "solid"),
                 linewidth=1.5, label=name)
-    for step in switches:
-        ax.axvline(step, color="0.35", linestyle=":", linewidth=1.2)
+    mark_switches(ax, switches)
     if log_scale:
         ax.set_yscale("log")
     else:  # values, not an offset above the axis (a gradient norm held at its clip)

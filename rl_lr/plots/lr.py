@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from rl_lr.plots.style import TIMESTEPS_LABEL, colours_for, new_axes, policy_linestyles
+from rl_lr.plots.style import (
+    TIMESTEPS_LABEL,
+    colours_for,
+    mark_switches,
+    new_axes,
+    policy_linestyles,
+)
 from rl_lr.schedules import LRPolicy
 
 __all__ = ["lr_band", "plot_lr_curve", "plot_lr_policy", "plot_lr_traces"]
@@ -131,8 +137,7 @@ def plot_lr_traces(
                         step="post" if every_update else None)
         ax.plot(steps, med, color=palette[name], linestyle=styles.get(name, "solid"),
                 linewidth=1.6, label=name, drawstyle="steps-post" if every_update else "default")
-    for step in switches:
-        ax.axvline(step, color="0.35", linestyle=":", linewidth=1.2)
+    mark_switches(ax, switches)
     if log_scale:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

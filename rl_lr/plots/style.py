@@ -24,6 +24,7 @@ __all__ = [
     "OKABE_ITO",
     "RETURN_LABEL",
     "TIMESTEPS_LABEL",
+    "mark_switches",
     "new_axes",
     "new_figure",
     "policy_colours",
@@ -67,6 +68,12 @@ def colours_for(names: Iterable[str], colours: Mapping[str, str] | None) -> dict
     if missing:
         raise ValueError(f"colours must give a colour for every policy, missing {missing}")
     return dict(colours)
+
+
+def mark_switches(ax: Axes, switches: Iterable[float]) -> None:
+    """A dotted vertical line at each regime switch (the one look every figure gives them)."""
+    for step in switches:
+        ax.axvline(step, color="0.35", linestyle=":", linewidth=1.2)
 
 
 def new_figure(width: float = 6.0, height: float = 3.5) -> Figure:
