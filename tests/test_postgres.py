@@ -204,8 +204,12 @@ def test_a_process_killed_mid_trial_and_rerun_continues_the_study(
     assert {t.number: (t.state.name, t.params, t.value) for t in study
             if t.number in before} == before  # kept as they were
     # The killed trial stays RUNNING until Optuna's heartbeat check fails it (its last
-    # heartbeat older than the grace period, 3 minutes); its number is never reused.
+    # heartbeat older than the grace period, 3 minutes: on a slow machine the rerun outlasts
+    # that); it is never completed, and its number is never reused.
     assert [t.number for t in study] == list(range(len(study)))
-    assert {t.number for t in study if t.state.name == "RUNNING"} == {t.number for t in killed}
+    states = {t.number: t.state.name for t in study}
+    killed_numbers = {t.number for t in killed}
+    assert {states[n] for n in killed_numbers} <= {"RUNNING", "FAIL"}
+    assert {n for n, state in states.items() if state == "RUNNING"} <= killed_numbers
     files = set(_numbers_with_files(out))
-    assert {t.number for t in finished} <= files <= {t.number for t in study}
+    assert {t.number for t in finished} - killed_numbers <= files <= {t.number for t in study}
