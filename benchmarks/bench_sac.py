@@ -171,12 +171,17 @@ def per_tensor_check(model: Any) -> str | None:
 
 def divergence_check_cost(seed: int, calls: int = 300, repeats: int = 7) -> None:
     """Microseconds per call of rl-lr's divergence check (it runs at every rollout start,
-    i.e. at every env step of SAC) and of the per-tensor parameter check it replaced, on
-    the SAC model; interleaved repeats, medians."""
+    i.e. at every env step of SAC) as a run calls it, walking the modules at each call, and
+    the per-tensor parameter check of every parameter it replaced, on the SAC model;
+    interleaved repeats, medians."""
     model = make(ALGO, ENV, seed=seed).model
     silence_logger(model)
     model.learn(200)  # losses logged, as during a run
-    checks = {"rl-lr's find_divergence": divergence.find_divergence,
+    collected = divergence.watched_parameters(model)
+    checks = {"rl-lr's check in a run (parameters collected once)":
+              lambda model: divergence.find_divergence(model, collected),
+              "find_divergence walking the modules at each call":
+              divergence.find_divergence,
               "the per-tensor parameter check it replaced": per_tensor_check}
     micros: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):

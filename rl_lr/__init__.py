@@ -18,7 +18,7 @@ from rl_lr.controllers import Controller, KLAdaptive, Plateau, Trend, Volatility
 from rl_lr.errors import SpecError
 from rl_lr.hypergradient import Hypergradient
 from rl_lr.oracles import Oracle
-from rl_lr.resets import ResetOnChange
+from rl_lr.resets import ResetEvery, ResetOnChange
 from rl_lr.schedules import (
     POLICIES,
     Constant,
@@ -58,6 +58,7 @@ hypergradient = Hypergradient
 bandit = Bandit
 oracle = Oracle
 reset_on_change = ResetOnChange
+reset_every = ResetEvery
 
 
 def parse(spec: str | Mapping[str, Any] | LRPolicy | float) -> LRPolicy:
@@ -101,6 +102,7 @@ __all__ = [
     "plateau",
     "polynomial",
     "register",
+    "reset_every",
     "reset_on_change",
     "sequence",
     "step",

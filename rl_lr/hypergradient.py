@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
+from torch._utils import _flatten_dense_tensors
 
 from rl_lr.controllers import Controller, ControllerState
 from rl_lr.schedules import register
@@ -34,8 +35,10 @@ class HypergradientState(ControllerState):
 
 
 def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """One new flat tensor holding all of ``tensors`` (a copy: safe to keep)."""
-    return torch.cat([t.reshape(-1) for t in tensors])
+    """One new flat tensor holding all of ``tensors`` (a copy: safe to keep). Torch's C++
+    flatten (the one DDP uses): ``torch.cat`` of the reshaped tensors, without one Python
+    call per tensor (that loop was a fifth of this controller's cost per optimizer step)."""
+    return _flatten_dense_tensors(tensors)
 
 
 def _adam_direction(optimizer: torch.optim.Optimizer, params: list[Any]) -> torch.Tensor | None:
@@ -108,10 +111,11 @@ class Hypergradient(Controller):
             raise ValueError("hypergradient(variant=adam) needs an Adam-family optimizer")
         s.previous = None if use_adam else grads
         s.steps += 1
+        norm_of = torch.linalg.vector_norm  # what Tensor.norm() calls, minus its Python layer
         if direction is None or direction.shape != grads.shape:
-            return float(grads.norm())
+            return float(norm_of(grads))
         dot, grad_norm, direction_norm = torch.stack(
-            [grads @ direction, grads.norm(), direction.norm()]).tolist()
+            [grads @ direction, norm_of(grads), norm_of(direction)]).tolist()
         norm = grad_norm * direction_norm
         s.cosine = dot / norm if norm > 0 else 0.0
         if self.rule == "multiplicative":

@@ -1,4 +1,5 @@
-"""Optimizer-state resets triggered by a detected change in the observed returns.
+"""Optimizer-state resets triggered by a detected change in the observed returns, or at
+known change points.
 
 ``reset_on_change(policy, ...)`` wraps any LR policy (a schedule or a controller, whose LR it
 leaves alone) and adds one action: when a change detector on the observed episode returns
@@ -7,7 +8,10 @@ Adam's moments and step counter gone, as in a newly built optimizer) or with its
 restarted (``clear=step``: the Adam-Rel reset of :mod:`rl_lr.optimizer_arms`, on change
 instead of at every update). It composes: ``reset_on_change(plateau(3e-4))`` cuts the LR on
 plateaus *and* resets the optimizer on changes; ``oracle(reset_on_change(3e-4))`` detects
-changes on the clean returns (:mod:`rl_lr.oracles`).
+changes on the clean returns (:mod:`rl_lr.oracles`). ``reset_every(policy, every=N)`` resets
+at every multiple of ``N`` env steps instead: the informed arm of an experiment whose env
+changes on a known period (``damping_switch(..., every=N)``), which tells a detector that
+fires late or falsely apart from resets that do not help at all.
 
 Sources: resetting the optimizer's state when the task changes helps deep RL agents keep
 learning (Asadi et al., "Resetting the Optimizer in Deep RL: An Empirical Study", NeurIPS
@@ -35,7 +39,7 @@ from rl_lr.controllers import Controller, ControllerState, robust_noise
 from rl_lr.schedules import register
 from rl_lr.signals import TrainingSignals
 
-__all__ = ["ResetOnChange", "clear_optimizer_state", "reset_timesteps"]
+__all__ = ["ResetEvery", "ResetOnChange", "clear_optimizer_state", "reset_timesteps"]
 
 
 def reset_timesteps(optimizer: Any) -> int:
@@ -124,17 +128,68 @@ class ResetOnChange(Controller):
             s.returns = []
 
     def on_optimizer_step(self, optimizer: Any) -> float | None:
-        s: ResetState = self.state
-        if s.pending:
-            if self.clear == "all":
-                clear_optimizer_state(optimizer)
-            else:
-                reset_timesteps(optimizer)
-            s.pending = False
-            s.cleared += 1
-        return self.base.on_optimizer_step(optimizer)
+        return _reset_if_pending(self, optimizer)
 
     def log_values(self) -> dict[str, float]:
         s: ResetState = self.state
         return {**self.base.log_values(), "resets": float(s.resets),
                 "cleared": float(s.cleared), "change_statistic": float(s.statistic)}
+
+
+def _reset_if_pending(policy: ResetOnChange | ResetEvery, optimizer: Any) -> float | None:
+    """The optimizer step hook of both resets: clear ``optimizer``'s state (or restart its
+    timestep) if a reset is pending, then let the base policy see the step."""
+    s = policy.state
+    if s.pending:
+        if policy.clear == "all":
+            clear_optimizer_state(optimizer)
+        else:
+            reset_timesteps(optimizer)
+        s.pending = False
+        s.cleared += 1
+    return policy.base.on_optimizer_step(optimizer)
+
+
+@register("reset_every")
+@dataclass(frozen=True, repr=False)
+class ResetEvery(Controller):
+    """``reset_every(base, every, clear=all)``: reset the optimizer's state at each multiple
+    of ``every`` env steps (at the first optimizer step after it); the LR is ``base``'s.
+
+    Knowing when the env changes is knowledge no deployed agent has, so an experiment labels
+    this arm ``oracle_*``: it is the reset of :class:`ResetOnChange` with a perfect detector.
+    ``clear`` as there. Logged: ``resets``, ``cleared``.
+
+    >>> import rl_lr
+    >>> rl_lr.parse("reset_every(3e-4, every=5000)")
+    reset_every(constant(0.0003), every=5000)
+    """
+
+    every: int
+    clear: Literal["all", "step"] = "all"
+
+    state_class: ClassVar[type[ControllerState]] = ResetState
+    needs_gradients: ClassVar[bool] = True  # the optimizer step hook is where it resets
+
+    def validate(self) -> None:
+        super().validate()
+        if self.every < 1:
+            raise self.fail("every", "must be an integer >= 1 (env steps between resets)")
+
+    def wants(self, signals: TrainingSignals) -> bool:
+        return True  # every observation: the step count is the measurement
+
+    def update(self, signals: TrainingSignals) -> None:
+        s: ResetState = self.state
+        boundaries = signals.num_timesteps // self.every
+        if boundaries > s.resets:
+            s.resets = boundaries
+            s.pending = True
+
+    def on_optimizer_step(self, optimizer: Any) -> float | None:
+        return _reset_if_pending(self, optimizer)
+
+    def log_values(self) -> dict[str, float]:
+        s: ResetState = self.state
+        return {**self.base.log_values(), "resets": float(s.resets),
+                "cleared": float(s.cleared)}

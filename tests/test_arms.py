@@ -122,6 +122,23 @@ def test_reset_on_change_composes_and_validates() -> None:
         rl_lr.parse("reset_on_change(3e-4, window=1)")
 
 
+def test_reset_every_clears_a_live_ppo_optimizer_once_per_boundary_crossed() -> None:
+    agent = make("ppo", "CartPole-v1", seed=0, total_timesteps=640,
+                 lr="reset_every(constant(1e-3), every=200)", **TINY_PPO)
+    optimizer = agent.model.policy.optimizer
+    sizes: list[int] = []  # len(optimizer.state) as each step starts, after rl-lr's hook ran
+    optimizer.register_step_pre_hook(lambda opt, args, kwargs: sizes.append(len(opt.state)))
+    agent.model.learn(640)
+    policy = agent.hook.attached.policy_for("policy")
+    # boundaries 200, 400, 600, seen after the updates at 256, 448 and 640 steps; the last
+    # one's reset waits for an update that never comes
+    assert (policy.state.resets, policy.state.cleared, policy.state.pending) == (3, 2, True)
+    assert sizes[0] == 0 and sizes.count(0) == 1 + policy.state.cleared
+    assert policy.log_values()["cleared"] == 2.0
+    with pytest.raises(SpecError, match="every must be an integer >= 1"):
+        rl_lr.parse("reset_every(3e-4, every=0)")
+
+
 # ---------------------------------------------------------------- Adam-Rel, TRAC, equal betas
 def test_adam_rel_restarts_the_timestep_at_each_ppo_update() -> None:
     agent = make("ppo", "CartPole-v1", seed=0, total_timesteps=192,

@@ -148,6 +148,32 @@ def test_budgets_and_designs_must_be_equal_and_distinct() -> None:
         plan_runs(experiment_from_dict(_experiment(families=bad_spec)))
 
 
+def test_a_family_may_bring_its_own_optimizer_and_keeps_the_condition_label() -> None:
+    families = {**FAMILIES, "adam_rel": {"lr": "constant({lr})", "optimizer": "adam_rel()",
+                                         "space": {"lr": {"log": [1e-4, 1e-2]}}}}
+    plan = plan_runs(experiment_from_dict(_experiment(families=families)))
+    optimizers = {(run.labels["lr"], run.labels["optimizer"], run.config.to_dict()["optimizer"])
+                  for run in plan}
+    assert optimizers == {("constant", "none", None), ("plateau", "none", None),
+                          ("adam_rel", "none", "adam_rel()")}
+    # the same LR configurations as the constant's, yet other runs (their optimizer differs)
+    constant = {r.config.to_dict()["lr"] for r in plan if r.labels["lr"] == "constant"}
+    assert constant == {r.config.to_dict()["lr"] for r in plan if r.labels["lr"] == "adam_rel"}
+    assert len({r.run_id for r in plan}) == len(plan)
+    with pytest.raises(ExperimentError) as caught:
+        plan_runs(experiment_from_dict(_experiment(
+            families={**families, "volatility": {"lr": "oracle(volatility({lr}))",
+                                                 "space": {"lr": {"log": [1e-4, 1e-2]}}},
+                      "sgd": {"lr": "constant({lr})", "optimizer": "sgd(nope=1)",
+                              "space": {"lr": {"log": [1e-4, 1e-2]}}}},
+            grid={"env": ["CartPole-v1"], "algo": ["ppo"], "optimizer": ["adam()"]})))
+    errors = caught.value.errors
+    assert len(errors) == 3, errors
+    assert errors[0].startswith("families.sgd.optimizer: ")
+    assert errors[1].startswith("families.volatility: an oracle policy sees the clean reward")
+    assert errors[2].startswith("grid.optimizer: the families set their own optimizers")
+
+
 def test_rl_lr_bench_refuses_overlapping_seeds_with_exit_2_and_writes_nothing(
         tmp_path: Path) -> None:
     data = yaml.safe_load(FAIR_SMOKE.read_text())

@@ -94,6 +94,10 @@ EXAMPLES: dict[str, tuple[LRPolicy, str]] = {
         rl_lr.reset_on_change(rl_lr.cosine(1e-3), window=5, clear="step"),
         "reset_on_change(cosine(1e-3), window=5, clear=step)",
     ),
+    "reset_every": (  # rl_lr.resets (tests/test_arms.py)
+        rl_lr.reset_every(rl_lr.constant(1e-3), every=5000, clear="step"),
+        "reset_every(1e-3, every=5000, clear=step)",
+    ),
     "oracle": (  # rl_lr.oracles (tests/test_arms.py)
         rl_lr.oracle(rl_lr.plateau(1e-3, patience=3)),
         "oracle(plateau(1e-3, patience=3))",

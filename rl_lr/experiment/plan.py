@@ -221,6 +221,7 @@ def plan_test_runs(experiment: Experiment, selected: Sequence[Selected]) -> list
     errors: list[str] = []
     read = _read_axis_values(experiment, errors)
     chosen = {(s.condition, s.family): s for s in selected}
+    optimizers = _family_optimizers(protocol, errors)
     points = []
     for point, where in _expand_grids(experiment, errors):
         for family in protocol.families:
@@ -230,8 +231,9 @@ def plan_test_runs(experiment: Experiment, selected: Sequence[Selected]) -> list
                               f"configuration chosen for family {family.name}")
                 continue
             spec = read_spec("lr", choice.spec)
-            points += [(_protocol_point(point, family.name, spec, seed, schema.TEST,
-                                        choice.trial), where) for seed in protocol.test_seeds]
+            points += [(_protocol_point(point, family.name, spec, optimizers[family.name],
+                                        seed, schema.TEST, choice.trial), where)
+                       for seed in protocol.test_seeds]
     if errors:
         raise ExperimentError(experiment.source, errors)
     planned = _plan_points(experiment, points, read, errors)
@@ -240,11 +242,15 @@ def plan_test_runs(experiment: Experiment, selected: Sequence[Selected]) -> list
     return planned
 
 
-def _protocol_point(condition: dict[str, Any], family: str, spec: Spelled, seed: int,
-                    phase: str, trial: int) -> dict[str, Any]:
-    """A run of a protocol: a condition's labels and values with the family as its ``lr``,
-    the seed, then the ``phase`` and ``trial`` labels (in the axes' order, as a grid's)."""
+def _protocol_point(condition: dict[str, Any], family: str, spec: Spelled,
+                    optimizer: Spelled | None, seed: int, phase: str,
+                    trial: int) -> dict[str, Any]:
+    """A run of a protocol: a condition's labels and values with the family as its ``lr``
+    (and its ``optimizer``, if it has one, under the condition's label), the seed, then the
+    ``phase`` and ``trial`` labels (in the axes' order, as a grid's)."""
     given = {schema.LR: (family, spec), schema.SEED: (label_of(seed), seed)}
+    if optimizer is not None:
+        given[schema.OPTIMIZER] = (condition["labels"][schema.OPTIMIZER], optimizer)
     labels: dict[str, str] = {}
     values: dict[str, Any] = {}
     for axis in AXES:
@@ -260,6 +266,7 @@ def _protocol_point(condition: dict[str, Any], family: str, spec: Spelled, seed:
 def _tuning_points(protocol: Protocol, conditions: list[tuple[dict[str, Any], str]],
                    errors: list[str]) -> list[tuple[dict[str, Any], str]]:
     """Every condition x family x configuration (its spec read once) x tuning seed."""
+    optimizers = _family_optimizers(protocol, errors)
     trials: list[tuple[str, int, Spelled]] = []
     for family in protocol.families:
         for trial, text in enumerate(protocol.trials(family)):
@@ -267,9 +274,33 @@ def _tuning_points(protocol: Protocol, conditions: list[tuple[dict[str, Any], st
                 trials.append((family.name, trial, read_spec("lr", text)))
             except SpecError as err:
                 errors.append(f"families.{family.name}.lr: trial {trial} ({text}): {err}")
-    return [(_protocol_point(point, family, spec, seed, schema.TUNE, trial), where)
+                continue
+            if trial == 0 and is_oracle(trials[-1][2].value) and (
+                    "oracle" not in family.name.lower()):
+                errors.append(f"families.{family.name}: an oracle policy sees the clean reward; "
+                              f"its name must say so (e.g. oracle_{family.name})")
+    if any(optimizers.values()):
+        errors += [f"{where}.optimizer: the families set their own optimizers; a grid with "
+                   "families has no optimizer axis" for where in dict.fromkeys(
+                       where for point, where in conditions
+                       if point["values"][schema.OPTIMIZER] is not None)]
+    return [(_protocol_point(point, family, spec, optimizers.get(family), seed, schema.TUNE,
+                             trial), where)
             for point, where in conditions for family, trial, spec in trials
             for seed in protocol.tuning_seeds]
+
+
+def _family_optimizers(protocol: Protocol, errors: list[str]) -> dict[str, Spelled | None]:
+    """Each family's optimizer spec, read once (``None``: the condition's optimizer)."""
+    optimizers: dict[str, Spelled | None] = {}
+    for family in protocol.families:
+        try:
+            optimizers[family.name] = (None if family.optimizer is None
+                                       else read_spec(schema.OPTIMIZER, family.optimizer))
+        except SpecError as err:
+            errors.append(f"families.{family.name}.optimizer: {err}")
+            optimizers[family.name] = None
+    return optimizers
 
 
 def _unequal_budgets(planned: Sequence[PlannedRun]) -> list[str]:

@@ -15,6 +15,7 @@ configuration per family and condition (``selection.csv``).
       plateau:
         lr: "plateau({lr}, patience={patience})"
         space: {lr: {log: [1e-4, 1e-2]}, patience: {int: [2, 10]}}
+      adam_rel: {lr: "constant({lr})", optimizer: "adam_rel()", space: {lr: {log: [1e-4, 1e-2]}}}
 
 A **condition** is one combination of the grid's other axes (env, algo, perturb, optimizer,
 ``set.*``). Phase 1, tuning: in every condition, each family runs each of its
@@ -32,6 +33,9 @@ Rules, checked before anything runs:
   (a slot may carry a format spec, ``{lr:.2e}``);
 - every family has a space: every policy has at least a base LR to tune, so a family without
   a knob is refused rather than run untuned next to tuned ones;
+- a family's ``optimizer`` (a fixed spec) replaces the algorithm's own in its runs, which
+  keep the condition's ``optimizer`` label; the grid then has no ``optimizer`` axis;
+- a family whose policy is an oracle (it sees the clean reward) says so in its name;
 - every family gets the same budget: ``configurations`` x tuning seeds runs of the same steps
   in each condition (an override that changes one family's steps is refused,
   :func:`rl_lr.experiment.plan.plan_runs`), and its configurations are distinct;
@@ -72,7 +76,7 @@ __all__ = [
 
 PROTOCOL_KEYS = ("tuning_seeds", "test_seeds", "configurations", "select", "search_seed",
                  "other_seeds_used_to_choose")
-FAMILY_KEYS = ("lr", "space")
+FAMILY_KEYS = ("lr", "space", "optimizer")
 DIMENSION_KINDS = ("log", "uniform", "int", "choice")
 SELECT_METRICS = (schema.EVAL_AUC, schema.FINAL_EVAL_RETURN)
 NOT_CONDITION = (schema.LR, schema.SEED, schema.PHASE, schema.TRIAL)  # labels within one
@@ -115,11 +119,13 @@ def _text(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Family:
-    """A policy family: its spec ``template`` with ``{slots}``, and the space of its slots."""
+    """A policy family: its spec ``template`` with ``{slots}``, the space of its slots, and
+    the optimizer spec its runs use (``None``: the condition's)."""
 
     name: str
     template: str
     space: tuple[Dimension, ...]
+    optimizer: str | None = None
 
     def render(self, values: Mapping[str, Any]) -> str:
         """The template with every slot filled (``{lr}``, or ``{lr:.2e}`` formatted)."""
@@ -215,7 +221,11 @@ def parse_family(name: str, data: Any, where: str, errors: list[str]) -> Family 
         return None
     errors.extend(f"{where}.{k}: unknown key (allowed: {', '.join(FAMILY_KEYS)})"
                   for k in data if k not in FAMILY_KEYS)
-    template, space = data.get("lr"), data.get("space")
+    template, space, optimizer = data.get("lr"), data.get("space"), data.get("optimizer")
+    if optimizer is not None and (not isinstance(optimizer, str) or not optimizer.strip()):
+        errors.append(f"{where}.optimizer: an optimizer spec such as \"adam_rel()\", got "
+                      f"{optimizer!r}")
+        return None
     if not isinstance(template, str) or not template.strip():
         errors.append(f"{where}.lr: required, a spec template such as \"constant({{lr}})\"")
         return None
@@ -243,7 +253,7 @@ def parse_family(name: str, data: Any, where: str, errors: list[str]) -> Family 
         return None
     if any(d is None for d in dims):
         return None
-    return Family(name, template, tuple(d for d in dims if d is not None))
+    return Family(name, template, tuple(d for d in dims if d is not None), optimizer)
 
 
 def _seeds(data: Mapping[str, Any], key: str, required: bool, errors: list[str]) -> list[int]:

@@ -41,7 +41,7 @@ from rl_lr.agents import evaluate
 from rl_lr.files import write_csv
 from rl_lr.run import checkpoint
 from rl_lr.run.console import ProgressBar
-from rl_lr.run.divergence import raise_if_diverged
+from rl_lr.run.divergence import raise_if_diverged, watched_parameters
 from rl_lr.run.lr_trace import LRTrace
 from rl_lr.run.recorder import TIMING_COLUMNS, columns, eval_seed, progress_row, timing_row
 from rl_lr.sb3 import GradientNorms, LRHook, network_optimizers
@@ -79,10 +79,13 @@ class RestoreCheckpointState(BaseCallback):
 
 class DivergenceCheck(BaseCallback):
     """At every rollout start: raise :class:`~rl_lr.run.divergence.Diverged` if a loss, the KL
-    or a parameter is not finite."""
+    or a parameter is not finite (the parameters collected once, at the start of learn())."""
+
+    def _init_callback(self) -> None:
+        self.parameters = watched_parameters(self.model)
 
     def _on_rollout_start(self) -> None:
-        raise_if_diverged(self.model)
+        raise_if_diverged(self.model, self.parameters)
 
     def _on_step(self) -> bool:
         return True

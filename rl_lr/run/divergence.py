@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-__all__ = ["Diverged", "find_divergence", "raise_if_diverged"]
+__all__ = ["Diverged", "find_divergence", "raise_if_diverged", "watched_parameters"]
 
 # train/* statistics besides the losses whose non-finite value means divergence (others, such
 # as explained_variance, are legitimately NaN at times).
@@ -27,9 +27,29 @@ class Diverged(Exception):  # noqa: N818  (a result, not an error)
         self.reason = reason
 
 
-def find_divergence(model: BaseAlgorithm) -> str | None:
+def watched_parameters(model: BaseAlgorithm) -> list[tuple[str, torch.Tensor]]:
+    """The policy's parameters the check reads, by name order: all but the target networks'
+    (``critic_target``, ``actor_target``, ``q_net_target``: SB3 fills them only by polyak
+    averaging or copying the network registered before them, so they are finite whenever that
+    one is, and the first non-finite parameter by name order is never theirs).
+
+    >>> from rl_lr.agents import make
+    >>> names = [name for name, _ in watched_parameters(make("sac", "Pendulum-v1").model)]
+    >>> names[0], any("critic_target" in name for name in names)
+    ('actor.latent_pi.0.weight', False)
+    """
+    return [(name, param) for name, param in model.policy.named_parameters()
+            if not name.split(".", 1)[0].endswith("_target")]
+
+
+def find_divergence(model: BaseAlgorithm,
+                    parameters: list[tuple[str, torch.Tensor]] | None = None) -> str | None:
     """Why the model has diverged, or ``None``: a non-finite loss (``train/*loss*``),
-    ``train/approx_kl``, ``train/ent_coef`` or parameter."""
+    ``train/approx_kl``, ``train/ent_coef`` or parameter.
+
+    ``parameters``: :func:`watched_parameters` of the model, collected once by a caller that
+    checks at every rollout (walking the modules costs more than the check itself on SAC).
+    """
     logger = model.__dict__.get("_logger")  # absent on a loaded model before learn()
     for key, value in (logger.name_to_value.items() if logger is not None else ()):
         name = key.removeprefix("train/")
@@ -37,21 +57,22 @@ def find_divergence(model: BaseAlgorithm) -> str | None:
                 and isinstance(value, (int, float, np.floating)) \
                 and not math.isfinite(float(value)):
             return f"{key} is {float(value)}"
+    named = watched_parameters(model) if parameters is None else parameters
     with torch.no_grad():
-        params = dict(model.policy.named_parameters())
         # Runs at every rollout start (every env step for SAC): one foreach call first (a finite
         # norm means finite entries; ~0.25 ms vs ~1.6 ms per check on SAC's default networks).
-        if not params or bool(torch.isfinite(
-                torch.stack(torch._foreach_norm(list(params.values())))).all()):
+        if not named or bool(torch.isfinite(
+                torch.stack(torch._foreach_norm([param for _, param in named]))).all()):
             return None
-        for name, param in params.items():  # which one: the first by name order, as before
+        for name, param in named:  # which one: the first by name order, as before
             if not bool(torch.isfinite(param).all()):
                 return f"parameter {name} is not finite"
     return None
 
 
-def raise_if_diverged(model: BaseAlgorithm) -> None:
+def raise_if_diverged(model: BaseAlgorithm,
+                      parameters: list[tuple[str, torch.Tensor]] | None = None) -> None:
     """Raise :class:`Diverged` at the model's step if :func:`find_divergence` finds a reason."""
-    reason = find_divergence(model)
+    reason = find_divergence(model, parameters)
     if reason is not None:
         raise Diverged(int(model.num_timesteps), reason)
