@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from rl_lr.controllers import Controller, ControllerState, robust_noise
-from rl_lr.schedules import register
+from rl_lr.schedules import LRPolicy, register
 from rl_lr.signals import TrainingSignals
 
 __all__ = ["ResetEvery", "ResetOnChange", "clear_optimizer_state", "reset_timesteps"]
@@ -73,9 +73,37 @@ class ResetState(ControllerState):
     pending: bool = False
 
 
+class _ResetsOptimizer:
+    """What both resets share: the state, the optimizer step hook that applies a pending
+    reset (``clear=all``: a cleared state; ``step``: a restarted timestep) before the base
+    policy sees the step, and the logged counters ``resets`` and ``cleared``."""
+
+    base: LRPolicy
+    state: ResetState
+    clear: Literal["all", "step"]
+
+    state_class: ClassVar[type[ControllerState]] = ResetState
+    needs_gradients: ClassVar[bool] = True  # the optimizer step hook is where it resets
+
+    def on_optimizer_step(self, optimizer: Any) -> float | None:
+        s = self.state
+        if s.pending:
+            if self.clear == "all":
+                clear_optimizer_state(optimizer)
+            else:
+                reset_timesteps(optimizer)
+            s.pending = False
+            s.cleared += 1
+        return self.base.on_optimizer_step(optimizer)
+
+    def log_values(self) -> dict[str, float]:
+        return {**self.base.log_values(), "resets": float(self.state.resets),
+                "cleared": float(self.state.cleared)}
+
+
 @register("reset_on_change")
 @dataclass(frozen=True, repr=False)
-class ResetOnChange(Controller):
+class ResetOnChange(_ResetsOptimizer, Controller):
     """``reset_on_change(base, window=10, threshold=3, direction=drop, clear=all)``: reset
     the optimizer's state when the observed return changes abruptly; the LR is ``base``'s.
 
@@ -99,9 +127,6 @@ class ResetOnChange(Controller):
     threshold: float = 3.0
     direction: Literal["drop", "both"] = "drop"
     clear: Literal["all", "step"] = "all"
-
-    state_class: ClassVar[type[ControllerState]] = ResetState
-    needs_gradients: ClassVar[bool] = True  # the optimizer step hook is where it resets
 
     def validate(self) -> None:
         super().validate()
@@ -127,32 +152,13 @@ class ResetOnChange(Controller):
             s.pending = True
             s.returns = []
 
-    def on_optimizer_step(self, optimizer: Any) -> float | None:
-        return _reset_if_pending(self, optimizer)
-
     def log_values(self) -> dict[str, float]:
-        s: ResetState = self.state
-        return {**self.base.log_values(), "resets": float(s.resets),
-                "cleared": float(s.cleared), "change_statistic": float(s.statistic)}
-
-
-def _reset_if_pending(policy: ResetOnChange | ResetEvery, optimizer: Any) -> float | None:
-    """The optimizer step hook of both resets: clear ``optimizer``'s state (or restart its
-    timestep) if a reset is pending, then let the base policy see the step."""
-    s = policy.state
-    if s.pending:
-        if policy.clear == "all":
-            clear_optimizer_state(optimizer)
-        else:
-            reset_timesteps(optimizer)
-        s.pending = False
-        s.cleared += 1
-    return policy.base.on_optimizer_step(optimizer)
+        return {**super().log_values(), "change_statistic": float(self.state.statistic)}
 
 
 @register("reset_every")
 @dataclass(frozen=True, repr=False)
-class ResetEvery(Controller):
+class ResetEvery(_ResetsOptimizer, Controller):
     """``reset_every(base, every, clear=all)``: reset the optimizer's state at each multiple
     of ``every`` env steps (at the first optimizer step after it); the LR is ``base``'s.
 
@@ -168,9 +174,6 @@ class ResetEvery(Controller):
     every: int
     clear: Literal["all", "step"] = "all"
 
-    state_class: ClassVar[type[ControllerState]] = ResetState
-    needs_gradients: ClassVar[bool] = True  # the optimizer step hook is where it resets
-
     def validate(self) -> None:
         super().validate()
         if self.every < 1:
@@ -185,11 +188,3 @@ class ResetEvery(Controller):
         if boundaries > s.resets:
             s.resets = boundaries
             s.pending = True
-
-    def on_optimizer_step(self, optimizer: Any) -> float | None:
-        return _reset_if_pending(self, optimizer)
-
-    def log_values(self) -> dict[str, float]:
-        s: ResetState = self.state
-        return {**self.base.log_values(), "resets": float(s.resets),
-                "cleared": float(s.cleared)}
