@@ -53,7 +53,8 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "ALGO", "AUC_IQM", "AXES", "BEST_TXT", "CHECKPOINT_DIR", "CONFIGURATIONS", "CONFIG_YAML",
+    "ALGO", "AUC_IQM", "AXES", "BASE_LR", "BEST_TXT", "CHECKPOINT_DIR", "CONFIGURATIONS",
+    "CONFIG_YAML",
     "CURVES_COLUMNS", "CURVES_CSV",
     "DISPERSION_RUNS", "DISPERSION_TIME", "DIVERGED", "DIVERGED_AT", "DIVERGED_RATE",
     "DIVERGENCE_REASON", "ENV", "ERROR", "EVAL_AUC", "EVAL_RETURN_MEAN", "EVAL_RETURN_STD",
@@ -119,6 +120,7 @@ OPTIMIZER = "optimizer"
 SEED = "seed"
 AXES = (ENV, ALGO, LR, PERTURB, OPTIMIZER, SEED)
 SET_PREFIX = "set."  # a hyper-parameter axis: set.<name>
+BASE_LR = "base_lr"  # a grid's base-LR axis, filled into its lr specs' {base_lr}
 # An experiment with a protocol: the labels after the axes (rl_lr.experiment.protocol)
 PHASE = "phase"  # TUNE: a tuning run, which only chooses; TEST: a run that is scored
 TRIAL = "trial"  # the configuration's index in its family's design

@@ -78,6 +78,41 @@ def test_a_list_of_grids_plans_each_cross_product_and_names_errors_by_index() ->
         experiment_from_dict({"name": "t", "grid": ["CartPole-v1"]})
 
 
+def test_a_base_lr_axis_fills_every_lr_spec_and_labels_the_runs(tmp_path: Path) -> None:
+    data = {"name": "t", "budget": {"steps": 128, "eval_every": 64, "eval_episodes": 1},
+            "grid": {"env": ["CartPole-v1"], "algo": ["ppo"], "seed": [0],
+                     "lr": {"constant": "constant({base_lr})",
+                            "kl": "kl_adaptive({base_lr}, target=0.01)"},
+                     "base_lr": {"x0.1": "1e-4", "x1": 1e-3}, "set": {"n_steps": [64]}}}
+    plan = plan_runs(experiment_from_dict(data))
+    assert [(r.labels["lr"], r.labels["base_lr"], r.config.to_dict()["lr"]) for r in plan] == [
+        ("constant", "x0.1", "constant(0.0001)"), ("kl", "x0.1", "kl_adaptive(0.0001, "
+                                                    "target=0.01)"),
+        ("constant", "x1", "constant(0.001)"), ("kl", "x1", "kl_adaptive(0.001, target=0.01)")]
+    out = tmp_path / "out"
+    run_experiment(experiment_from_dict(data), out, backend="serial", quiet=True, report=False)
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert sorted((r["lr"], r["base_lr"]) for r in rows) == [
+        ("constant", "x0.1"), ("constant", "x1"), ("kl", "x0.1"), ("kl", "x1")]
+    groups = list(csv.DictReader((out / "metrics.csv").open()))
+    assert sorted((g["lr"], g["base_lr"]) for g in groups) == sorted(
+        (r["lr"], r["base_lr"]) for r in rows)  # one group per policy and base LR
+    problems = {**data, "grid": {**data["grid"], "lr": {"fixed": "constant(1e-3)",
+                                                        "bad": "cosin({base_lr})"},
+                                 "base_lr": [1e-3, -1]}}
+    with pytest.raises(ExperimentError) as caught:
+        experiment_from_dict(problems)
+    assert caught.value.errors == [
+        "grid.base_lr: a list (or label: value mapping) of LRs > 0, got [0.001, -1]",
+        "grid.lr: 'constant(1e-3)' has no {base_lr} to fill (a grid with a base_lr axis "
+        "varies the base LR of every lr spec)"]
+    with pytest.raises(ExperimentError) as caught:
+        plan_runs(experiment_from_dict({**problems, "grid": {**problems["grid"],
+                                                               "lr": {"bad": "cosin({base_lr})"},
+                                                               "base_lr": [1e-3]}}))
+    assert caught.value.errors[0].startswith("grid[base_lr=0.001].lr.bad: ")
+
+
 def test_metrics_time_regime_switches_in_all_envs_steps(tmp_path: Path) -> None:
     """``switch(unit=steps)`` counts each vectorised env's own steps: with 4 envs, the switch
     at 100 steps is at SB3 timestep 400 (metrics.csv's switch_drop is measured there)."""

@@ -13,6 +13,8 @@
       optimizer: {adam: null}        # null: the algorithm's own optimizer
       seed: [0, 1, 2]
       set: {batch_size: [64, 256]}   # any hyper-parameter as an axis
+      base_lr: [3e-4, 1e-3]          # optional: fills {base_lr} in every lr spec of the grid,
+                                     # e.g. lr: {kl: "kl_adaptive({base_lr})"} (a label too)
     overrides:                       # per axis value: budget keys and hyper-parameters
       env:
         Pendulum-v1: {steps: 100000, set: {n_steps: 1024}}
@@ -29,15 +31,18 @@ the presets and compatibility rules; every problem is reported at once with its 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rl_lr.agents.hyperparams import coerce_numbers
 from rl_lr.errors import SpecError
 from rl_lr.experiment.protocol import Protocol, parse_protocol
 from rl_lr.files import read_yaml
 from rl_lr.schema import (
     AXES,  # re-exported: the axes an experiment's grid may have
+    BASE_LR,
     LR,
     SEED,
 )
@@ -92,10 +97,40 @@ class Experiment:
         return data
 
     def grids(self) -> list[tuple[str, dict[str, Any]]]:
-        """Each grid with its YAML path: ``[("grid", {...})]``, or ``grid[i]`` for a list."""
-        if isinstance(self.grid, list):
-            return [(f"grid[{i}]", grid) for i, grid in enumerate(self.grid)]
-        return [("grid", self.grid)] if self.grid else []
+        """Each grid with its YAML path: ``[("grid", {...})]``, or ``grid[i]`` for a list; a
+        grid with a ``base_lr`` axis as one grid per base LR, ``grid[base_lr=LABEL]``, its lr
+        specs filled in and ``base_lr`` a one-value axis (:func:`per_base_lr`)."""
+        listed = ([(f"grid[{i}]", grid) for i, grid in enumerate(self.grid)]
+                  if isinstance(self.grid, list) else [("grid", self.grid)] if self.grid else [])
+        return [sub for where, grid in listed for sub in per_base_lr(where, grid)]
+
+
+def base_lrs(grid: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A grid's ``base_lr`` axis as ``[(label, value)]`` (a list labels each value by itself);
+    empty without one."""
+    values = grid.get(BASE_LR)
+    if isinstance(values, dict):
+        return [(str(label), coerce_numbers(value)) for label, value in values.items()]
+    return ([(str(value), coerce_numbers(value)) for value in values]
+            if isinstance(values, list) else [])
+
+
+def per_base_lr(where: str, grid: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``grid`` as one grid per base LR, each lr spec's ``{base_lr}`` replaced by the number.
+
+    >>> per_base_lr("grid", {"lr": {"c": "constant({base_lr})"}, "base_lr": {"low": 1e-4}})
+    [('grid[base_lr=low]', {'lr': {'c': 'constant(0.0001)'}, 'base_lr': {'low': 0.0001}})]
+    """
+    if BASE_LR not in grid:
+        return [(where, grid)]
+    specs = grid.get(LR)
+    labelled = (list(specs.items()) if isinstance(specs, dict)
+                else [(spec, spec) for spec in specs] if isinstance(specs, list) else [])
+    return [(f"{where}[{BASE_LR}={label}]",
+             {**grid, LR: {str(name): str(spec).replace("{base_lr}", repr(float(value)))
+                           for name, spec in labelled},
+              BASE_LR: {label: value}})
+            for label, value in base_lrs(grid)]
 
 
 def load_experiment(path: Path | str) -> Experiment:
@@ -124,6 +159,7 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
         errors.append("grid: must be a mapping of axes, or a list of such mappings")
     if not data.get("grid") and not data.get("runs"):
         errors.append("grid / runs: an experiment needs a grid, a list of runs, or both")
+    errors += _base_lr_errors(grid)
     protocol = None
     if "protocol" in data or "families" in data:
         protocol = parse_protocol(data.get("protocol"), data.get("families"), errors)
@@ -145,11 +181,32 @@ def _protocol_grid_errors(data: dict[str, Any]) -> list[str]:
     grids = ([(f"grid[{i}]", g) for i, g in enumerate(grid)] if isinstance(grid, list)
              else [("grid", grid)] if isinstance(grid, dict) else [])
     errors = [f"{where}.{axis}: not allowed next to a protocol (the "
-              f"{'families' if axis == LR else 'protocol seeds'} take its place)"
-              for where, g in grids if isinstance(g, dict) for axis in PROTOCOL_AXES if axis in g]
+              f"{'protocol seeds' if axis == SEED else 'families'} take its place)"
+              for where, g in grids if isinstance(g, dict)
+              for axis in (*PROTOCOL_AXES, BASE_LR) if axis in g]
     if data.get("runs"):
         errors.append("runs: not allowed next to a protocol (every run comes from the grid, "
                       "the families and the protocol seeds)")
     return errors
 
 
+def _base_lr_errors(grid: Any) -> list[str]:
+    """A ``base_lr`` axis: positive finite numbers, and ``{base_lr}`` in every lr spec."""
+    grids = ([(f"grid[{i}]", g) for i, g in enumerate(grid)] if isinstance(grid, list)
+             else [("grid", grid)] if isinstance(grid, dict) else [])
+    errors = []
+    for where, g in grids:
+        if not isinstance(g, dict) or BASE_LR not in g:
+            continue
+        values = base_lrs(g)
+        if not values or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf
+                for _, v in values):
+            errors.append(f"{where}.{BASE_LR}: a list (or label: value mapping) of LRs > 0, "
+                          f"got {g[BASE_LR]!r}")
+        specs = g.get(LR)
+        texts = list(specs.values()) if isinstance(specs, dict) else specs or []
+        errors += [f"{where}.{LR}: {spec!r} has no {{base_lr}} to fill (a grid with a "
+                   f"{BASE_LR} axis varies the base LR of every lr spec)"
+                   for spec in texts if "{base_lr}" not in str(spec)]
+    return errors

@@ -99,9 +99,9 @@ def _expand_grids(experiment: Experiment, errors: list[str]) -> list[tuple[dict[
 
 def _expand_grid(grid: dict[str, Any], where: str, errors: list[str],
                  required: tuple[str, ...] = AXES) -> list[tuple[dict[str, Any], str]]:
-    unknown = [k for k in grid if k not in (*AXES, "set")]
-    errors.extend(f"{where}.{k}: unknown axis (allowed: {', '.join((*AXES, 'set'))})"
-                  for k in unknown)
+    unknown = [k for k in grid if k not in (*AXES, "set", schema.BASE_LR)]
+    errors.extend(f"{where}.{k}: unknown axis (allowed: "
+                  f"{', '.join((*AXES, 'set', schema.BASE_LR))})" for k in unknown)
     axes: dict[str, list[tuple[str, Any]]] = {}
     for axis in required:
         values = _axis(grid, axis)
@@ -114,6 +114,8 @@ def _expand_grid(grid: dict[str, Any], where: str, errors: list[str],
         sets = {}
     for key, values in sets.items():
         axes[f"set.{key}"] = _labelled(values if isinstance(values, list) else [values])
+    if schema.BASE_LR in grid:  # one value: Experiment.grids() gives a grid per base LR
+        axes[schema.BASE_LR] = _labelled(grid[schema.BASE_LR])
     points = []
     names = list(axes)
     for combo in itertools.product(*(axes[n] for n in names)):

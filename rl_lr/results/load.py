@@ -122,7 +122,8 @@ class Results:
     @cached_property
     def label_keys(self) -> list[str]:
         keys = list(self.summary[0]) if self.summary else []
-        return [k for k in keys if k in schema.AXES or k.startswith(schema.SET_PREFIX)]
+        return [k for k in keys if k in schema.AXES or k == schema.BASE_LR
+                or k.startswith(schema.SET_PREFIX)]
 
     def labels(self, row: Mapping[str, str]) -> dict[str, str]:
         return {k: row.get(k, "") for k in self.label_keys}
