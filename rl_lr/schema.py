@@ -76,7 +76,8 @@ __all__ = [
     "STEPS_TO_THRESHOLD", "STEPS_TO_THRESHOLD_MEDIAN", "STUDY_DB", "STUDY_YAML",
     "SUGGESTION_JSON", "SUMMARY_CSV",
     "SUMMARY_JSON",
-    "SWITCH_DROP", "SWITCH_RECOVERY_STEPS", "TEST", "TIMESTEPS", "TIMING_CSV", "TRAIN_RETURN",
+    "SWITCH_COUNT", "SWITCH_DROP", "SWITCH_DROP_IQM", "SWITCH_RECOVERED", "SWITCH_RECOVERY_IQM",
+    "SWITCH_RECOVERY_STEPS", "TEST", "TIMESTEPS", "TIMING_CSV", "TRAIN_RETURN",
     "TRIAL", "TRIALS_CSV", "TRIALS_DIR", "TUNE", "TUNING_SCORE", "TUNING_SEEDS",
     "TUNING_STEPS", "VALUE",
     "WALL_CLOCK_KEYS", "WALL_TIME_S", "ci_columns", "run_dir", "trial_dir",
@@ -211,6 +212,10 @@ RISK_RUNS = "risk_runs"
 SENSITIVITY = "sensitivity"
 SWITCH_DROP = "switch_drop"
 SWITCH_RECOVERY_STEPS = "switch_recovery_steps"
+SWITCH_DROP_IQM = "switch_drop_iqm"
+SWITCH_RECOVERY_IQM = "switch_recovery_iqm"
+SWITCH_RECOVERED = "switch_recovered"
+SWITCH_COUNT = "switch_count"
 LR_OSCILLATIONS = "lr_oscillations"
 LR_AT_BOUND = "lr_at_bound"
 

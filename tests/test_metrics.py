@@ -611,6 +611,26 @@ def test_regime_switch_effects() -> None:
         mt.regime_switch_effects(t, [5, 5, 1, 5, 2, 2.0], [40, 20])
 
 
+def test_switch_summary_keeps_never_recovered_switches_as_censored() -> None:
+    t = np.arange(8) * 10  # evaluations at 0..70, budget 80; switches at 20 and 50
+    # run 0: switch 20: L = 5, regime [20, 50) = [1 5 5]: drop 4, back at 30 -> 10 steps;
+    #        switch 50: L = 5, regime [50, 80) = [2 2 2]: drop 3, never back -> 80 - 50 = 30
+    # run 1: never leaves the band: drops 0, recoveries 0
+    # run 2: NaN inside the first regime: only the second switch is scored (drop 0, 0 steps)
+    curves = [[5, 5, 1, 5, 5, 2, 2, 2.0], [5.0] * 8, [5, 5, np.nan, 5, 5, 5, 5, 5.0]]
+    s = mt.switch_summary(t, curves, [20, 50], 80, window=1)
+    assert_allclose(s.drop, [3.5, 0.0, 0.0])
+    assert_allclose(s.recovery, [20.0, 0.0, 0.0])  # (10 + 30) / 2: the censored one counts
+    assert (s.recovered, s.scored) == (4, 5)  # 2 + 2 + 1 scored, one never recovered
+    # the plain mean of regime_switch_effects drops the never-recovered switch instead
+    assert np.nanmean(mt.regime_switch_effects(t, curves[:1], [20, 50], window=1)[1]) == 10.0
+    # a switch with no evaluation in its regime (or after the curve) is not scored
+    s = mt.switch_summary(t, curves[:1], [20, 50, 75], 80, window=1)
+    assert (s.recovered, s.scored) == (1, 2) and s.recovery[0] == pytest.approx((10 + 25) / 2)
+    # a run with no scored switch: NaN, not 0
+    assert np.isnan(mt.switch_summary(t, [[np.nan] * 8], [20], 80).drop[0])
+
+
 def test_sensitivity() -> None:
     # Pendulum-like range [-1500, -150], width 1350. perturbed -600 -> 900/1350 = 2/3;
     # clean -300 -> 1200/1350 = 8/9; ratio (2/3) / (8/9) = 0.75. Second seed: 0 / (2/3) = 0.

@@ -77,7 +77,12 @@ from rl_lr.metrics.power import (
     simulated_lower_bounds,
     verdict,
 )
-from rl_lr.metrics.regime_switches import regime_drop_and_recovery, regime_switch_effects
+from rl_lr.metrics.regime_switches import (
+    SwitchSummary,
+    regime_drop_and_recovery,
+    regime_switch_effects,
+    switch_summary,
+)
 from rl_lr.metrics.resampling import Interval
 from rl_lr.metrics.robustness import divergence_rate, sensitivity, sensitivity_of_means
 from rl_lr.metrics.sample_efficiency import area_under_curve, fraction_reaching, steps_to_threshold
@@ -100,6 +105,7 @@ __all__ = [
     "MIN_TAIL_POINTS",
     "STATISTICS",
     "Interval",
+    "SwitchSummary",
     "aggregate",
     "aggregate_with_cis",
     "area_under_curve",
@@ -137,6 +143,7 @@ __all__ = [
     "simulated_lower_bounds",
     "steps_to_threshold",
     "stratified_bootstrap_ci",
+    "switch_summary",
     "tail_points",
     "verdict",
 ]

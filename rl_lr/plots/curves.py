@@ -128,7 +128,7 @@ def plot_learning_curves(
             e.g. :class:`rl_lr.results.Curves`.
         statistic: ``"iqm"`` (default) or ``"mean"`` across runs.
         colours: ``{policy: colour}``; default :func:`rl_lr.plots.policy_colours`.
-        switches: timesteps of reward regime switches.
+        switches: timesteps of regime switches (reward or dynamics).
         diverged: ``{policy: [(timestep, value), ...]}``: where runs diverged (last finite
             evaluation).
         reps: bootstrap resamples.

@@ -1,6 +1,6 @@
 """Training diagnostics beside the LR: a statistic of the updates (a loss, the approximate KL,
 the clip fraction, a gradient norm, the entropy) over time, per policy, as the mean across
-seeds with a 95 % bootstrap CI band, and the reward regime switches as dotted lines.
+seeds with a 95 % bootstrap CI band, and the regime switches as dotted lines.
 
 Each panel is one statistic: :func:`plot_diagnostic` draws it on arrays; which statistics a
 task has and where they come from is the caller's (:mod:`rl_lr.report.figures`).
@@ -52,7 +52,7 @@ def plot_diagnostic(
             there (no update yet, or a diverged run), e.g. :class:`rl_lr.results.Curves`.
         ylabel: what the statistic is.
         colours: ``{policy: colour}``; default :func:`rl_lr.plots.policy_colours`.
-        switches: timesteps of reward regime switches.
+        switches: timesteps of regime switches (reward or dynamics).
         log_scale: log y-axis (a statistic spanning decades: the KL, a gradient norm); values
             <= 0 are left out there.
         reps: bootstrap resamples.

@@ -107,7 +107,7 @@ def plot_lr_traces(
         colours: ``{policy: colour}``; default :func:`rl_lr.plots.policy_colours`.
         log_scale: log y-axis; an LR of 0 (e.g. a cosine's last step) cannot be shown there
             and is marked by a ▼ on the bottom edge instead.
-        switches: timesteps of reward regime switches (dotted vertical lines).
+        switches: timesteps of regime switches (dotted vertical lines).
         stepped: policies whose points are the LR of every update (a step function, each
             value holding until the next point: drawn as steps); the others' points are
             evaluations, joined by lines.

@@ -169,7 +169,7 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
         extra.append((Patch(color="0.6", alpha=0.35), "IQM across seeds, 95 % bootstrap CI"))
     extra.append((Patch(color="0.6", alpha=0.2), "LR: median, range across seeds"))
     if any_switch:
-        extra.append((Line2D([], [], color="0.35", linestyle=":"), "reward regime switch"))
+        extra.append((Line2D([], [], color="0.35", linestyle=":"), "regime switch"))
     if any_diverged:
         extra.append((Line2D([], [], color="0.3", marker="x", linestyle="none"), "diverged run"))
     if any_zero:
@@ -257,7 +257,7 @@ def _diagnostics_figure(data: Results) -> Figure:
         (Patch(color="0.6", alpha=0.35), "statistics: mean across seeds, 95 % bootstrap CI"),
         (Patch(color="0.6", alpha=0.2), "LR: median, range across seeds")]
     if any_switch:
-        extra.append((Line2D([], [], color="0.35", linestyle=":"), "reward regime switch"))
+        extra.append((Line2D([], [], color="0.35", linestyle=":"), "regime switch"))
     if any_zero:
         extra.append((Line2D([], [], color="0.3", marker="v", linestyle="none"),
                       "LR = 0 (off the log axis)"))
@@ -464,8 +464,8 @@ FIGURES: dict[str, FigureKind] = {
         "Top: clean evaluation return (IQM across seeds, band = 95 % bootstrap CI); below: "
         "the LR each policy applied (median and range across seeds, log scale; steps: the "
         "LR of every update, where the runs recorded it). Read down a "
-        "column to see what the LR did before the return moved; dotted lines mark reward "
-        "regime switches, × a diverged run.",
+        "column to see what the LR did before the return moved; dotted lines mark regime "
+        "switches (of the reward or the dynamics), × a diverged run.",
         _curves_figure),
     "lr": FigureKind(
         "Applied learning rate",
@@ -480,7 +480,8 @@ FIGURES: dict[str, FigureKind] = {
         "= 95 % bootstrap CI): the loss, the approximate KL and clip fraction (PPO), the "
         "actor and critic losses (SAC), the gradient norm and the policy entropy. A KL or "
         "gradient norm rising right after the LR does, or an entropy collapsing, shows why a "
-        "policy's return moved; dotted lines mark reward regime switches.",
+        "policy's return moved; dotted lines mark regime switches (of the reward or the "
+        "dynamics).",
         _diagnostics_figure, compact=True),
     "aggregates": FigureKind(
         "Aggregate final performance",

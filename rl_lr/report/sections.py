@@ -1,5 +1,7 @@
+# Over 400 lines: the report page's sections, each a short function sharing the cell/table helpers.
 """The sections of the HTML report (:mod:`.html`): the verdict in words, the setup, the
-ranking, the tuning of a tune-then-test protocol, the per-condition tables, the comparisons
+ranking, the tuning of a tune-then-test protocol, the per-condition tables (with the regime
+switches where a perturbation switches on a schedule), the comparisons
 with their power and verdicts, failed and diverged runs, the versions and the commands that
 reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
 scored and ranked by the rules of :mod:`rl_lr.results.scores`; the ranking and the
@@ -28,11 +30,12 @@ from rl_lr.report.task import format_number, tasks
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
 from rl_lr.report.verdicts import POWER, summary_lines, verdicts
 from rl_lr.results import REPS, SEED, Results
-from rl_lr.results.scores import at_maximum, env_maximum, is_diverged
+from rl_lr.results.scores import at_maximum, env_maximum, is_diverged, number
 
 __all__ = ["cell", "ci_html", "code_block", "comparisons_section", "conditions_section",
            "experiment_yaml", "problems_section", "ranking_section", "reproduce_commands",
-           "setup_section", "table", "tuning_section", "verdict_section", "versions_text"]
+           "setup_section", "switches_section", "table", "tuning_section", "verdict_section",
+           "versions_text"]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -270,9 +273,45 @@ _STABILITY_COLUMNS = (  # metrics.csv column, header, has a CI
     (schema.DISPERSION_TIME, "dispersion across time ↓", True),
     (schema.SHORT_TERM_RISK, "short-term risk ↑", True),
     (schema.LONG_TERM_RISK, "long-term risk ↓", True),
-    (schema.SWITCH_DROP, "switch drop ↓", False),
     (schema.LR_OSCILLATIONS, "LR oscillations", False),
 )
+
+
+def switches_section(data: Results) -> str:
+    """One row per group of runs with regime switches on a schedule (``metrics.csv``'s
+    ``switch_*`` columns, :mod:`rl_lr.results.group_metrics`): the return drop after a
+    switch and the recovery, each an IQM over runs [CI], and the switches recovered; empty
+    when no group has switches."""
+    rows = []
+    for panel in data.panels:
+        for row in data.metric_rows(panel):
+            count = number(row.get(schema.SWITCH_COUNT))
+            if not count > 0:
+                continue
+            policy, title = row.get(schema.LR, ""), data.panel_title(panel)
+            recovered = round(number(row.get(schema.SWITCH_RECOVERED)) * count)
+            rows.append([cell(escape(title), title), cell(escape(policy), policy),
+                         cell(_ci_cell(row, schema.SWITCH_DROP_IQM),
+                              row.get(schema.SWITCH_DROP_IQM)),
+                         cell(f"{recovered}/{count:.0f} ({100 * recovered / count:.0f} %)",
+                              recovered / count),
+                         cell(_ci_cell(row, schema.SWITCH_RECOVERY_IQM),
+                              row.get(schema.SWITCH_RECOVERY_IQM))])
+    if not rows:
+        return ""
+    return ("<h3>Regime switches</h3><div class=scroll>" + table(
+        ["condition", "policy", "drop ↓", "switches recovered", "steps to recover ↓"], rows,
+        titles={"drop ↓": "pre-switch level minus the lowest clean eval return in the regime",
+                "steps to recover ↓": "a switch never recovered counts as its regime's full "
+                                      "length (censored)"})
+        + "</div><p class=note>After each regime switch of a perturbation on a schedule (the "
+        "reward's or the dynamics'): the drop is the pre-switch level (the mean of the last 3 "
+        "evaluations before the switch) minus the lowest clean eval return in the switch's "
+        "regime (until the next switch, the last one's until the end of training); recovered: "
+        "the clean eval return came back within 5 % of the pre-switch level within the regime, "
+        "counted over all switches of all runs; steps to recover: from the switch, a switch "
+        "never recovered counting as its regime's full length (censored: a lower bound). "
+        "Drop and steps: each run's mean over its switches, IQM over the runs [95 % CI].</p>")
 
 
 def _present(data: Results, keys: Iterable[str]) -> list[str]:
@@ -288,8 +327,9 @@ def _count(data: Results, rows: Sequence[Mapping[str, str]], maximum: float | No
 
 
 def conditions_section(data: Results) -> str:
-    """Two tables with one row per group of runs (``metrics.csv``): its scores (final return,
-    AUC, runs at the env's maximum, diverged runs, sensitivity) and its stability."""
+    """Tables with one row per group of runs (``metrics.csv``): its scores (final return,
+    AUC, runs at the env's maximum, diverged runs, sensitivity), its stability and, where
+    groups have them, its regime switches (:func:`switches_section`)."""
     if not data.metrics:
         return "<p class=note>metrics.csv has no rows yet.</p>"
     scores = [c for c in _SCORE_COLUMNS if c[0] in _present(data, [k for k, _ in _SCORE_COLUMNS])]
@@ -334,7 +374,7 @@ def conditions_section(data: Results) -> str:
         + table(["condition", "policy", *(h for _, h, _ in stability)], stability_rows)
         + "</div><p class=note>↓ lower is better, ↑ higher is better, IQM over runs [95 % CI]. "
         f"{escape(short_risk)}. {escape(long_risk)}. Dispersion across time: IQR of the "
-        "curve's slope (return per env step).</p>")
+        "curve's slope (return per env step).</p>" + switches_section(data))
 
 
 def _ci_cell(row: Mapping[str, str], key: str) -> str:

@@ -19,8 +19,25 @@ resamples, seeded by the group's name so the file is reproducible: :mod:`.scores
 - ``sensitivity``: IQM over seeds of the normalised final return under this group's
   perturbation over the same policy's clean one, same seeds (``ratio``; the ``difference`` of
   raw returns when the env has no known range); empty for clean groups;
-- ``switch_drop`` / ``switch_recovery_steps``: mean over runs and regime switches of the drop
-  after each switch of a ``switch(...)`` perturbation and the steps to recover;
+- regime switches, for a perturbation with switches on a fixed schedule (the reward's
+  ``switch(...)``, the dynamics switches such as ``damping_switch(...)``; not
+  ``markov_switch``, whose switches are random and unrecorded):
+  :func:`rl_lr.metrics.switch_summary` after each switch, on the clean eval curves:
+
+  - ``switch_drop_iqm``: the IQM over runs (like every interval here) of each run's mean,
+    over its switches, of the drop: the pre-switch level (mean of the last 3 evaluations
+    before the switch) minus the lowest clean eval return before the next switch;
+  - ``switch_recovery_iqm``: the IQM over runs of each run's mean, over its switches, of the
+    steps until the curve is back within 5 % of its pre-switch level (from its lowest point
+    on); a switch after which it never comes back before the next switch counts as the
+    regime's full length (censored: a lower bound), so slow recoveries are never dropped;
+  - ``switch_recovered``: the fraction of switches, over all switches of all runs, after
+    which the curve came back within the regime; ``switch_count``: those switches (a switch
+    with no finite evaluation before it or inside its regime, e.g. after a divergence, is not
+    counted);
+  - ``switch_drop`` / ``switch_recovery_steps`` (kept as they were): the plain mean over runs
+    and switches of the drop, and of the recovery steps of the switches that recovered only
+    (never-recovered switches are left out of it: prefer ``switch_recovery_iqm``);
 - ``lr_oscillations``, ``lr_at_bound``: mean LR direction changes and fraction of evaluations
   at the policy's ``min_lr`` / ``max_lr``.
 
@@ -173,11 +190,33 @@ def _group_row(key: Panel, rows: Sequence[Mapping[str, Any]], by_id: Mapping[str
         switches = switch_steps(first.config.perturb, first.config.steps,
                                 schema.run_dir(out, first.run_id))
         if switches:
-            effects = metrics.regime_switch_effects(timesteps, curves, switches)
-            row[schema.SWITCH_DROP] = float(np.nanmean(effects[0]))
-            row[schema.SWITCH_RECOVERY_STEPS] = float(np.nanmean(effects[1]))
+            row.update(_mean_switch_effects(timesteps, curves, switches))
+            row.update(_switch_columns(metrics.switch_summary(
+                timesteps, curves, switches, first.config.steps), name))
     row.update(_sensitivity(key, finals, clean, suite_range, name))
     row.update(_lr_stats(runs, rows, lr_curves))
+    return row
+
+
+def _mean_switch_effects(timesteps: np.ndarray, curves: np.ndarray, switches: Sequence[int]
+                         ) -> dict[str, float]:
+    """``switch_drop`` and ``switch_recovery_steps`` as they always were (NaN when a switch
+    has no evaluation before it or in its regime, e.g. curves cut short by a divergence)."""
+    try:
+        drops, recovery = metrics.regime_switch_effects(timesteps, curves, switches)
+    except ValueError:
+        return {schema.SWITCH_DROP: math.nan, schema.SWITCH_RECOVERY_STEPS: math.nan}
+    return {schema.SWITCH_DROP: float(np.nanmean(drops)),
+            schema.SWITCH_RECOVERY_STEPS: float(np.nanmean(recovery))}
+
+
+def _switch_columns(summary: metrics.SwitchSummary, name: str) -> dict[str, float]:
+    """The regime-switch columns of a group (see the module docstring)."""
+    row = {**_interval(schema.SWITCH_DROP_IQM, summary.drop, name + "switch drop"),
+           **_interval(schema.SWITCH_RECOVERY_IQM, summary.recovery, name + "switch recovery")}
+    row[schema.SWITCH_RECOVERED] = (summary.recovered / summary.scored if summary.scored
+                                    else math.nan)
+    row[schema.SWITCH_COUNT] = summary.scored
     return row
 
 
