@@ -80,16 +80,25 @@ FINAL_COLUMNS = {"iqm": schema.FINAL_IQM, "mean": schema.FINAL_MEAN}  # statisti
 
 
 def _stack(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Curves on the eval points all runs share (runs may end early when they diverge)."""
+    """Curves on the eval points of the longest run; a run that ended early (it diverged)
+    keeps its last finite evaluation from there on, as its final score does, so one diverged
+    run does not cut every other run's curve short. ``None`` when the runs' eval points differ
+    otherwise.
+
+    >>> _stack([(np.array([0, 5, 10]), np.array([1.0, 2.0, 3.0])),
+    ...         (np.array([0, 5]), np.array([1.0, 4.0]))])[1].tolist()
+    [[1.0, 2.0, 3.0], [1.0, 4.0, 4.0]]
+    """
     if not curves:
         return None
-    shared = min((c[0] for c in curves), key=len)
+    shared = max((c[0] for c in curves), key=len)
     values = []
     for steps, ys in curves:
-        index = {s: i for i, s in enumerate(steps)}
-        if not all(s in index for s in shared):
+        if not np.array_equal(steps, shared[:len(steps)]):
             return None
-        values.append([ys[index[s]] for s in shared])
+        finite = ys[np.isfinite(ys)]
+        last = finite[-1] if finite.size else math.nan
+        values.append([*ys, *[last] * (len(shared) - len(steps))])
     return shared, np.asarray(values, dtype=float)
 
 
