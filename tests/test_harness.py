@@ -19,6 +19,7 @@ import yaml
 
 from rl_lr.cli.main import build_parser
 from rl_lr.experiment import ExperimentError, experiment_from_dict, load_experiment, plan_runs
+from rl_lr.experiment.file import SUITES_DIR
 from rl_lr.harness import run_experiment
 from rl_lr.harness.backends import make_backend
 from rl_lr.spec import SpecError
@@ -111,6 +112,20 @@ def test_a_base_lr_axis_fills_every_lr_spec_and_labels_the_runs(tmp_path: Path) 
                                                                "lr": {"bad": "cosin({base_lr})"},
                                                                "base_lr": [1e-3]}}))
     assert caught.value.errors[0].startswith("grid[base_lr=0.001].lr.bad: ")
+
+
+@pytest.mark.parametrize("suite", sorted(p.name for p in SUITES_DIR.glob("*.yaml")))
+def test_every_shipped_experiment_plans(suite: str) -> None:
+    plan = plan_runs(load_experiment(SUITES_DIR / suite))
+    assert plan and len({r.run_id for r in plan}) == len(plan)
+    if suite == "lr_robustness.yaml":  # 7 base LRs, 1/10x to 10x the centre, per policy
+        for env, centre in (("CartPole-v1", 4.618e-3), ("Pendulum-v1", 1e-3)):
+            starts = {r.labels["base_lr"]: float(r.config.to_dict()["lr"][9:-1]) for r in plan
+                      if r.config.env == env and r.labels["lr"] == "constant"}
+            assert list(starts) == ["x0.1", "x0.22", "x0.46", "x1", "x2.2", "x4.6", "x10"]
+            assert starts["x1"] == centre
+            ratios = [starts[label] / centre for label in starts]
+            assert ratios == pytest.approx([10 ** (k / 3) for k in range(-3, 4)], rel=1e-3)
 
 
 def test_metrics_time_regime_switches_in_all_envs_steps(tmp_path: Path) -> None:
