@@ -100,9 +100,14 @@ class Experiment:
         """Each grid with its YAML path: ``[("grid", {...})]``, or ``grid[i]`` for a list; a
         grid with a ``base_lr`` axis as one grid per base LR, ``grid[base_lr=LABEL]``, its lr
         specs filled in and ``base_lr`` a one-value axis (:func:`per_base_lr`)."""
-        listed = ([(f"grid[{i}]", grid) for i, grid in enumerate(self.grid)]
-                  if isinstance(self.grid, list) else [("grid", self.grid)] if self.grid else [])
-        return [sub for where, grid in listed for sub in per_base_lr(where, grid)]
+        return [sub for where, grid in _listed(self.grid) for sub in per_base_lr(where, grid)]
+
+
+def _listed(grid: Any) -> list[tuple[str, Any]]:
+    """The file's ``grid`` as ``[(YAML path, grid)]``: ``grid``, or ``grid[i]`` for a list."""
+    if isinstance(grid, list):
+        return [(f"grid[{i}]", g) for i, g in enumerate(grid)]
+    return [("grid", grid)] if grid else []
 
 
 def base_lrs(grid: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -177,12 +182,9 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
 
 def _protocol_grid_errors(data: dict[str, Any]) -> list[str]:
     """Next to a protocol: a grid without ``lr`` and ``seed`` axes, and no explicit runs."""
-    grid = data.get("grid")
-    grids = ([(f"grid[{i}]", g) for i, g in enumerate(grid)] if isinstance(grid, list)
-             else [("grid", grid)] if isinstance(grid, dict) else [])
     errors = [f"{where}.{axis}: not allowed next to a protocol (the "
               f"{'protocol seeds' if axis == SEED else 'families'} take its place)"
-              for where, g in grids if isinstance(g, dict)
+              for where, g in _listed(data.get("grid")) if isinstance(g, dict)
               for axis in (*PROTOCOL_AXES, BASE_LR) if axis in g]
     if data.get("runs"):
         errors.append("runs: not allowed next to a protocol (every run comes from the grid, "
@@ -192,10 +194,8 @@ def _protocol_grid_errors(data: dict[str, Any]) -> list[str]:
 
 def _base_lr_errors(grid: Any) -> list[str]:
     """A ``base_lr`` axis: positive finite numbers, and ``{base_lr}`` in every lr spec."""
-    grids = ([(f"grid[{i}]", g) for i, g in enumerate(grid)] if isinstance(grid, list)
-             else [("grid", grid)] if isinstance(grid, dict) else [])
     errors = []
-    for where, g in grids:
+    for where, g in _listed(grid):
         if not isinstance(g, dict) or BASE_LR not in g:
             continue
         values = base_lrs(g)
