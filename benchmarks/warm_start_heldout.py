@@ -1,6 +1,7 @@
 """Does experience help? Warm- vs cold-started Optuna studies on a task held out of the prior
 (issue 19, item 4): the prior is learned from the committed CartPole-v1, InvertedPendulum-v5 and
-Pendulum-v1 runs only; the studies tune PPO's LR policy on ``rl_lr/PointNav-v0``.
+Pendulum-v1 runs of ``results/standard`` only (``--prior``); the studies tune PPO's LR policy on
+``rl_lr/PointNav-v0``.
 
     python benchmarks/warm_start_heldout.py --estimate            # the cost, nothing run
     python benchmarks/warm_start_heldout.py --smoke --out /tmp/ws # the pipeline, tiny budgets
@@ -48,9 +49,9 @@ SMOKE = {"trials": 2, "steps": 512, "seeds": 1, "study_seeds": 1, "eval_every": 
          "eval_episodes": 1}
 
 
-def prior_index(results: Path) -> RunIndex:
+def prior_index(results: list[Path]) -> RunIndex:
     """The committed runs of the prior's envs only: the task is held out."""
-    index = index_runs([results])
+    index = index_runs(results)
     return index.replace([r for r in index.rows if r["env"] in PRIOR_ENVS])
 
 
@@ -77,7 +78,7 @@ def per_run_cost(results: Path) -> tuple[float, int]:
 
 
 def estimate(args: argparse.Namespace) -> str:
-    seconds_per_step, runs = per_run_cost(args.results)
+    seconds_per_step, runs = per_run_cost(ROOT / "results")
     steps = 2 * args.study_seeds * args.trials * args.seeds * args.steps
     hours = steps * seconds_per_step / 3600
     return (f"{2} arms x {args.study_seeds} study seeds x {args.trials} trials x {args.seeds} "
@@ -146,8 +147,11 @@ def summary(rows: list[dict[str, Any]], args: argparse.Namespace, found: Suggest
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "warm_start")
-    parser.add_argument("--results", type=Path, default=ROOT / "results",
-                        help="the committed results the prior is learned from")
+    parser.add_argument("--prior", type=Path, nargs="+",
+                        default=[ROOT / "results" / "standard"],
+                        help="the committed results the prior is learned from (default: "
+                             "results/standard, pinned so that later experiments under "
+                             "results/ do not change the prior)")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, default=2, help="runs per trial")
@@ -160,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE)
-    found = suggest(prior_index(args.results), TASK, ALGO, "default")
+    found = suggest(prior_index(args.prior), TASK, ALGO, "default")
     assert found.basis == "prior", found.basis  # the task must be held out
     print("\n".join(["prior for the held-out task:", *found.describe()]), file=sys.stderr)
     print(estimate(args))
