@@ -1,10 +1,13 @@
 """The report of a tune-then-test experiment (``experiments/fair_smoke.yaml`` run end to end by
 ``rl-lr bench``): the tuning table shows each family's cost and choice from ``selection.csv``
-beside its scores on the test seeds, and no tuning run is ever scored."""
+beside its scores on the test seeds, no tuning run is ever scored, and the comparisons and the
+verdict are on the protocol's selection metric (the AUC) first, then on the final return."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +16,12 @@ import pytest
 from rl_lr import schema
 from rl_lr.cli.main import main
 from rl_lr.envs.suites import normalise
-from rl_lr.metrics import iqm
-from rl_lr.results import load_results
+from rl_lr.metrics import iqm, probability_of_improvement_ci
+from rl_lr.report.sections import comparisons_section
+from rl_lr.report.tables import headline_tables
+from rl_lr.report.task import tasks
+from rl_lr.report.verdicts import summary_lines
+from rl_lr.results import REPS, load_results, name_seed
 
 FAIR_SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "fair_smoke.yaml"
 
@@ -73,3 +80,61 @@ def test_tuning_runs_are_never_scored(fair_smoke: Path) -> None:
     panel = data.panels[0]
     assert len(data.final_scores(panel, "constant")) == 2  # the test seeds only
     assert data.score_table.scores["constant"].shape == (2, 1)
+
+
+AUC_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule by AUC IQM) on "
+              "the time-averaged clean return (AUC), the protocol's selection metric [CI]")
+AUC_VERDICTS = "### Each comparison's verdict on the time-averaged clean return (AUC): "
+FINAL_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule) on the final "
+                "clean return [CI]")
+FINAL_VERDICTS = "### Each comparison's verdict on the final clean return: "
+AUC_VERDICT_LINE = ("ranks first on the time-averaged clean return (AUC), the protocol's "
+                    "selection metric")
+
+
+def test_an_auc_protocol_is_compared_and_judged_on_the_auc_first(fair_smoke: Path) -> None:
+    data = load_results(fair_smoke)
+    assert data.primary_score == schema.EVAL_AUC  # fair_smoke.yaml: select: eval_auc
+    tables = (fair_smoke / "report" / "tables.md").read_text()
+    positions = [tables.index(title) for title in (AUC_MATRIX, AUC_VERDICTS, FINAL_MATRIX,
+                                                   FINAL_VERDICTS)]
+    assert positions == sorted(positions)
+    # the AUC's P(improvement): plateau's raw eval_auc against constant's (the only fixed
+    # schedule), seeded apart from the final return's
+    tests = [r for r in _rows(fair_smoke / schema.SUMMARY_CSV) if r[schema.PHASE] == schema.TEST]
+    x, y = ([[float(r[schema.EVAL_AUC])] for r in tests if r[schema.LR] == family]
+            for family in ("plateau", "constant"))
+    (task,) = tasks(data)
+    expected = probability_of_improvement_ci(
+        np.array(x), np.array(y), reps=REPS,
+        rng=name_seed("CartPole-v1", "ppo", "all runs", "plateau", schema.EVAL_AUC))
+    (compared,) = task.comparisons(schema.EVAL_AUC)
+    assert (compared.rival, compared.ci, compared.ceiling) == ("constant", expected, False)
+    matrix = tables.split(AUC_MATRIX)[1].split("\n\n")[1]
+    assert matrix.splitlines()[2] == (f"| plateau | {expected.point:.2f} [{expected.low:.2f}, "
+                                      f"{expected.high:.2f}] |")
+    (line,) = summary_lines(data)
+    assert AUC_VERDICT_LINE in line and "Of the 1 comparisons of an adaptive policy with its " \
+        "condition's best fixed schedule on the AUC, " in line
+    assert f"- {line}" in tables
+    html = (fair_smoke / "report" / "index.html").read_text()
+    assert escape(AUC_VERDICT_LINE) in html
+    assert html.index("<h3>On the time-averaged clean return (AUC), the protocol&#x27;s "
+                      "selection metric</h3>") < html.index("<h3>On the final clean return</h3>")
+
+
+def test_without_a_protocol_the_report_compares_the_final_return_only(fair_smoke: Path) -> None:
+    """The same runs read as an experiment without a protocol: one comparison table per task,
+    on the final return, and the verdict on the final return."""
+    data = load_results(fair_smoke)
+    plain = dataclasses.replace(data, experiment={k: v for k, v in data.experiment.items()
+                                                  if k != "protocol"})
+    assert plain.primary_score == schema.FINAL_EVAL_RETURN
+    tables = headline_tables(plain)
+    assert "time-averaged clean return (AUC)" not in tables and "by AUC IQM" not in tables
+    assert tables.count("### P(") == 1 and FINAL_MATRIX in tables
+    assert "### Each comparison's verdict: better (CI above 0.5)" in tables
+    (line,) = summary_lines(plain)
+    assert "ranks first on the final clean return (IQM " in line
+    html = comparisons_section(plain)
+    assert "<h3>" not in html and "AUC" not in html

@@ -1,11 +1,12 @@
 # Over 400 lines: the report page's sections, each a short function sharing the cell/table helpers.
 """The sections of the HTML report (:mod:`.html`): the verdict in words, the setup, the
 ranking, the tuning of a tune-then-test protocol, the per-condition tables (with the regime
-switches where a perturbation switches on a schedule), the comparisons
-with their power and verdicts, failed and diverged runs, the versions and the commands that
-reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
-scored and ranked by the rules of :mod:`rl_lr.results.scores`; the ranking and the
-per-condition tables are sortable (the page's script reads ``data-sort``).
+switches where a perturbation switches on a schedule), the comparisons with their power and
+verdicts (on the primary score first: :func:`comparisons_section`), failed and diverged runs,
+the versions and the commands that reproduce it, each an HTML fragment drawn from a
+:class:`~rl_lr.results.Results`. Runs are scored and ranked by the rules of
+:mod:`rl_lr.results.scores`; the ranking and the per-condition tables are sortable (the page's
+script reads ``data-sort``).
 
     >>> cell("<b>0.5</b>", 0.5), cell("x")
     ('<td data-sort="0.5"><b>0.5</b></td>', '<td>x</td>')
@@ -26,7 +27,7 @@ import yaml
 from rl_lr import metrics, schema
 from rl_lr.experiment.file import SUITES_DIR, TOP_KEYS
 from rl_lr.report.tables import risk_titles
-from rl_lr.report.task import format_number, tasks
+from rl_lr.report.task import SCORES, compared_scores, format_number, tasks
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
 from rl_lr.report.verdicts import POWER, summary_lines, verdicts
 from rl_lr.results import REPS, SEED, Results
@@ -240,10 +241,24 @@ def tuning_section(data: Results) -> str:
 def comparisons_section(data: Results) -> str:
     """Every comparison of an adaptive policy with its condition's best fixed schedule:
     P(improvement) [CI], the runs of each side, the P detected with 80 % power, the
-    verdict in words."""
+    verdict in words; on the final clean return, or, for an experiment whose primary score
+    is the AUC (:func:`rl_lr.report.task.compared_scores`), on the AUC first and then on the
+    final return, each under a heading naming its score."""
+    compared = compared_scores(data)
+    if len(compared) == 1:
+        return _comparisons(data, compared[0])
+    titles = {score: f"On {SCORES[score]}" + (", the protocol's selection metric"
+                                              if score == data.primary_score else "")
+              for score in compared}
+    return "".join(f"<h3>{escape(titles[score])}</h3>{_comparisons(data, score)}"
+                   for score in compared)
+
+
+def _comparisons(data: Results, score: str) -> str:
+    """The comparisons table on ``score`` with its note."""
     rows = []
     for task in tasks(data):
-        for v in verdicts(task.comparisons()):
+        for v in verdicts(task.comparisons(score)):
             c = v.comparison
             rows.append([cell(escape(data.panel_title(c.panel))), cell(escape(c.policy)),
                          cell(escape(c.rival)), cell(ci_html(*c.ci, digits=2), c.ci.point),
@@ -251,17 +266,23 @@ def comparisons_section(data: Results) -> str:
                          cell(escape(v.words))])
     if not rows:
         return "<p class=note>No adaptive policy and fixed schedule share a condition.</p>"
+    on_auc = score == schema.EVAL_AUC
     return ("<div class=scroll>" + table(
-        ["condition", "policy", "vs (best fixed)", "P(improvement)", "runs",
-         f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows, sortable=False)
+        ["condition", "policy", "vs (best fixed by AUC)" if on_auc else "vs (best fixed)",
+         "P(improvement)", "runs", f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows,
+        sortable=False)
         + "</div><p class=note>P(improvement): the probability that a run of the policy beats "
-        "a run of the condition's best fixed schedule on the final clean return (0.5 = no "
-        "difference), 95 % bootstrap CI. Better: CI above 0.5; worse: CI below 0.5. P needed: "
+        + ("a run of the condition's best fixed schedule by AUC IQM on the time-averaged "
+           "clean return, the runs' eval_auc (0.5 = no "
+           if on_auc else
+           "a run of the condition's best fixed schedule on the final clean return (0.5 = no ")
+        + "difference), 95 % bootstrap CI. Better: CI above 0.5; worse: CI below 0.5. P needed: "
         f"the smallest true P(improvement) these numbers of runs detect with {POWER * 100:.0f} % "
         "power "
         "(simulated, rl_lr.metrics.min_detectable_p); a smaller real difference usually goes "
-        "unseen. Where the rival is at the env's maximum return in every run no run can beat "
-        "it, so P cannot exceed 0.5 and no win is possible.</p>")
+        "unseen." + ("" if on_auc else " Where the rival is at the env's maximum return in "
+                     "every run no run can beat it, so P cannot exceed 0.5 and no win is "
+                     "possible.") + "</p>")
 
 
 _SCORE_COLUMNS = (  # metrics.csv column, header

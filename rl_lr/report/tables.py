@@ -30,8 +30,13 @@ conditions (the perturbations of training) as columns:
    last name), with a 95 % stratified-bootstrap CI over the final returns, seeded by the
    condition and policy names; then each comparison's verdict in words with the
    P(improvement) its runs detect with 80 % power (:mod:`rl_lr.report.verdicts`).
+   An experiment whose primary score is the AUC (a protocol with ``select: eval_auc``:
+   :attr:`rl_lr.results.Results.primary_score`) gets this pair on the AUC first (the rival:
+   the highest AUC IQM; P over the runs' ``eval_auc``), then the pair on the final return,
+   each titled with its score (:func:`rl_lr.report.task.compared_scores`).
 
-Above the tasks, the verdict in words (:func:`rl_lr.report.verdicts.summary_lines`).
+Above the tasks, the verdict in words (:func:`rl_lr.report.verdicts.summary_lines`), on the
+primary score.
 
 Every number comes from ``metrics.csv``, ``summary.csv`` or ``curves.csv`` of the same
 directory, so a claim quoting the tables can be checked against them; runs are scored and
@@ -48,14 +53,23 @@ from pathlib import Path
 from rl_lr import schema
 from rl_lr.files import atomic_write_text
 from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
-from rl_lr.report.task import Task, ci_text, format_number, is_fixed_schedule, markdown, tasks
+from rl_lr.report.task import (
+    SCORES,
+    Task,
+    ci_text,
+    compared_scores,
+    format_number,
+    is_fixed_schedule,
+    markdown,
+    tasks,
+)
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
 from rl_lr.report.verdicts import POWER, ceiling_table, summary_lines, verdict_table, verdicts
 from rl_lr.results import REPS, Results
 from rl_lr.results.scores import number
 
-__all__ = ["format_number", "headline_tables", "is_fixed_schedule", "risk_titles",
-           "switch_tables", "write_headline_tables"]
+__all__ = ["comparison_tables", "format_number", "headline_tables", "is_fixed_schedule",
+           "risk_titles", "switch_tables", "write_headline_tables"]
 
 
 def _final(row: Mapping[str, str]) -> str:
@@ -156,12 +170,12 @@ def headline_tables(data: Results) -> str:
     verdict = summary_lines(data)
     if verdict:
         lines += ["## Verdict", "", *(f"- {line}" for line in verdict), ""]
+    compared = compared_scores(data)
     for task in tasks(data):
         env, algo = task.env, task.algo
         perturbed = [p for p in task.panels if any(
             task.metrics.get((p, policy), {}).get(schema.SENSITIVITY) not in (None, "", "nan")
             for policy in task.fixed + task.adaptive)]
-        found = verdicts(task.comparisons())
         long_risk = risk_titles(evaluation_points(task))[1]
         auc = ("normalised AUC: the time-averaged clean return mapped by the env's range, 0 = "
                "random, 1 = reference" if task.range is not None else
@@ -201,17 +215,34 @@ def headline_tables(data: Results) -> str:
             ("LR actually used: final LR, median [min, max] over the runs · runs whose LR "
              "moved · distinct LR traces (1: the same LR sequence in every run); the LR at "
              "the evaluation points", task.matrix(task.lr_used)),
-            ("P(adaptive policy beats the condition's best fixed schedule) on the final clean "
-             "return [CI]; 0.5 = no difference", task.improvement(task.comparisons())),
-            (f"Each comparison's verdict: better (CI above 0.5), worse (CI below 0.5), or no "
-             f"difference detectable at this power, with the P(improvement) its runs detect "
-             f"with {POWER * 100:.0f} % power; a rival at the env's maximum in every run "
-             "leaves no win possible", verdict_table(task, found)),
+            *(section for score in compared for section in
+              comparison_tables(task, score, named=len(compared) > 1)),
         ]
         lines += [f"## {env} · {algo}", ""]
         for title, table in sections:
             lines += [f"### {title}", "", table, ""]
     return "\n".join(lines)
+
+
+def comparison_tables(task: Task, score: str, *, named: bool) -> list[tuple[str, str]]:
+    """The P(improvement) matrix and the verdict table of a task's comparisons on ``score``
+    (title, table); ``named``: the verdict table's title names the score too."""
+    comparisons = task.comparisons(score)
+    if score == schema.EVAL_AUC:
+        matrix = ("P(adaptive policy beats the condition's best fixed schedule by AUC IQM) on "
+                  f"{SCORES[score]}, the protocol's selection metric [CI]; 0.5 = no difference")
+    else:
+        matrix = ("P(adaptive policy beats the condition's best fixed schedule) on the final "
+                  "clean return [CI]; 0.5 = no difference")
+    ceiling = ("; a rival at the env's maximum in every run leaves no win possible"
+               if score == schema.FINAL_EVAL_RETURN else "")
+    return [
+        (matrix, task.improvement(comparisons, score)),
+        (f"Each comparison's verdict{f' on {SCORES[score]}' if named else ''}: better (CI "
+         "above 0.5), worse (CI below 0.5), or no difference detectable at this power, with "
+         f"the P(improvement) its runs detect with {POWER * 100:.0f} % power{ceiling}",
+         verdict_table(task, verdicts(comparisons))),
+    ]
 
 
 def write_headline_tables(data: Results, path: Path) -> Path:

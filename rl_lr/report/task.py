@@ -1,11 +1,18 @@
 """One task (env x algorithm) of an experiment as the headline tables and the report see it:
 its conditions and policies (fixed schedules first, then adaptive ones), the ranking with the
 final return's IQM and mean and the normalised AUC's IQM, the comparisons of every adaptive
-policy with its condition's best fixed schedule, the runs at the env's maximum return, and
-the number formatting every table shares.
+policy with its condition's best fixed schedule on a score (the final clean return, or the
+time-averaged one, the AUC: :data:`SCORES`), the runs at the env's maximum return, and the
+number formatting every table shares.
+
+Which scores an experiment's comparisons are on (:func:`compared_scores`): its primary score
+(:attr:`rl_lr.results.Results.primary_score`: a protocol's selection metric, else the final
+return) first, then the final return when the primary score is the AUC.
 
     >>> format_number(0.012345), is_fixed_schedule("plateau(1e-3)")
     ('0.0123', False)
+    >>> SCORES["eval_auc"]
+    'the time-averaged clean return (AUC)'
 """
 
 from __future__ import annotations
@@ -29,8 +36,19 @@ from rl_lr.results import REPS, Panel, Results, name_seed
 from rl_lr.results.scores import at_maximum, env_maximum, env_range, number, ranking
 from rl_lr.schedules import POLICIES
 
-__all__ = ["Comparison", "Ranked", "Task", "ci_text", "format_number", "is_fixed_schedule",
-           "markdown", "tasks"]
+__all__ = ["SCORES", "Comparison", "Ranked", "Task", "ci_text", "compared_scores",
+           "format_number", "is_fixed_schedule", "markdown", "tasks"]
+
+# The scores a comparison can be on (summary.csv column -> words for titles and verdicts)
+SCORES = {schema.FINAL_EVAL_RETURN: "the final clean return",
+          schema.EVAL_AUC: "the time-averaged clean return (AUC)"}
+
+
+def compared_scores(data: Results) -> tuple[str, ...]:
+    """The scores the experiment's comparisons are on, its primary score
+    (:attr:`~rl_lr.results.Results.primary_score`) first: the final return alone, or the AUC
+    then the final return for an experiment scored by the AUC."""
+    return tuple(dict.fromkeys((data.primary_score, schema.FINAL_EVAL_RETURN)))
 
 
 def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
@@ -137,42 +155,63 @@ class Task:
         return (f"{mid} [{low}, {high}] · {moved}/{len(traces)} moved · "
                 f"{len(set(traces))} distinct")
 
-    def best_fixed(self, panel: Panel) -> str | None:
-        """The fixed schedule with the highest final IQM here (ties: mean, then the last
-        name), from ``metrics.csv``."""
-        def score(policy: str) -> tuple[float, float, str]:
+    def scores(self, panel: Panel, policy: str, score: str = schema.FINAL_EVAL_RETURN
+               ) -> list[float]:
+        """A group's finite values of ``score`` (:data:`SCORES`), in plan (seed) order: the
+        final clean returns, or the raw AUCs (``eval_auc``)."""
+        if score == schema.EVAL_AUC:
+            return self.data.aucs(panel, policy)
+        return self.data.final_scores(panel, policy)
+
+    def best_fixed(self, panel: Panel, score: str = schema.FINAL_EVAL_RETURN) -> str | None:
+        """The fixed schedule with the highest IQM of ``score`` here, from ``metrics.csv``:
+        the final return's (ties: its mean, then the last name), or the AUC's (ties: the mean
+        AUC of its runs, then the last name)."""
+        def key(policy: str) -> tuple[float, float, str]:
             row = self.metrics.get((panel, policy), {})
-            iqm, mean = (number(row.get(k)) for k in (schema.FINAL_IQM, schema.FINAL_MEAN))
+            if score == schema.EVAL_AUC:
+                iqm = number(row.get(schema.AUC_IQM))
+                aucs = self.data.aucs(panel, policy)
+                mean = float(np.mean(aucs)) if aucs else math.nan
+            else:
+                iqm, mean = (number(row.get(k)) for k in (schema.FINAL_IQM, schema.FINAL_MEAN))
             return (iqm if math.isfinite(iqm) else -math.inf,
                     mean if math.isfinite(mean) else -math.inf, policy)
 
-        best = max((score(p) for p in self.fixed if (panel, p) in self.metrics), default=None)
+        best = max((key(p) for p in self.fixed if (panel, p) in self.metrics), default=None)
         return best[2] if best is not None and math.isfinite(best[0]) else None
 
-    def comparisons(self) -> list[Comparison]:
-        """Every adaptive policy against its condition's best fixed schedule (conditions in
-        plan order, policies sorted): P(improvement) on the final clean return with a 95 %
-        stratified-bootstrap CI, seeded by the task, condition and policy names."""
+    def comparisons(self, score: str = schema.FINAL_EVAL_RETURN) -> list[Comparison]:
+        """Every adaptive policy against its condition's best fixed schedule on ``score``
+        (:meth:`best_fixed`; conditions in plan order, policies sorted): P(improvement) on
+        the runs' ``score`` (:meth:`scores`; rank-based, so the AUC's normalisation does not
+        matter) with a 95 % stratified-bootstrap CI, seeded by the task, condition and policy
+        names (and the score's name, for the AUC). The ceiling (the rival at the env's
+        maximum in every run: no win possible) is the final return's only."""
         out = []
         for panel in self.panels:
-            rival = self.best_fixed(panel)
-            y = self.data.final_scores(panel, rival) if rival else []
+            rival = self.best_fixed(panel, score)
+            y = self.scores(panel, rival, score) if rival else []
             for policy in self.adaptive:
-                x = self.data.final_scores(panel, policy)
+                x = self.scores(panel, policy, score)
                 if not x or not y or rival is None:
                     continue
+                names = (self.env, self.algo, self.condition(panel), policy)
                 ci = probability_of_improvement_ci(
                     np.array(x)[:, None], np.array(y)[:, None], reps=REPS,
-                    rng=name_seed(self.env, self.algo, self.condition(panel), policy))
-                ceiling = (self.maximum is not None
+                    rng=name_seed(*names) if score == schema.FINAL_EVAL_RETURN
+                    else name_seed(*names, score))
+                ceiling = (score == schema.FINAL_EVAL_RETURN and self.maximum is not None
                            and all(at_maximum(s, self.maximum) for s in y))
-                out.append(Comparison(panel, policy, rival, ci, len(x), len(y), ceiling))
+                out.append(Comparison(panel, policy, rival, ci, len(x), len(y), ceiling, score))
         return out
 
-    def improvement(self, comparisons: Sequence[Comparison]) -> str:
-        """The comparisons as a matrix: adaptive policies x conditions."""
+    def improvement(self, comparisons: Sequence[Comparison],
+                    score: str = schema.FINAL_EVAL_RETURN) -> str:
+        """The comparisons on ``score`` as a matrix: adaptive policies x conditions, each
+        column titled with its rival."""
         found = {(c.panel, c.policy): c for c in comparisons}
-        best = {panel: self.best_fixed(panel) for panel in self.panels}
+        best = {panel: self.best_fixed(panel, score) for panel in self.panels}
         rows = []
         for policy in self.adaptive:
             cells = [policy]
@@ -255,8 +294,9 @@ class Task:
 
 
 class Comparison(NamedTuple):
-    """An adaptive policy against its condition's best fixed schedule (:meth:`Task.
-    comparisons`): ``ceiling`` when every run of the rival is at the env's maximum return."""
+    """An adaptive policy against its condition's best fixed schedule on ``score``
+    (:meth:`Task.comparisons`): ``ceiling`` when every run of the rival is at the env's
+    maximum return (the final return only)."""
 
     panel: Panel
     policy: str
@@ -265,6 +305,7 @@ class Comparison(NamedTuple):
     n_x: int
     n_y: int
     ceiling: bool
+    score: str = schema.FINAL_EVAL_RETURN
 
 
 class Ranked(NamedTuple):
@@ -275,6 +316,10 @@ class Ranked(NamedTuple):
     cis: dict[str, dict[str, Interval]]
     auc_cis: dict[str, Interval]
     runs: dict[str, int]
+
+    def auc_order(self) -> list[str]:
+        """The policies with an AUC interval, best first by its IQM (ties: the name)."""
+        return sorted(self.auc_cis, key=lambda p: (-self.auc_cis[p].point, p))
 
 
 def tasks(data: Results) -> list[Task]:

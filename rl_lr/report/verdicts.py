@@ -6,6 +6,13 @@ win possible because the rival is at the env's maximum in every run); the share 
 env's maximum per cell; and the verdict at the top of the report: which policy ranks first,
 which differences the CIs support, and how sure the experiment can be at its number of seeds.
 
+The verdict at the top is on the experiment's primary score
+(:attr:`rl_lr.results.Results.primary_score`): the final clean return, or, for a
+tune-then-test experiment that selects by it (``protocol.select: eval_auc``), the
+time-averaged clean return (AUC) -- the ranking by the AUC's IQM and the comparisons on the
+AUC (:meth:`rl_lr.report.task.Task.comparisons`), since final returns at the env's ceiling
+leave no win possible.
+
     >>> round(min_detectable(10, 10), 2)   # 10 runs a side: only P >= 0.83 is detected
     0.83
 """
@@ -16,7 +23,8 @@ import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from rl_lr.metrics import min_detectable_p, verdict
+from rl_lr import schema
+from rl_lr.metrics import Interval, min_detectable_p, verdict
 from rl_lr.metrics.power import BETTER, CEILING, WORSE
 from rl_lr.report.task import Comparison, Task, format_number, markdown, tasks
 from rl_lr.results import SEED, Panel, Results
@@ -83,48 +91,60 @@ def _names(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _runs_per_group(task: Task) -> int:
-    counts = [len(task.data.final_scores(panel, policy)) for panel in task.panels
+def _runs_per_group(task: Task, score: str) -> int:
+    counts = [len(task.scores(panel, policy, score)) for panel in task.panels
               for policy in task.fixed + task.adaptive]
     return min((c for c in counts if c), default=0)
 
 
 def summary_lines(data: Results) -> list[str]:
-    """The verdict at the top of the report, one paragraph per task (plain text)."""
+    """The verdict at the top of the report, one paragraph per task (plain text), on the
+    experiment's primary score (see the module docstring)."""
+    score = data.primary_score
+    on_auc = score == schema.EVAL_AUC
     lines = []
     for task in tasks(data):
         head = f"{task.env} · {task.algo}: "
         ranked = task.ranked()
-        if ranked is None:
+        if ranked is None or (on_auc and not ranked.auc_cis):
             lines.append(head + "no policy has a finished run in every condition yet.")
             continue
-        first = ranked.order[0]
-        best = ranked.cis[first]["iqm"]
-        overlap = [p for p in ranked.order[1:] if ranked.cis[p]["iqm"].high >= best.low]
-        text = (f"{task.name(first)} ranks first on the final clean return (IQM "
-                f"{format_number(best.point)} [{format_number(best.low)}, "
-                f"{format_number(best.high)}] over {len(task.panels)} condition(s)). ")
+        cis: dict[str, Interval] = (ranked.auc_cis if on_auc else
+                                    {p: c["iqm"] for p, c in ranked.cis.items()})
+        order = ranked.auc_order() if on_auc else ranked.order
+        first = order[0]
+        best = cis[first]
+        overlap = [p for p in order[1:] if cis[p].high >= best.low]
+        interval = (f"{format_number(best.point)} [{format_number(best.low)}, "
+                    f"{format_number(best.high)}] over {len(task.panels)} condition(s)")
+        if on_auc:
+            scale = "the normalised AUC's IQM" if task.range is not None else "IQM"
+            text = (f"{task.name(first)} ranks first on the time-averaged clean return (AUC), "
+                    f"the protocol's selection metric ({scale} {interval}). ")
+        else:
+            text = f"{task.name(first)} ranks first on the final clean return (IQM {interval}). "
         if overlap:
             text += (f"Its CI overlaps those of {len(overlap)} of the other "
-                     f"{len(ranked.order) - 1} policies ({_names(overlap)}): the runs do not "
+                     f"{len(order) - 1} policies ({_names(overlap)}): the runs do not "
                      "separate them from it. ")
-        elif len(ranked.order) > 1:
+        elif len(order) > 1:
             text += "Its CI lies above every other policy's. "
-        found = verdicts(task.comparisons())
+        found = verdicts(task.comparisons(score))
         if found:
             better = [v for v in found if v.words == BETTER]
             worse = [v for v in found if v.words == WORSE]
             ceiling = [v for v in found if v.words == CEILING]
             rest = len(found) - len(better) - len(worse) - len(ceiling)
             text += (f"Of the {len(found)} comparisons of an adaptive policy with its "
-                     f"condition's best fixed schedule, {len(better)} say better"
+                     f"condition's best fixed schedule{' on the AUC' if on_auc else ''}, "
+                     f"{len(better)} say better"
                      + (f" ({_names([_label(task, v) for v in better])})" if better else "")
                      + f", {len(worse)} say worse"
                      + (f" ({_names([_label(task, v) for v in worse])})" if worse else "")
                      + f", {rest} detect no difference at this power"
                      + (f", and in {len(ceiling)} the rival is at the env's maximum in every "
                         "run, so no win is possible" if ceiling else "") + ". ")
-        n = _runs_per_group(task)
+        n = _runs_per_group(task, score)
         if n:
             needed = min_detectable(n, n)
             text += (f"How sure: with {n} runs per group, a difference is detected with "

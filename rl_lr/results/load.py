@@ -38,6 +38,7 @@ from rl_lr import schema
 from rl_lr.errors import SpecError
 from rl_lr.experiment import experiment_from_dict, label_of, plan_runs
 from rl_lr.experiment.file import TOP_KEYS
+from rl_lr.experiment.protocol import SELECT_METRICS
 from rl_lr.files import read_csv
 from rl_lr.metrics import Interval
 from rl_lr.results import scores
@@ -118,6 +119,23 @@ class Results:
         if not self.partial:
             return ""
         return f"PARTIAL: {self.finished} of {self.planned} runs finished"
+
+    @property
+    def primary_score(self) -> str:
+        """The score the report's verdict and its first comparisons are on: an experiment
+        with a tune-then-test protocol is scored by the metric that chose its configurations
+        (``protocol.select``: ``eval_auc``, the protocol's default, or ``final_eval_return``);
+        any other experiment by the final clean return (``final_eval_return``).
+
+            >>> Results(Path("x"), {"protocol": {"select": "eval_auc"}}, [], {}, [], []
+            ...         ).primary_score
+            'eval_auc'
+        """
+        protocol = self.experiment.get("protocol")
+        if not isinstance(protocol, Mapping):
+            return schema.FINAL_EVAL_RETURN
+        metric = str(protocol.get("select", schema.EVAL_AUC))
+        return metric if metric in SELECT_METRICS else schema.FINAL_EVAL_RETURN
 
     @cached_property
     def label_keys(self) -> list[str]:
