@@ -90,6 +90,10 @@ def test_a_base_lr_axis_fills_every_lr_spec_and_labels_the_runs(tmp_path: Path) 
         ("constant", "x0.1", "constant(0.0001)"), ("kl", "x0.1", "kl_adaptive(0.0001, "
                                                     "target=0.01)"),
         ("constant", "x1", "constant(0.001)"), ("kl", "x1", "kl_adaptive(0.001, target=0.01)")]
+    centred = {**data, "grid": {**data["grid"], "base_lr": {"centre": "1e-3",
+                                                            "multiples": [0.1, 1]}}}
+    assert [(r.labels, r.run_id) for r in plan_runs(experiment_from_dict(centred))] == [
+        (r.labels, r.run_id) for r in plan]  # the same runs, labelled x<multiple>
     out = tmp_path / "out"
     run_experiment(experiment_from_dict(data), out, backend="serial", quiet=True, report=False)
     rows = list(csv.DictReader((out / "summary.csv").open()))
@@ -104,7 +108,8 @@ def test_a_base_lr_axis_fills_every_lr_spec_and_labels_the_runs(tmp_path: Path) 
     with pytest.raises(ExperimentError) as caught:
         experiment_from_dict(problems)
     assert caught.value.errors == [
-        "grid.base_lr: a list (or label: value mapping) of LRs > 0, got [0.001, -1]",
+        "grid.base_lr: a list (or label: value mapping) of LRs > 0, or {centre: LR, "
+        "multiples: [numbers > 0]}, got [0.001, -1]",
         "grid.lr: 'constant(1e-3)' has no {base_lr} to fill (a grid with a base_lr axis "
         "varies the base LR of every lr spec)"]
     with pytest.raises(ExperimentError) as caught:
@@ -122,7 +127,8 @@ def test_every_shipped_experiment_plans(suite: str) -> None:
         for env, centre in (("CartPole-v1", 4.618e-3), ("Pendulum-v1", 1e-3)):
             starts = {r.labels["base_lr"]: float(r.config.to_dict()["lr"][9:-1]) for r in plan
                       if r.config.env == env and r.labels["lr"] == "constant"}
-            assert list(starts) == ["x0.1", "x0.22", "x0.46", "x1", "x2.2", "x4.6", "x10"]
+            assert list(starts) == ["x0.1", "x0.2154", "x0.4642", "x1", "x2.154", "x4.642",
+                                    "x10"]
             assert starts["x1"] == centre
             ratios = [starts[label] / centre for label in starts]
             assert ratios == pytest.approx([10 ** (k / 3) for k in range(-3, 4)], rel=1e-3)

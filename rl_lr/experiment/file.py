@@ -14,7 +14,8 @@
       seed: [0, 1, 2]
       set: {batch_size: [64, 256]}   # any hyper-parameter as an axis
       base_lr: [3e-4, 1e-3]          # optional: fills {base_lr} in every lr spec of the grid,
-                                     # e.g. lr: {kl: "kl_adaptive({base_lr})"} (a label too)
+                                     # e.g. lr: {kl: "kl_adaptive({base_lr})"} (a label too);
+                                     # or {centre: 1e-3, multiples: [0.1, 1, 10]}: x0.1, x1, x10
     overrides:                       # per axis value: budget keys and hyper-parameters
       env:
         Pendulum-v1: {steps: 100000, set: {n_steps: 1024}}
@@ -111,9 +112,22 @@ def _listed(grid: Any) -> list[tuple[str, Any]]:
 
 
 def base_lrs(grid: dict[str, Any]) -> list[tuple[str, Any]]:
-    """A grid's ``base_lr`` axis as ``[(label, value)]`` (a list labels each value by itself);
-    empty without one."""
+    """A grid's ``base_lr`` axis as ``[(label, value)]``; empty without one. Three forms: a
+    list (each value its own label), ``{label: value}``, or ``{centre: C, multiples: [...]}``
+    (each start ``C * m`` labelled ``x<m>``: ``x1`` is the centre, the tuned LR a report
+    compares every start with).
+
+    >>> base_lrs({"base_lr": {"centre": 2e-3, "multiples": [0.1, 1, 10]}})
+    [('x0.1', 0.0002), ('x1', 0.002), ('x10', 0.02)]
+    """
     values = grid.get(BASE_LR)
+    if isinstance(values, dict) and set(values) == {"centre", "multiples"}:
+        centre = coerce_numbers(values["centre"])
+        multiples = [coerce_numbers(m) for m in values["multiples"]] if isinstance(
+            values["multiples"], list) else []
+        if not (_positive(centre) and multiples and all(map(_positive, multiples))):
+            return []  # refused by _base_lr_errors
+        return [(f"x{m:g}", float(f"{centre * m:.4g}")) for m in multiples]
     if isinstance(values, dict):
         return [(str(label), coerce_numbers(value)) for label, value in values.items()]
     return ([(str(value), coerce_numbers(value)) for value in values]
@@ -199,14 +213,18 @@ def _base_lr_errors(grid: Any) -> list[str]:
         if not isinstance(g, dict) or BASE_LR not in g:
             continue
         values = base_lrs(g)
-        if not values or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf
-                for _, v in values):
+        if not values or not all(_positive(v) for _, v in values):
             errors.append(f"{where}.{BASE_LR}: a list (or label: value mapping) of LRs > 0, "
-                          f"got {g[BASE_LR]!r}")
+                          f"or {{centre: LR, multiples: [numbers > 0]}}, got {g[BASE_LR]!r}")
         specs = g.get(LR)
         texts = list(specs.values()) if isinstance(specs, dict) else specs or []
         errors += [f"{where}.{LR}: {spec!r} has no {{base_lr}} to fill (a grid with a "
                    f"{BASE_LR} axis varies the base LR of every lr spec)"
                    for spec in texts if "{base_lr}" not in str(spec)]
     return errors
+
+
+def _positive(value: Any) -> bool:
+    """A finite number > 0 (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and (
+        0 < value < math.inf)
