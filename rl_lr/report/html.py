@@ -3,7 +3,8 @@
 One static page, nothing fetched from the network: the verdict in words, the experiment and
 its setup, policies ranked with confidence intervals (sortable tables, a few lines of inline
 JavaScript), the tuning of a tune-then-test protocol, the per-condition tables, every
-comparison with its power and verdict, every figure of
+comparison with its power and verdict (and, with a ``base_lr`` axis, every policy at every
+base LR against the tuned constant), every figure of
 :data:`rl_lr.report.figures.REPORT_KINDS` with a one-line reading guide (PNG shown up to the
 window's width, SVG linked, both in ``report/figures/``), failed and diverged runs, and the
 exact commands that reproduce it (the sections: :mod:`.sections`). An experiment still
@@ -44,6 +45,7 @@ from rl_lr.report.sections import (
     problems_section,
     ranking_section,
     reproduce_commands,
+    robustness_section,
     setup_section,
     tuning_section,
     verdict_section,
@@ -201,6 +203,8 @@ def _page(data: Results, report: Report) -> str:
         *(["<h2>Tuning</h2>", tuning] if (tuning := tuning_section(data)) else []),
         "<h2>Per condition</h2>", conditions_section(data),
         "<h2>Comparisons with the best fixed schedule</h2>", comparisons_section(data),
+        *(["<h2>Robustness to the base LR: against the tuned constant</h2>", robustness]
+          if (robustness := robustness_section(data)) else []),
         "<h2>Figures</h2>", _figures(data, report),
         "<h2>Failed and diverged runs</h2>", problems_section(data),
         "<h2>Reproduce</h2>",

@@ -2,8 +2,9 @@
 """The sections of the HTML report (:mod:`.html`): the verdict in words, the setup, the
 ranking, the tuning of a tune-then-test protocol, the per-condition tables (with the regime
 switches where a perturbation switches on a schedule), the comparisons with their power and
-verdicts (on the primary score first: :func:`comparisons_section`), failed and diverged runs,
-the versions and the commands that reproduce it, each an HTML fragment drawn from a
+verdicts (on the primary score first: :func:`comparisons_section`), the robustness to the
+base LR of an experiment with a ``base_lr`` axis (:func:`robustness_section`), failed and
+diverged runs, the versions and the commands that reproduce it, each an HTML fragment drawn from a
 :class:`~rl_lr.results.Results`. Runs are scored and ranked by the rules of
 :mod:`rl_lr.results.scores`; the ranking and the per-condition tables are sortable (the page's
 script reads ``data-sort``).
@@ -26,8 +27,19 @@ import yaml
 
 from rl_lr import metrics, schema
 from rl_lr.experiment.file import SUITES_DIR, TOP_KEYS
+from rl_lr.report.base_lr import (
+    CENTRE,
+    IQM_COLUMNS,
+    REFERENCE,
+    Robustness,
+    against_tuned,
+    extremes,
+    needed_text,
+    robustness_scores,
+    short_verdict,
+)
 from rl_lr.report.tables import risk_titles
-from rl_lr.report.task import SCORES, compared_scores, format_number, tasks
+from rl_lr.report.task import SCORES, Task, compared_scores, format_number, tasks
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
 from rl_lr.report.verdicts import POWER, summary_lines, verdicts
 from rl_lr.results import REPS, SEED, Results
@@ -35,6 +47,7 @@ from rl_lr.results.scores import at_maximum, env_maximum, is_diverged, number
 
 __all__ = ["cell", "ci_html", "code_block", "comparisons_section", "conditions_section",
            "experiment_yaml", "problems_section", "ranking_section", "reproduce_commands",
+           "robustness_section",
            "setup_section", "switches_section", "table", "tuning_section", "verdict_section",
            "versions_text"]
 
@@ -283,6 +296,64 @@ def _comparisons(data: Results, score: str) -> str:
         "unseen." + ("" if on_auc else " Where the rival is at the env's maximum return in "
                      "every run no run can beat it, so P cannot exceed 0.5 and no win is "
                      "possible.") + "</p>")
+
+
+def robustness_section(data: Results) -> str:
+    """Robustness to the base LR (:mod:`rl_lr.report.base_lr`): per task, group of starts and
+    score (the primary one, then the AUC), every policy at every start against the tuned
+    constant (P(improvement) [CI], verdict, starts where it is worse), then each policy's
+    worst and best start; empty without a ``base_lr`` axis centred on ``x1``."""
+    parts = []
+    for task in tasks(data):
+        for score in robustness_scores(data):
+            for found in against_tuned(task, score):
+                parts.append(_robustness(task, found))
+    if not parts:
+        return ""
+    return "".join(parts) + (
+        "<p class=note>The tuned constant: the best fixed schedule (highest IQM) at the "
+        "centre base_lr=x1, the tuned LR, of the same other conditions. P(improvement): the "
+        "probability that a run of the policy started at that base LR beats a run of the "
+        f"tuned constant, 95 % bootstrap CI ({REPS:,} resamples); better: CI above 0.5, worse: "
+        f"CI below 0.5, else no difference detectable with {POWER * 100:.0f} % power at these "
+        "numbers of runs. Worst and best start: the lowest and highest IQM of the score over "
+        "the policy's starts, from metrics.csv [95 % CI].</p>")
+
+
+def _robustness(task: Task, found: Robustness) -> str:
+    """The two tables of one group of starts on one score, under a heading."""
+    labels = [label for label, _ in found.starts]
+    rows, extreme_rows = [], []
+    column = IQM_COLUMNS[found.score]
+    for policy in task.fixed + task.adaptive:
+        cells = [cell(escape(task.name(policy)))]
+        for label in labels:
+            v = found.found.get((policy, label))
+            if policy == found.tuned and label == CENTRE:
+                cells.append(cell(f"<b>{REFERENCE}</b>"))
+            elif v is None:
+                cells.append(cell("–"))
+            else:
+                cells.append(cell(f"{ci_html(*v.comparison.ci, digits=2)} "
+                                  f"{escape(short_verdict(v.words))}"))
+        k, n = found.worse(policy)
+        rows.append([*cells, cell(f"{k} of {n}")])
+        ends = extremes(task, found, policy)
+        if ends is not None:
+            extreme_rows.append([cell(escape(task.name(policy))), *(
+                c for end in ends for c in (cell(_ci_cell(end.row, column)),
+                                            cell(escape(end.start))))])
+    where = task.condition(found.rest)
+    heading = " · ".join(x for x in (task.env, task.algo, "" if where == "all runs" else where,
+                                     f"on {SCORES[found.score]}") if x)
+    return (f"<h3>{escape(heading)}</h3><p>Against the tuned constant ({escape(found.tuned)} at "
+            f"base_lr={CENTRE}; {escape(needed_text(found))} needed for "
+            f"{POWER * 100:.0f} % power):</p><div class=scroll>"
+            + table(["policy", *(f"base_lr={label}" for label in labels),
+                     "worse at k of n starts"], rows, sortable=False)
+            + "</div><p>Worst and best start:</p><div class=scroll>"
+            + table(["policy", "lowest IQM [CI]", "at", "highest IQM [CI]", "at"],
+                    extreme_rows, sortable=False) + "</div>")
 
 
 _SCORE_COLUMNS = (  # metrics.csv column, header

@@ -33,7 +33,12 @@ conditions (the perturbations of training) as columns:
    An experiment whose primary score is the AUC (a protocol with ``select: eval_auc``:
    :attr:`rl_lr.results.Results.primary_score`) gets this pair on the AUC first (the rival:
    the highest AUC IQM; P over the runs' ``eval_auc``), then the pair on the final return,
-   each titled with its score (:func:`rl_lr.report.task.compared_scores`).
+   each titled with its score (:func:`rl_lr.report.task.compared_scores`);
+8. with a ``base_lr`` axis centred on ``x1`` (robustness to the base LR,
+   :mod:`rl_lr.report.base_lr`), on the primary score and on the AUC: P(each policy started
+   at each base LR beats the tuned constant, the best fixed schedule at ``x1``) [CI] with its
+   verdict and the starts where it is worse, and each policy's worst and best start (its
+   lowest and highest IQM [CI] over the starts).
 
 Above the tasks, the verdict in words (:func:`rl_lr.report.verdicts.summary_lines`), on the
 primary score.
@@ -53,6 +58,7 @@ from pathlib import Path
 from rl_lr import schema
 from rl_lr.files import atomic_write_text
 from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
+from rl_lr.report.base_lr import robustness_scores, robustness_tables
 from rl_lr.report.task import (
     SCORES,
     Task,
@@ -217,6 +223,7 @@ def headline_tables(data: Results) -> str:
              "the evaluation points", task.matrix(task.lr_used)),
             *(section for score in compared for section in
               comparison_tables(task, score, named=len(compared) > 1)),
+            *robustness_tables(task, robustness_scores(data)),
         ]
         lines += [f"## {env} · {algo}", ""]
         for title, table in sections:
