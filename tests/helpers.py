@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sb3_contrib import TQC, TRPO, CrossQ
@@ -74,3 +75,15 @@ class LRRecorder(BaseCallback):
 
     def _on_step(self) -> bool:
         return True
+
+
+def run_yaml(directory: Path, name: str, text: str) -> Path:
+    """Write the experiment file ``text`` as ``directory/name.yaml``, run it serially in this
+    process (report included) into ``directory/out``, check nothing failed; the output dir."""
+    from rl_lr.harness import run_experiment  # the harness layer: only the tests that run one
+
+    (directory / f"{name}.yaml").write_text(text)
+    out = directory / "out"
+    result = run_experiment(directory / f"{name}.yaml", out, backend="serial", quiet=True)
+    assert result.failed == {}, result.failed
+    return out

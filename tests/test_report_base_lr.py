@@ -23,6 +23,7 @@ from rl_lr.report.sections import robustness_section
 from rl_lr.report.tables import headline_tables
 from rl_lr.report.task import tasks
 from rl_lr.results import REPS, load_results, name_seed
+from tests.helpers import run_yaml
 
 EXPERIMENT = """\
 name: base_lr_tiny
@@ -43,12 +44,7 @@ STARTS = ["x0.1", "x1", "x10"]
 
 @pytest.fixture(scope="module")
 def experiment_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("base_lr")
-    (base / "base_lr.yaml").write_text(EXPERIMENT)
-    out = base / "out"
-    result = run_experiment(base / "base_lr.yaml", out, backend="serial", quiet=True)
-    assert result.failed == {}, result.failed
-    return out
+    return run_yaml(tmp_path_factory.mktemp("base_lr"), "base_lr", EXPERIMENT)
 
 
 def _tables(text: str, title: str) -> list[list[list[str]]]:

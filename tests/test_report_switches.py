@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from rl_lr import schema
-from rl_lr.harness import run_experiment
 from rl_lr.report.sections import switches_section
 from rl_lr.report.tables import headline_tables
 from rl_lr.report.task import ci_text
 from rl_lr.results import load_results
+from tests.helpers import run_yaml
 
 EXPERIMENT = """\
 name: switches
@@ -41,12 +41,7 @@ SWITCH_COLUMNS = (schema.SWITCH_DROP_IQM, schema.SWITCH_RECOVERY_IQM)
 
 @pytest.fixture(scope="module")
 def experiment_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("switches")
-    (base / "switches.yaml").write_text(EXPERIMENT)
-    out = base / "out"
-    result = run_experiment(base / "switches.yaml", out, backend="serial", quiet=True)
-    assert result.failed == {}, result.failed
-    return out
+    return run_yaml(tmp_path_factory.mktemp("switches"), "switches", EXPERIMENT)
 
 
 def _metrics(directory: Path) -> dict[str, dict[str, str]]:
