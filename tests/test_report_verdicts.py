@@ -112,15 +112,22 @@ def test_the_verdict_at_the_top_says_who_is_first_what_the_cis_support_and_how_s
            "schedule, 1 say better (plateau better), 1 say worse (plateau worse), 1 detect no " \
            "difference at this power, and in 1 the rival is at the env's maximum" in top
     assert "with 10 runs per group" in top and "P >= 0.83" in top
-    # 3 seeds: the report says they cannot separate most policies
-    few = {k: (c[:3], p[:3]) for k, (c, p) in OUTCOMES.items()}
-    top3 = headline_tables(load_results(_experiment(tmp_path, few))).split("## Verdict")[1]
-    assert f"with 3 runs per group, a difference is detected with 80 % power only when one " \
-           f"policy beats the other in P >= {min_detectable(3, 3):.2f}" in top3
-    assert "3 seeds cannot separate most LR policies" in top3
+    # 5 seeds: the report says they cannot separate most policies
+    few = {k: (c[:5], p[:5]) for k, (c, p) in OUTCOMES.items()}
+    top5 = headline_tables(load_results(_experiment(tmp_path, few))).split("## Verdict")[1]
+    assert f"with 5 runs per group, a difference is detected with 80 % power only when one " \
+           f"policy beats the other in P >= {min_detectable(5, 5):.2f}" in top5
+    assert "5 seeds cannot separate most LR policies" in top5
     html = write_report(tmp_path, kinds=[]).html
     assert html.index("<h2>Verdict</h2>") < html.index("<h2>Setup</h2>")
-    assert "3 seeds cannot separate most LR policies" in html
+    assert "5 seeds cannot separate most LR policies" in html
+    # 3 seeds: no verdict at all, even where every run of one side beats the other's
+    fewer = {k: (c[:3], p[:3]) for k, (c, p) in OUTCOMES.items()}
+    top3 = headline_tables(load_results(_experiment(tmp_path / "three", fewer))).split(
+        "## Verdict")[1]
+    assert ("0 say better, 0 say worse, 0 detect no difference at this power; 4 have too few "
+            "runs to judge (fewer than 4 a side)") in top3
+    assert "with 3 runs per group nothing is judged" in top3
 
 
 def test_the_normalised_auc_is_a_primary_score_beside_the_final_return(constructed: Path) -> None:

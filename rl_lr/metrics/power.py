@@ -44,8 +44,8 @@ from rl_lr.metrics.resampling import (
     resample_indices,
 )
 
-__all__ = ["BETTER", "CEILING", "SIMS", "WORSE", "critical_shifts", "min_detectable_p", "power",
-           "shift_for", "simulated_lower_bounds", "verdict"]
+__all__ = ["BETTER", "CEILING", "MIN_RUNS", "SIMS", "TOO_FEW", "WORSE", "critical_shifts",
+           "min_detectable_p", "power", "shift_for", "simulated_lower_bounds", "verdict"]
 
 SIMS = 1000  # simulated experiments: the power's standard error is at most 0.5 / sqrt(SIMS)
 REPS = 2000  # bootstrap resamples per simulated experiment, as the report's
@@ -56,6 +56,11 @@ _NORMAL = NormalDist()
 BETTER = "better"  # the CI of P(X > Y) lies above 0.5
 WORSE = "worse"  # ... below 0.5
 CEILING = "no win possible: the baseline is at the env's maximum in every run"
+# Fewer runs a side and even complete separation is not significant at 5 % (exact
+# Mann-Whitney, two-sided: 2 / C(6, 3) = 0.1 at 3 vs 3, 2 / C(8, 4) = 0.029 at 4 vs 4), while
+# the percentile bootstrap's CI of P collapses to [0, 0] or [1, 1]: no verdict is given.
+MIN_RUNS = 4
+TOO_FEW = f"too few runs to judge (fewer than {MIN_RUNS} a side)"
 
 
 # --------------------------------------------------------------------------- arguments
@@ -237,8 +242,10 @@ def min_detectable_p(n_x: int, n_y: int, power: float = 0.8, *, sims: int = SIMS
     return _NORMAL.cdf(float(needed) / math.sqrt(2.0))
 
 
-def verdict(low: float, high: float, min_p: float, *, ceiling: bool = False) -> str:
+def verdict(low: float, high: float, min_p: float, *, ceiling: bool = False,
+            runs: tuple[int, int] | None = None) -> str:
     """The comparison's verdict in words, from the 95 % CI ``[low, high]`` of ``P(X > Y)``:
+    :data:`TOO_FEW` when ``runs`` (X's and Y's) has fewer than :data:`MIN_RUNS` on a side;
     :data:`BETTER` (``low > 0.5``), :data:`WORSE` (``high < 0.5``), :data:`CEILING` when
     ``ceiling`` (Y at the env's maximum return in every run, so ``P(X > Y) <= 0.5``: no CI
     can lie above 0.5) and the CI does not say worse, else that no difference is detectable
@@ -251,7 +258,11 @@ def verdict(low: float, high: float, min_p: float, *, ceiling: bool = False) -> 
         'no difference detectable at this power (P >= 0.83 needed)'
         >>> verdict(0.5, 0.5, 0.83, ceiling=True) == CEILING
         True
+        >>> verdict(0.0, 0.0, 0.8, runs=(1, 1)) == TOO_FEW
+        True
     """
+    if runs is not None and min(runs) < MIN_RUNS:
+        return TOO_FEW
     if low > 0.5:
         return BETTER
     if high < 0.5:

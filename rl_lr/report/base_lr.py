@@ -35,7 +35,7 @@ import numpy as np
 
 from rl_lr import schema
 from rl_lr.metrics import probability_of_improvement_ci
-from rl_lr.metrics.power import BETTER, CEILING, WORSE
+from rl_lr.metrics.power import BETTER, CEILING, TOO_FEW, WORSE
 from rl_lr.report.task import (
     SCORES,
     Comparison,
@@ -173,6 +173,8 @@ def short_verdict(words: str) -> str:
     """
     if words in (BETTER, WORSE):
         return words
+    if words == TOO_FEW:
+        return "too few runs"
     return "no win possible" if words == CEILING else "no difference detectable"
 
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from rl_lr import schema
 from rl_lr.metrics import Interval, min_detectable_p, verdict
-from rl_lr.metrics.power import BETTER, CEILING, WORSE
+from rl_lr.metrics.power import BETTER, CEILING, MIN_RUNS, TOO_FEW, WORSE
 from rl_lr.report.task import Comparison, Task, format_number, markdown, tasks
 from rl_lr.results import SEED, Panel, Results
 
@@ -56,7 +56,8 @@ def verdicts(comparisons: Sequence[Comparison]) -> list[Verdict]:
     out = []
     for c in comparisons:
         needed = min_detectable(c.n_x, c.n_y)
-        out.append(Verdict(c, needed, verdict(c.ci.low, c.ci.high, needed, ceiling=c.ceiling)))
+        out.append(Verdict(c, needed, verdict(c.ci.low, c.ci.high, needed, ceiling=c.ceiling,
+                                              runs=(c.n_x, c.n_y))))
     return out
 
 
@@ -134,7 +135,8 @@ def summary_lines(data: Results) -> list[str]:
             better = [v for v in found if v.words == BETTER]
             worse = [v for v in found if v.words == WORSE]
             ceiling = [v for v in found if v.words == CEILING]
-            rest = len(found) - len(better) - len(worse) - len(ceiling)
+            too_few = [v for v in found if v.words == TOO_FEW]
+            rest = len(found) - len(better) - len(worse) - len(ceiling) - len(too_few)
             text += (f"Of the {len(found)} comparisons of an adaptive policy with its "
                      f"condition's best fixed schedule{' on the AUC' if on_auc else ''}, "
                      f"{len(better)} say better"
@@ -143,9 +145,15 @@ def summary_lines(data: Results) -> list[str]:
                      + (f" ({_names([_label(task, v) for v in worse])})" if worse else "")
                      + f", {rest} detect no difference at this power"
                      + (f", and in {len(ceiling)} the rival is at the env's maximum in every "
-                        "run, so no win is possible" if ceiling else "") + ". ")
+                        "run, so no win is possible" if ceiling else "")
+                     + (f"; {len(too_few)} have too few runs to judge (fewer than {MIN_RUNS} a "
+                        "side)" if too_few else "") + ". ")
         n = _runs_per_group(task, score)
-        if n:
+        if 0 < n < MIN_RUNS:
+            text += (f"How sure: with {n} run{'s' if n > 1 else ''} per group nothing is judged: "
+                     f"fewer than {MIN_RUNS} runs a side cannot show a difference at 5 % even "
+                     "when every run of one policy beats every run of the other.")
+        elif n:
             needed = min_detectable(n, n)
             text += (f"How sure: with {n} runs per group, a difference is detected with "
                      f"{POWER * 100:.0f} % power only when one policy beats the other in P >= "
