@@ -160,3 +160,12 @@ def test_what_eleven_evaluation_points_can_measure() -> None:
     assert short.startswith("Short-term risk = the eval curve's worst slope")
     assert "negative: the curve fell" in short
     assert risk_titles(41)[1].startswith("Long-term risk (CVaR 5 %")
+
+
+def test_a_single_perturbation_titles_its_condition(tmp_path: Path) -> None:
+    one = {"damping": OUTCOMES["better"]}
+    task = tasks(load_results(_experiment(tmp_path / "one", one)))[0]
+    assert [task.condition(panel) for panel in task.panels] == ["damping"]
+    clean = {"none": OUTCOMES["better"]}  # no perturbation at all: one unnamed condition
+    task = tasks(load_results(_experiment(tmp_path / "clean", clean)))[0]
+    assert [task.condition(panel) for panel in task.panels] == ["all runs"]

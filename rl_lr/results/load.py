@@ -194,7 +194,9 @@ class Results:
 
     @cached_property
     def panel_axes(self) -> list[str]:
-        """``env``, then every other axis that varies within a policy, except the seed.
+        """``env``, then every other axis that varies within a policy, except the seed, and
+        the perturbation when every run has the same one (its name then titles the condition
+        instead of "all runs").
 
         An axis whose value the policy label fixes (an ``optimizer`` given only to the
         ``schedulefree`` policy, say) is part of that policy, not a panel.
@@ -205,9 +207,13 @@ class Results:
                 values.setdefault(row.get(schema.LR, ""), set()).add(row[key])
             return any(len(v) > 1 for v in values.values())
 
+        def one_perturbation(key: str) -> bool:
+            return key == schema.PERTURB and {row[key] for row in self.summary} not in (
+                {"none"}, {""})
+
         return [schema.ENV, *(k for k in self.label_keys
                               if k not in (schema.ENV, schema.LR, schema.SEED)
-                              and varies_within_a_policy(k))]
+                              and (varies_within_a_policy(k) or one_perturbation(k)))]
 
     def panel_of(self, row: Mapping[str, str]) -> Panel:
         return tuple((k, row.get(k, "")) for k in self.panel_axes)
