@@ -31,22 +31,18 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-import numpy as np
-
 from rl_lr import schema
-from rl_lr.metrics import probability_of_improvement_ci
 from rl_lr.metrics.power import BETTER, CEILING, TOO_FEW, WORSE
 from rl_lr.report.task import (
     SCORES,
-    Comparison,
     Task,
     ci_text,
     compared_scores,
     markdown,
 )
 from rl_lr.report.verdicts import POWER, Verdict, verdicts
-from rl_lr.results import REPS, Panel, Results, name_seed
-from rl_lr.results.scores import at_maximum, number
+from rl_lr.results import Panel, Results
+from rl_lr.results.scores import number
 
 __all__ = ["CENTRE", "IQM_COLUMNS", "REFERENCE", "TAG", "Extreme", "Robustness",
            "against_tuned", "extremes", "needed_text", "robustness_scores",
@@ -124,19 +120,15 @@ def against_tuned(task: Task, score: str = schema.FINAL_EVAL_RETURN) -> list[Rob
         y = task.scores(centre, tuned, score) if tuned else []
         if tuned is None or not y:
             continue
-        ceiling = (score == schema.FINAL_EVAL_RETURN and task.maximum is not None
-                   and all(at_maximum(s, task.maximum) for s in y))
         comparisons = []
         for policy in task.fixed + task.adaptive:
             for label, panel in starts:
                 x = task.scores(panel, policy, score)
                 if not x or (policy == tuned and label == CENTRE):
                     continue
-                seed = name_seed(task.env, task.algo, task.condition(panel), policy, TAG, score)
-                ci = probability_of_improvement_ci(np.array(x)[:, None], np.array(y)[:, None],
-                                                   reps=REPS, rng=seed)
-                comparisons.append(Comparison(panel, policy, tuned, ci, len(x), len(y),
-                                              ceiling, score))
+                comparisons.append(task.compare(
+                    panel, policy, x, tuned, y, score,
+                    (task.env, task.algo, task.condition(panel), policy, TAG, score)))
         start_of = {panel: label for label, panel in starts}
         found = {(v.comparison.policy, start_of[v.comparison.panel]): v
                  for v in verdicts(comparisons)}

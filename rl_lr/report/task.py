@@ -197,14 +197,21 @@ class Task:
                 if not x or not y or rival is None:
                     continue
                 names = (self.env, self.algo, self.condition(panel), policy)
-                ci = probability_of_improvement_ci(
-                    np.array(x)[:, None], np.array(y)[:, None], reps=REPS,
-                    rng=name_seed(*names) if score == schema.FINAL_EVAL_RETURN
-                    else name_seed(*names, score))
-                ceiling = (score == schema.FINAL_EVAL_RETURN and self.maximum is not None
-                           and all(at_maximum(s, self.maximum) for s in y))
-                out.append(Comparison(panel, policy, rival, ci, len(x), len(y), ceiling, score))
+                out.append(self.compare(panel, policy, x, rival, y, score,
+                                        names if score == schema.FINAL_EVAL_RETURN
+                                        else (*names, score)))
         return out
+
+    def compare(self, panel: Panel, policy: str, x: Sequence[float], rival: str,
+                y: Sequence[float], score: str, seed_names: tuple[str, ...]) -> Comparison:
+        """``policy``'s runs ``x`` against ``rival``'s ``y`` on ``score``: P(improvement)
+        with a 95 % stratified-bootstrap CI seeded by ``seed_names``; the ceiling (every run
+        of the rival at the env's maximum: no win possible) on the final return only."""
+        ci = probability_of_improvement_ci(np.array(x)[:, None], np.array(y)[:, None],
+                                           reps=REPS, rng=name_seed(*seed_names))
+        ceiling = (score == schema.FINAL_EVAL_RETURN and self.maximum is not None
+                   and all(at_maximum(s, self.maximum) for s in y))
+        return Comparison(panel, policy, rival, ci, len(x), len(y), ceiling, score)
 
     def improvement(self, comparisons: Sequence[Comparison],
                     score: str = schema.FINAL_EVAL_RETURN) -> str:
