@@ -34,7 +34,7 @@ from rl_lr.experiment import PlannedRun
 from rl_lr.experiment.protocol import Protocol
 from rl_lr.files import read_csv
 from rl_lr.metrics import min_detectable_p
-from rl_lr.metrics.power import SIMS
+from rl_lr.metrics.power import MIN_RUNS, SIMS, TOO_FEW
 from rl_lr.results.scores import REPS, SEED, group_key
 from rl_lr.schema import (
     ALGO,
@@ -191,12 +191,16 @@ def detectable_improvements(plan: Sequence[PlannedRun], *, power: float = POWER,
 
 
 def format_power(detectable: Mapping[int, float], power: float = POWER) -> str:
-    """One line per number of seeds per group.
+    """One line per number of seeds per group; fewer than :data:`~rl_lr.metrics.power.MIN_RUNS`
+    seeds get no verdict in the report, whatever their P.
 
     Example:
-        >>> print(format_power({10: 0.8274}))
+        >>> print(format_power({2: 0.93, 10: 0.8274}))
+        2 seeds per group: too few runs to judge (fewer than 4 a side): the report gives no verdict
         10 seeds per group: P(improvement) detectable with 80 % power >= 0.83
     """
     return "\n".join(
-        f"{n} seed{'s' if n != 1 else ''} per group: P(improvement) detectable with "
-        f"{100 * power:g} % power >= {p:.2f}" for n, p in detectable.items())
+        f"{n} seed{'s' if n != 1 else ''} per group: "
+        + (f"{TOO_FEW}: the report gives no verdict" if n < MIN_RUNS else
+           f"P(improvement) detectable with {100 * power:g} % power >= {p:.2f}")
+        for n, p in detectable.items())
