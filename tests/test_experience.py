@@ -132,8 +132,11 @@ def test_where_language_selects_and_refuses_clearly(outputs: dict[str, Path]) ->
     assert len(select("steps=3e4")) == 140 + 15  # numbers compare as numbers
     assert select("perturb_spec=") == [r for r in rows if not r["perturb_spec"]]
     assert len(select("lr_spec~PLATEAU")) == len(select("policy=plateau"))
+    assert select("eval_auc > 400") == select("eval_auc>400")  # spaces around an operator
+    assert select("env == CartPole-v1 perturb_spec=") == select("env=CartPole-v1 perturb_spec=")
     for bad, message in [("envv=x", "did you mean env"), ("lr_spec>3", "not numeric"),
-                         ("eval_auc>x", "needs a number"), ("eval_auc", "COLUMN OP VALUE"),
+                         ("eval_auc>x", "needs a number"), ("eval_auc > x", "needs a number"),
+                         ("eval_auc", "COLUMN OP VALUE"),
                          ("env='x", "--where")]:
         with pytest.raises(SpecError, match=message):
             select(bad)

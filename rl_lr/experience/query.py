@@ -2,11 +2,13 @@
 mini-language of ``rl-lr runs`` (read here, never evaluated as code) and sorting.
 
 An expression is terms separated by spaces, all of which must hold (quote a value with spaces,
-as in shell: ``lr_spec='cosine(3e-3, warmup=0.05)'``). A term is ``COLUMN OP VALUE``:
+as in shell: ``lr_spec='cosine(3e-3, warmup=0.05)'``). A term is ``COLUMN OP VALUE``, spaces
+around the operator allowed (``eval_auc > 400``):
 
-- ``=`` / ``!=``: equal / not equal; ``a,b`` lists alternatives, ``*`` and ``?`` are wildcards,
-  an empty value matches an empty cell, numbers compare as numbers (``steps=3e4``), spaces in
-  the text do not matter (commas inside a spec's brackets are the spec's);
+- ``=`` (or ``==``) / ``!=``: equal / not equal; ``a,b`` lists alternatives, ``*`` and ``?``
+  are wildcards, an empty value matches an empty cell, numbers compare as numbers
+  (``steps=3e4``), spaces in the text do not matter (commas inside a spec's brackets are the
+  spec's);
 - ``<``, ``<=``, ``>``, ``>=``: numeric columns only, against a number;
 - ``~``: the cell contains the text (case-insensitive).
 
@@ -14,7 +16,7 @@ as in shell: ``lr_spec='cosine(3e-3, warmup=0.05)'``). A term is ``COLUMN OP VAL
     ...         "eval_auc": -900.0}]
     >>> [r["env"] for r in where(rows, "env=Cart*", ("env", "eval_auc"))]
     ['CartPole-v1']
-    >>> [r["env"] for r in where(rows, "eval_auc>0 env!=Pendulum-v1", ("env", "eval_auc"),
+    >>> [r["env"] for r in where(rows, "eval_auc > 0 env!=Pendulum-v1", ("env", "eval_auc"),
     ...                          numeric=("eval_auc",))]
     ['CartPole-v1']
 """
@@ -34,7 +36,9 @@ from rl_lr.errors import SpecError
 __all__ = ["OPERATORS", "parse_where", "sort_rows", "where"]
 
 OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "~")
-_TERM = re.compile(r"^([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|>|<|~)(.*)$", re.DOTALL)
+_OPERATOR = r"(==|!=|>=|<=|=|>|<|~)"
+_TERM = re.compile(rf"^([A-Za-z_][\w.]*)\s*{_OPERATOR}(.*)$", re.DOTALL)
+_STARTS_WITH_OPERATOR = re.compile(rf"^{_OPERATOR}")
 
 Row = dict[str, Any]
 Test = Callable[[Row], bool]
@@ -89,7 +93,7 @@ def _term(text: str, columns: Sequence[str], numeric: frozenset[str]) -> Test:
     if match is None:
         raise SpecError(f"--where: {text!r} is not COLUMN OP VALUE (OP one of "
                         f"{' '.join(OPERATORS)}), e.g. env=CartPole-v1 eval_auc>400")
-    column, op, value = match.group(1), match.group(2), match.group(3).strip()
+    column, op, value = match.group(1), match.group(2).replace("==", "="), match.group(3).strip()
     _check_column(column, columns)
     if op in ("=", "!="):
         options = ["".join(v.split()) for v in _alternatives(value)] if value else [""]
@@ -114,6 +118,26 @@ def _term(text: str, columns: Sequence[str], numeric: frozenset[str]) -> Test:
     return lambda row: isinstance(row.get(column), (int, float)) and check(float(row[column]))
 
 
+def _terms(tokens: Sequence[str]) -> list[str]:
+    """Shell tokens joined into terms where spaces surround an operator: a token that starts
+    with one joins the token before it, and a term whose value is empty takes the next token
+    unless that is a term itself (``optimizer= env=X``: an empty cell, then the env).
+
+    >>> _terms(["eval_auc", ">", "400", "env=", "CartPole-v1", "optimizer=", "algo=ppo"])
+    ['eval_auc>400', 'env=CartPole-v1', 'optimizer=', 'algo=ppo']
+    """
+    terms: list[str] = []
+    for token in tokens:
+        last = _TERM.match(terms[-1]) if terms else None
+        open_term = last is not None and not last.group(3).strip()
+        if terms and (_STARTS_WITH_OPERATOR.match(token)
+                      or (open_term and _TERM.match(token) is None)):
+            terms[-1] += token
+        else:
+            terms.append(token)
+    return terms
+
+
 def parse_where(expression: str | Sequence[str], columns: Sequence[str],
                 numeric: Iterable[str] = ()) -> Test:
     """The test a ``--where`` expression (or several, all must hold) puts on a row.
@@ -123,7 +147,7 @@ def parse_where(expression: str | Sequence[str], columns: Sequence[str],
     """
     parts = [expression] if isinstance(expression, str) else list(expression)
     try:
-        terms = [t for part in parts for t in shlex.split(part)]
+        terms = _terms([t for part in parts for t in shlex.split(part)])
     except ValueError as err:
         raise SpecError(f"--where: {err} in {' '.join(parts)!r}") from None
     tests = [_term(t, columns, frozenset(numeric)) for t in terms]
