@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from html import escape
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from rl_lr import schema
 from rl_lr.cli.main import main
 from rl_lr.envs.suites import normalise
+from rl_lr.files import write_csv
 from rl_lr.metrics import iqm, probability_of_improvement_ci
 from rl_lr.report.sections import comparisons_section
 from rl_lr.report.tables import headline_tables
@@ -82,11 +84,14 @@ def test_tuning_runs_are_never_scored(fair_smoke: Path) -> None:
     assert data.score_table.scores["constant"].shape == (2, 1)
 
 
-AUC_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule by AUC IQM) on "
-              "the time-averaged clean return (AUC), the protocol's selection metric [CI]")
+AUC_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule, chosen on the "
+              "tuning seeds) on the time-averaged clean return (AUC), the protocol's selection "
+              "metric [CI]")
 AUC_VERDICTS = "### Each comparison's verdict on the time-averaged clean return (AUC): "
-FINAL_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule) on the final "
-                "clean return [CI]")
+FINAL_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule, chosen on the "
+                "tuning seeds) on the final clean return [CI]")
+PLAIN_FINAL_MATRIX = ("### P(adaptive policy beats the condition's best fixed schedule) on the "
+                      "final clean return [CI]")
 FINAL_VERDICTS = "### Each comparison's verdict on the final clean return: "
 AUC_VERDICT_LINE = ("ranks first on the time-averaged clean return (AUC), the protocol's "
                     "selection metric")
@@ -115,7 +120,7 @@ def test_an_auc_protocol_is_compared_and_judged_on_the_auc_first(fair_smoke: Pat
                                       f"{expected.high:.2f}] |")
     (line,) = summary_lines(data)
     assert AUC_VERDICT_LINE in line and "Of the 1 comparisons of an adaptive policy with its " \
-        "condition's best fixed schedule on the AUC, " in line
+        "condition's best fixed schedule (chosen on the tuning seeds) on the AUC, " in line
     assert f"- {line}" in tables
     html = (fair_smoke / "report" / "index.html").read_text()
     assert escape(AUC_VERDICT_LINE) in html
@@ -131,10 +136,58 @@ def test_without_a_protocol_the_report_compares_the_final_return_only(fair_smoke
                                                   if k != "protocol"})
     assert plain.primary_score == schema.FINAL_EVAL_RETURN
     tables = headline_tables(plain)
-    assert "time-averaged clean return (AUC)" not in tables and "by AUC IQM" not in tables
-    assert tables.count("### P(") == 1 and FINAL_MATRIX in tables
+    assert "time-averaged clean return (AUC)" not in tables and "tuning seeds)" not in tables
+    assert tables.count("### P(") == 1 and PLAIN_FINAL_MATRIX in tables
     assert "### Each comparison's verdict: better (CI above 0.5)" in tables
     (line,) = summary_lines(plain)
     assert "ranks first on the final clean return (IQM " in line
     html = comparisons_section(plain)
     assert "<h3>" not in html and "AUC" not in html
+
+
+def test_the_best_fixed_schedule_is_chosen_on_the_tuning_seeds(tmp_path: Path) -> None:
+    """Constructed: cosine beats the constant on the test seeds, the constant beat cosine on the
+    tuning seeds (``selection.csv``). Under a protocol the rival is the constant, whatever the
+    score compared, so plateau (between the two) is better, not worse; read as an experiment
+    without a protocol, the rival is the post-hoc best, cosine."""
+    finals = {"constant": 100.0, "cosine": 300.0, "plateau": 200.0}
+    specs = {"constant": "constant(1e-3)", "cosine": "cosine(1e-3)", "plateau": "plateau(1e-3)"}
+    rows, groups = [], []
+    for family, base in finals.items():
+        scores = [base + seed for seed in range(8)]
+        for seed, final in enumerate(scores):
+            run_id = f"{family}-{seed}"
+            rows.append({schema.RUN_ID: run_id, schema.ENV: "CartPole-v1", schema.ALGO: "ppo",
+                         schema.LR: family, schema.SEED: seed, schema.PHASE: schema.TEST,
+                         schema.LR_SPEC: specs[family], schema.STEPS: 1000,
+                         schema.FINAL_EVAL_RETURN: final, schema.EVAL_AUC: final,
+                         schema.DIVERGED: 0})
+            (tmp_path / "runs" / run_id).mkdir(parents=True)
+            (tmp_path / "runs" / run_id / schema.SUMMARY_JSON).write_text("{}")
+        groups.append({schema.ENV: "CartPole-v1", schema.ALGO: "ppo", schema.LR: family,
+                       schema.RUNS: 8, schema.FINAL_IQM: iqm(np.array(scores)),
+                       schema.FINAL_MEAN: float(np.mean(scores)),
+                       schema.AUC_IQM: iqm(np.array(scores))})
+    write_csv(tmp_path / schema.SUMMARY_CSV, rows, list(rows[0]))
+    write_csv(tmp_path / schema.METRICS_CSV, groups, list(groups[0]))
+    tuning = {"constant": 50.0, "cosine": 40.0, "plateau": 45.0}
+    selection = [{schema.ENV: "CartPole-v1", schema.ALGO: "ppo", schema.FAMILY: family,
+                  schema.TRIAL: 0, schema.LR_SPEC: specs[family], schema.SELECT: schema.EVAL_AUC,
+                  schema.TUNING_SCORE: score, schema.CONFIGURATIONS: 2,
+                  schema.TUNING_SEEDS: "100 101", schema.TUNING_STEPS: 4000}
+                 for family, score in tuning.items()]
+    write_csv(tmp_path / schema.SELECTION_CSV, selection, list(selection[0]))
+    experiment = {"name": "constructed", "protocol": {"select": schema.EVAL_AUC},
+                  "run_ids": [r[schema.RUN_ID] for r in rows]}
+    (tmp_path / schema.EXPERIMENT_YAML).write_text(json.dumps(experiment))
+    data = load_results(tmp_path)
+    (task,) = tasks(data)
+    assert task.tuned and task.fixed == ["constant", "cosine"]
+    for score in (schema.EVAL_AUC, schema.FINAL_EVAL_RETURN):
+        (compared,) = task.comparisons(score)
+        assert (compared.policy, compared.rival, compared.ci.point) == ("plateau", "constant", 1.0)
+    assert "| plateau | 1.00 [" in headline_tables(data).split(AUC_MATRIX)[1]
+    plain = dataclasses.replace(data, experiment={"name": "constructed",
+                                                  "run_ids": experiment["run_ids"]})
+    (compared,) = tasks(plain)[0].comparisons()
+    assert (compared.rival, compared.ci.point) == ("cosine", 0.0)

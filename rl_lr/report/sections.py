@@ -279,23 +279,25 @@ def _comparisons(data: Results, score: str) -> str:
                          cell(escape(v.words))])
     if not rows:
         return "<p class=note>No adaptive policy and fixed schedule share a condition.</p>"
-    on_auc = score == schema.EVAL_AUC
+    tuned = bool(data.experiment.get("protocol"))
+    rival = ("the condition's best fixed schedule chosen on the tuning seeds (the fixed family "
+             "whose chosen configuration scored highest there, never the runs compared)"
+             if tuned else "the condition's best fixed schedule")
     return ("<div class=scroll>" + table(
-        ["condition", "policy", "vs (best fixed by AUC)" if on_auc else "vs (best fixed)",
-         "P(improvement)", "runs", f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows,
-        sortable=False)
-        + "</div><p class=note>P(improvement): the probability that a run of the policy beats "
-        + ("a run of the condition's best fixed schedule by AUC IQM on the time-averaged "
-           "clean return, the runs' eval_auc (0.5 = no "
-           if on_auc else
-           "a run of the condition's best fixed schedule on the final clean return (0.5 = no ")
-        + "difference), 95 % bootstrap CI. Better: CI above 0.5; worse: CI below 0.5. P needed: "
+        ["condition", "policy", "vs (best fixed on the tuning seeds)" if tuned
+         else "vs (best fixed)", "P(improvement)", "runs",
+         f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows, sortable=False)
+        + f"</div><p class=note>P(improvement): the probability that a run of the policy beats "
+        f"a run of {rival} on {SCORES[score]}"
+        + (", the runs' eval_auc" if score == schema.EVAL_AUC else "")
+        + " (0.5 = no difference), 95 % bootstrap CI. Better: CI above 0.5; worse: CI below "
+        "0.5. P needed: "
         f"the smallest true P(improvement) these numbers of runs detect with {POWER * 100:.0f} % "
         "power "
         "(simulated, rl_lr.metrics.min_detectable_p); a smaller real difference usually goes "
-        "unseen." + ("" if on_auc else " Where the rival is at the env's maximum return in "
-                     "every run no run can beat it, so P cannot exceed 0.5 and no win is "
-                     "possible.") + "</p>")
+        "unseen." + ("" if score == schema.EVAL_AUC else " Where the rival is at the env's "
+                     "maximum return in every run no run can beat it, so P cannot exceed 0.5 "
+                     "and no win is possible.") + "</p>")
 
 
 def robustness_section(data: Results) -> str:

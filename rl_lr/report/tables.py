@@ -235,12 +235,11 @@ def comparison_tables(task: Task, score: str, *, named: bool) -> list[tuple[str,
     """The P(improvement) matrix and the verdict table of a task's comparisons on ``score``
     (title, table); ``named``: the verdict table's title names the score too."""
     comparisons = task.comparisons(score)
-    if score == schema.EVAL_AUC:
-        matrix = ("P(adaptive policy beats the condition's best fixed schedule by AUC IQM) on "
-                  f"{SCORES[score]}, the protocol's selection metric [CI]; 0.5 = no difference")
-    else:
-        matrix = ("P(adaptive policy beats the condition's best fixed schedule) on the final "
-                  "clean return [CI]; 0.5 = no difference")
+    rival = "best fixed schedule" + (", chosen on the tuning seeds" if task.tuned else "")
+    selection = ", the protocol's selection metric" if score == task.data.primary_score \
+        and task.tuned else ""
+    matrix = (f"P(adaptive policy beats the condition's {rival}) on {SCORES[score]}{selection} "
+              "[CI]; 0.5 = no difference")
     ceiling = ("; a rival at the env's maximum in every run leaves no win possible"
                if score == schema.FINAL_EVAL_RETURN else "")
     return [

@@ -138,7 +138,9 @@ def summary_lines(data: Results) -> list[str]:
             too_few = [v for v in found if v.words == TOO_FEW]
             rest = len(found) - len(better) - len(worse) - len(ceiling) - len(too_few)
             text += (f"Of the {len(found)} comparisons of an adaptive policy with its "
-                     f"condition's best fixed schedule{' on the AUC' if on_auc else ''}, "
+                     "condition's best fixed schedule"
+                     f"{' (chosen on the tuning seeds)' if task.tuned else ''}"
+                     f"{' on the AUC' if on_auc else ''}, "
                      f"{len(better)} say better"
                      + (f" ({_names([_label(task, v) for v in better])})" if better else "")
                      + f", {len(worse)} say worse"
