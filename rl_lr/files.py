@@ -33,12 +33,13 @@ from typing import Any
 import yaml
 
 from rl_lr.errors import SpecError
-from rl_lr.schema import CONFIG_YAML
+from rl_lr.schema import CONFIG_YAML, EXPERIMENT_YAML, PBT_YAML, STUDY_YAML
 
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "cell",
+    "check_output_kind",
     "git_commit",
     "read_csv",
     "read_yaml",
@@ -120,13 +121,31 @@ def write_yaml(path: Path, data: Mapping[str, Any], header: str = "") -> None:
     atomic_write_text(path, comment + text)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` refusing a mapping that repeats a key (PyYAML keeps the last one
+    silently: a second ``lr`` label of an experiment would drop the first policy)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<': a merge may repeat keys on purpose
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice in one mapping (YAML would keep only "
+                    "the last); give each its own key", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path, what: str = "file") -> Any:
-    """Read a YAML file; an unreadable file or broken YAML raises a one-line ``SpecError``
-    naming ``what`` it is, the path and where the YAML breaks."""
+    """Read a YAML file; an unreadable file, broken YAML or a key repeated in one mapping
+    raises a one-line ``SpecError`` naming ``what`` it is, the path and where the YAML breaks."""
 
     try:
         with path.open() as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader
     except OSError as err:
         raise SpecError(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
     except yaml.YAMLError as err:
@@ -134,6 +153,36 @@ def read_yaml(path: Path, what: str = "file") -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid YAML"
         raise SpecError(f"{path}: broken YAML{where}: {problem}") from None
+
+
+#: The file marking each kind of rl-lr output directory, and what that kind is called.
+OUTPUT_KINDS = {EXPERIMENT_YAML: "an experiment directory (rl-lr bench)",
+                STUDY_YAML: "a study (rl-lr tune)", PBT_YAML: "a PBT run (rl-lr pbt)",
+                CONFIG_YAML: "a run directory (rl-lr train)"}
+
+
+def check_output_kind(out: Path, own: str) -> None:
+    """Refuse ``out`` when it holds another kind of rl-lr output than the one marked by the
+    file ``own`` (:data:`OUTPUT_KINDS`), before anything is written into it.
+
+    >>> import tempfile
+    >>> here = Path(tempfile.mkdtemp())
+    >>> _ = (here / CONFIG_YAML).write_text("run: {}")
+    >>> try:
+    ...     check_output_kind(here, STUDY_YAML)
+    ... except SpecError as err:
+    ...     print(str(err).split(" is ", 1)[1])
+    a run directory (rl-lr train), not a study (rl-lr tune); choose another --out
+
+    Raises:
+        SpecError: naming what ``out`` is.
+    """
+    if not out.is_dir() or (out / own).is_file():
+        return
+    for marker, kind in OUTPUT_KINDS.items():
+        if marker != own and (out / marker).is_file():
+            raise SpecError(f"--out {out} is {kind}, not {OUTPUT_KINDS[own]}; "
+                            "choose another --out")
 
 
 def run_n_envs(run_dir: Path) -> int:

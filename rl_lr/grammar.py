@@ -194,6 +194,10 @@ def render_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(render_value(v) for v in value) + "]"
+    if isinstance(value, Call):  # a nested spec where a value belongs, named in an error
+        inner = [*map(render_value, value.args), *(f"{k}={render_value(v)}" for k, v in
+                                                    value.kwargs)]
+        return f"{value.name}({', '.join(inner)})"
     raise TypeError(f"cannot render {value!r} ({type(value).__name__}) in a spec")
 
 

@@ -476,7 +476,8 @@ class Registry:
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise SpecError(
-                    f"{call.name}: unknown argument {key!r}{hint}; allowed: {', '.join(names)}"
+                    f"{call.name}: unknown argument {key!r}{hint}; allowed: "
+                    f"{', '.join(names) or f'none, write {call.name}()'}"
                 )
             if key in kwargs:
                 raise SpecError(f"{call.name}: argument {key!r} given twice")

@@ -45,6 +45,72 @@ def test_a_file_in_the_out_path_is_one_line_and_writes_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
 
 
+TINY_TRAIN = ["--env", "CartPole-v1", "--algo", "ppo", "--steps", "64", "--set", "n_steps=32",
+              "--set", "batch_size=32", "--eval-episodes", "1", "--quiet"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["lr", "cosine(1e-3)", "--plot", "/proc/rl-lr/lr.png"],
+     "rl-lr lr: --plot /proc/rl-lr/lr.png: cannot write in /proc (No such file or directory)"),
+    (["train", *TINY_TRAIN, "--out", "/proc/rl-lr"], "rl-lr train: --out /proc/rl-lr: cannot "
+     "write in /proc"),
+    (["lr", "cosine(1e-3)", "--plot", "taken"], "rl-lr lr: --plot taken: is a directory"),
+    (["suggest", "--env", "CartPole-v1", "--algo", "ppo", "--space-out", "taken"],
+     "rl-lr suggest: --space-out taken: is a directory; give a file path"),
+    (["plot", ".", "--kind", "lr", "--out", "taken"], "rl-lr plot: --out taken: is a directory"),
+])
+def test_an_output_path_that_cannot_be_written_is_one_line_and_writes_nothing(
+        argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """/proc takes no new files, even from root: the write would fail halfway with a
+    traceback (and a video or a figure would leave its temporary file)."""
+    (tmp_path / "taken").mkdir()
+    assert message in _one_line_usage_error(argv, tmp_path, capsys, monkeypatch)
+    assert [p.name for p in tmp_path.rglob("*")] == ["taken"]
+
+
+EXPERIMENT_SMALL = """\
+name: small
+budget: {steps: 64, eval_episodes: 1}
+grid: {env: [CartPole-v1], algo: [ppo], lr: [cosine(1e-3)], seed: [0],
+       set: {n_steps: [32], batch_size: [32]}}
+"""
+SPACE = "policies:\n  constant: {lr: [1e-4, 1e-2, log]}\n"
+
+
+@pytest.mark.parametrize(("holds", "argv", "message"), [
+    ({"config.yaml": "run: {}\n"}, ["bench", "exp.yaml", "--plan"],
+     "--out out is a run directory (rl-lr train), not an experiment directory (rl-lr bench)"),
+    ({"config.yaml": "run: {}\n"}, ["bench", "exp.yaml"], "is a run directory"),
+    ({"experiment.yaml": "name: other\n"}, ["bench", "exp.yaml"],
+     "--out out holds experiment 'other', not 'small'"),
+    ({"notes.txt": "mine\n"}, ["bench", "exp.yaml", "--plan"],
+     "--out out is not empty and holds no rl-lr experiment (notes.txt)"),
+    ({"study.yaml": "study: {}\n"}, ["find-lr", *TINY_TRAIN[:6], "--points", "2"],
+     "--out out is a study (rl-lr tune), not an experiment directory"),
+    ({"experiment.yaml": "name: small\n"},
+     ["tune", *TINY_TRAIN, "--space", "space.yaml", "--trials", "1"],
+     "--out out is an experiment directory (rl-lr bench), not a study (rl-lr tune)"),
+    ({}, ["tune", *TINY_TRAIN, "--space", "space.yaml", "--trials", "1", "--sampler-seed", "-1"],
+     "--sampler-seed must be an integer >= 0, got -1"),
+])
+def test_an_out_of_another_kind_is_refused_and_left_as_it_was(
+        holds: dict[str, str], argv: list[str], message: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench, find-lr and tune write into --out: into a run directory, a study or another
+    experiment's directory they would mix or overwrite its files."""
+    (tmp_path / "exp.yaml").write_text(EXPERIMENT_SMALL)
+    (tmp_path / "space.yaml").write_text(SPACE)
+    out = tmp_path / "out"
+    if holds:
+        out.mkdir()
+    for name, text in holds.items():
+        (out / name).write_text(text)
+    assert message in _one_line_usage_error([*argv, "--out", "out"], tmp_path, capsys,
+                                            monkeypatch)
+    assert sorted(p.name for p in out.iterdir()) == sorted(holds) if holds else not out.exists()
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "--learning-rate", "1e-3"], "--learning-rate 1e-3 (did you mean --lr?)"),
     (["train", "--stepz=3", "--env-id", "x"],

@@ -90,11 +90,14 @@ def test_mistakes_are_one_line(cartpole_run: Path, tmp_path: Path,
         ([str(tmp_path)], "not an rl-lr run directory"),
         ([str(cartpole_run), "--video", str(tmp_path / "v.avi")], "write a .gif or .mp4"),
         ([str(cartpole_run), "--perturbation", "gausian(1)"], "did you mean"),
+        ([str(cartpole_run), "--seed", "-1"], "seed must be an integer >= 0, got -1"),
+        ([str(cartpole_run), "--video", str(tmp_path)], "is a directory; give a file path"),
     ):
         assert main(["evaluate", *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "v.avi").exists()
+    assert not list(tmp_path.glob(".*"))  # no half-written video
 
 
 def test_mujoco_renders_headless_with_normalised_observations(tmp_path: Path) -> None:

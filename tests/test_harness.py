@@ -181,6 +181,44 @@ def test_validation_reports_every_problem_at_once_with_yaml_paths() -> None:
     assert "kl_adaptive" in text
 
 
+TINY_GRID = {"env": ["CartPole-v1"], "algo": ["ppo"], "lr": ["cosine(1e-3)"], "seed": [0]}
+
+
+@pytest.mark.parametrize(("parts", "message"), [
+    ({"grid": {**TINY_GRID, "seed": [-1]}}, "grid.seed: seeds are integers >= 0, got -1"),
+    ({"grid": {**TINY_GRID, "seed": [0.5]}}, "grid.seed: seeds are integers >= 0, got 0.5"),
+    ({"runs": [{"env": "CartPole-v1", "algo": "ppo", "lr": "cosine(1e-3)", "label": "a"},
+               {"env": "CartPole-v1", "algo": "ppo", "lr": "constant(1e-3)", "label": "a"}]},
+     "runs[0], runs[1]: labelled alike"),
+    ({"grid": TINY_GRID, "overrides": {"env": {"CartPole-v2": {"steps": 128}}}},
+     "overrides.env.CartPole-v2: no env of the experiment is 'CartPole-v2' (known: "
+     "CartPole-v1)"),
+])
+def test_seeds_labels_and_overrides_are_checked_when_planning(parts: dict[str, Any],
+                                                              message: str) -> None:
+    """A seed int() would have read (-1, or 0.5 as 0); one label on two different runs (the
+    report would pool them as one policy's seeds); an override that applies to no run."""
+    experiment = experiment_from_dict({"name": "bad", "budget": {"steps": 64}, **parts})
+    with pytest.raises(ExperimentError) as caught:
+        plan_runs(experiment)
+    assert any(message in e for e in caught.value.errors), caught.value.errors
+
+
+def test_an_experiment_name_is_a_plain_name() -> None:
+    with pytest.raises(ExperimentError, match="name: a plain name without /"):
+        experiment_from_dict({"name": "../elsewhere", "budget": {"steps": 64},
+                              "grid": TINY_GRID})
+
+
+def test_a_key_given_twice_in_an_experiment_file_is_refused(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys: the first policy would vanish silently."""
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("name: x\nbudget: {steps: 64}\ngrid: {env: [CartPole-v1], algo: [ppo], "
+                     "seed: [0], lr: {a: cosine(1e-3), a: constant(1e-3)}}\n")
+    with pytest.raises(SpecError, match=r"line 3, column \d+: key 'a' given twice"):
+        load_experiment(twice)
+
+
 def test_broken_yaml_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ngrid: {env: [CartPole-v1\n")

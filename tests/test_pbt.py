@@ -83,6 +83,14 @@ def test_bad_pbt_specs_are_refused(spec: str, message: str) -> None:
         parse_method(spec)
 
 
+def test_a_negative_seed_is_refused_before_ray_starts(tmp_path: Path) -> None:
+    """numpy refuses seed -1 only inside the run, once Ray has started: a traceback."""
+    with pytest.raises(SpecError, match="seed must be an integer >= 0, got -1"):
+        run_pbt("pbt(population=2)", "CartPole-v1", "ppo", steps=64, out=tmp_path / "pbt",
+                seed=-1)
+    assert not (tmp_path / "pbt").exists()
+
+
 def _csv(path: Path) -> list[dict[str, Any]]:
     with path.open() as handle:
         return list(csv.DictReader(handle))

@@ -460,6 +460,7 @@ def test_parse_perturbations_single() -> None:
         (["dropout(0.1)", 0.5], "perturbation[1]"),
         ("[gaussian(0.1)", "unbalanced brackets"),
         (42, "perturbations must be"),
+        ("sparse(every=0)", "sparse: unknown argument 'every'; allowed: none, write sparse()"),
     ],
 )
 def test_parse_perturbations_errors(spec: Any, fragment: str) -> None:

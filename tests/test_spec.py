@@ -405,6 +405,8 @@ ERRORS: list[tuple[Any, str]] = [
     ({"name": "cosine", "lr": "abc"}, "cosine: lr must be a number, got abc"),
     ({"name": "cosine", "lr": 3e-4, "ned": 0}, "cosine: unknown argument 'ned'"),
     ({"name": "cosinus", "lr": 3e-4}, "did you mean 'cosine'?"),
+    # a nested spec where a number belongs is named as written
+    ("cosine(adam(betas=[0.9], x=y))", "cosine: lr must be a number, got adam(betas=[0.9], x=y)"),
     # not a spec at all
     (None, "must be an LR policy spec"),
     ([1e-3], "must be an LR policy spec"),

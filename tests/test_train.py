@@ -384,6 +384,9 @@ BASE = ["--env", "CartPole-v1", "--algo", "ppo", "--steps", "64"]
         (["--env", "CartPole-v1", "--algo", "sac", "--steps", "64"], "sac cannot act in"),
         ([*BASE, "--algo", "a2c", "--lr", "kl_adaptive(1e-3)"], "a2c does not report"),
         (["--env", "CartPole-v1", "--algo", "ppo"], "missing --steps"),
+        ([*BASE, "--set", "n_steps=[1"], "--set n_steps: cannot read '[1' as a value"),
+        ([*BASE, "--lr", "policy=cosine(1e-3)", "--lr", "policy=constant(1e-3)"],
+         "--lr: network policy given twice"),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -96,12 +97,13 @@ def closest_option(given: str, options: Iterable[str]) -> str | None:
 
 
 def check_output_path(option: str, path: Path | None, *, directory: bool) -> None:
-    """Refuse ``path`` (a command's ``--out``) if a file stands where a directory must be: one
-    of its parents, or the path itself when it names a directory, so the command writes
-    nothing instead of failing halfway with ``NotADirectoryError``.
+    """Refuse ``path`` (a command's ``--out``, ``--plot``, ...) if a file stands where a
+    directory must be (one of its parents, or the path itself when it names a directory), a
+    directory where a file must be, or the nearest existing directory cannot be written in, so
+    the command writes nothing instead of failing halfway with an ``OSError``.
 
     Raises:
-        UsageError: naming the file in the way.
+        UsageError: naming the path in the way.
     """
     if path is None:
         return
@@ -109,6 +111,14 @@ def check_output_path(option: str, path: Path | None, *, directory: bool) -> Non
     if blocking and (directory or blocking[0] != path):
         raise UsageError(f"{option} {path}: {blocking[0]} is a file, not a directory; "
                          "give a directory path")
+    if not directory and path.is_dir():
+        raise UsageError(f"{option} {path}: is a directory; give a file path")
+    nearest = next(p for p in (path, *path.parents, Path(".")) if p.is_dir())
+    try:
+        tempfile.TemporaryFile(dir=nearest).close()  # created and gone: nothing is left
+    except OSError as err:
+        raise UsageError(f"{option} {path}: cannot write in {nearest} ({err.strerror}); "
+                         "give a writable path") from None
 
 
 def positive_int(text: str) -> int:

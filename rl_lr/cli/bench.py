@@ -95,8 +95,10 @@ def _print_plan(experiment: Experiment, out: Path, args: argparse.Namespace) -> 
         protocol_test_cost,
         read_history,
     )
+    from rl_lr.harness.runner import check_experiment_dir  # Lazy: as the cost model above
 
     plan = plan_runs(experiment)
+    check_experiment_dir(out, experiment.name)
     pending = [run for run in plan if not (run_dir(out, run.run_id) / SUMMARY_JSON).exists()]
     history = read_history(_history_dirs(out, args.history))
     workers = args.workers or os.cpu_count() or 1

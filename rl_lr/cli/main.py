@@ -39,6 +39,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 # Commands whose --out is a directory they create (the others' --out is a file).
 DIRECTORY_OUTPUTS = frozenset({"demo", "train", "bench", "tune", "find-lr", "pbt"})
+# Other options naming a file a command writes (checked like --out before it runs).
+FILE_OUTPUTS = ("plot", "space_out", "video")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(out, Path):
             check_output_path(f"rl-lr {args.command}: --out", out,
                               directory=args.command in DIRECTORY_OUTPUTS)
+        for flag in FILE_OUTPUTS:  # lr --plot, suggest --space-out, evaluate --video
+            if isinstance(getattr(args, flag, None), Path):
+                check_output_path(f"rl-lr {args.command}: --{flag.replace('_', '-')}",
+                                  getattr(args, flag), directory=False)
         code = COMMANDS[args.command](args)
     except (UsageError, SpecError) as err:
         print(f"rl-lr: error: {err}" if isinstance(err, SpecError) else err, file=sys.stderr)

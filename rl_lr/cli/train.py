@@ -21,7 +21,7 @@ from rl_lr.agents import resolve_algo
 from rl_lr.agents.hyperparams import check_keys, coerce_numbers
 from rl_lr.agents.zoo import load_zoo_entry
 from rl_lr.cli.args import positive_int
-from rl_lr.errors import SpecError
+from rl_lr.errors import SpecError, UsageError
 from rl_lr.run import TrainConfig, resume, train
 
 __all__ = ["add_parser", "overrides_from_pairs", "run_command"]
@@ -89,6 +89,11 @@ def _per_network(values: list[str] | None, flag: str) -> Any:
         return values[0]
     if not all(is_named):
         raise SpecError(f"{flag}: give one spec, or NETWORK=SPEC for each network")
+    keys = [key for key, _, _ in named]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise SpecError(f"{flag}: network {', '.join(twice)} given twice; give one "
+                        "NETWORK=SPEC for each network")
     return {key: spec for key, _, spec in named}
 
 
@@ -108,8 +113,10 @@ def overrides_from_pairs(pairs: list[str]) -> dict[str, Any]:
             raise SpecError(f"--set expects KEY=VALUE, got {pair!r}")
         try:
             overrides[key.strip()] = coerce_numbers(yaml.safe_load(text))
-        except yaml.YAMLError as err:
-            raise SpecError(f"--set {key}: cannot read {text!r} as a value ({err})") from None
+        except yaml.YAMLError as err:  # its str() spans lines: keep the problem alone
+            problem = getattr(err, "problem", None) or "not YAML"
+            raise SpecError(f"--set {key}: cannot read {text!r} as a value ({problem}); "
+                            "write a YAML value, e.g. 64, 3e-4, [64, 64], true") from None
     return overrides
 
 
@@ -125,7 +132,7 @@ def _zoo_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise SpecError(f"--hyperparams {args.hyperparams}: name the algorithm with --algo "
                             "(the file's name is not one)") from None
     if args.env is None:
-        raise SpecError("rl-lr train: missing --env (the entry of the zoo file to use)")
+        raise UsageError("rl-lr train: missing --env (the entry of the zoo file to use)")
     entry = load_zoo_entry(args.hyperparams, args.env, args.algo, args.zoo_entry)
     _say(f"hyper-parameters from {entry.source}")
     return {"steps": args.steps or entry.n_timesteps, "n_envs": args.n_envs or entry.n_envs,
@@ -144,7 +151,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     missing = [f"--{n}" for n in ("env", "algo", "out") if getattr(args, n) is None]
     missing += [] if settings["steps"] is not None else ["--steps"]
     if missing:
-        raise SpecError(f"rl-lr train: missing {', '.join(missing)} (see rl-lr train --help)")
+        raise UsageError(f"rl-lr train: missing {', '.join(missing)} (see rl-lr train --help)")
     overrides = overrides_from_pairs(args.set)
     check_keys(resolve_algo(args.algo), list(overrides), "--set")
     return TrainConfig(

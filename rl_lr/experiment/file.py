@@ -169,6 +169,9 @@ def experiment_from_dict(data: Any, source: str = "<experiment>") -> Experiment:
               for key in data if key not in (*TOP_KEYS, *RECORD_KEYS)]
     if not isinstance(data.get("name"), str) or not data.get("name"):
         errors.append("name: required, a non-empty string")
+    elif any(c in data["name"] for c in "/\\") or data["name"] in (".", ".."):
+        errors.append(f"name: a plain name without / (rl-lr bench writes runs/<name> by "
+                      f"default), got {data['name']!r}")
     for key, kind in (("budget", dict), ("overrides", dict), ("runs", list), ("imports", list)):
         if key in data and not isinstance(data[key], kind):
             errors.append(f"{key}: must be a {'mapping' if kind is dict else 'list'}")

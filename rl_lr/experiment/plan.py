@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -204,6 +205,7 @@ def plan_runs(experiment: Experiment) -> list[PlannedRun]:
     points = _expand_grids(experiment, errors) + _explicit_runs(experiment, errors)
     if experiment.protocol is not None:
         points = _tuning_points(experiment.protocol, points, errors)
+    errors += _unmatched_overrides(experiment, points)
     if errors:
         raise ExperimentError(experiment.source, errors)
     planned = _plan_points(experiment, points, read, errors)
@@ -292,6 +294,23 @@ def _tuning_points(protocol: Protocol, conditions: list[tuple[dict[str, Any], st
             for seed in protocol.tuning_seeds]
 
 
+def _unmatched_overrides(experiment: Experiment,
+                         points: list[tuple[dict[str, Any], str]]) -> list[str]:
+    """An override whose key is no value or label of its axis would apply to no run: a typo
+    (``CartPole-v2``) must not leave a budget silently unchanged."""
+    known: dict[str, set[str]] = {}
+    for point, _ in points:
+        for axis, label in point["labels"].items():
+            value = point["values"].get(axis)
+            known.setdefault(axis, set()).update(
+                [label, *([value] if isinstance(value, str) else [])])
+    return [f"overrides.{axis}.{key}: no {axis} of the experiment is {key!r} (known: "
+            f"{', '.join(sorted(known.get(axis, ())))})"
+            for axis, per_value in experiment.overrides.items()
+            if axis in AXES and isinstance(per_value, dict)
+            for key in per_value if key not in known.get(axis, set())]
+
+
 def _family_optimizers(protocol: Protocol, errors: list[str]) -> dict[str, Spelled | None]:
     """Each family's optimizer spec, read once (``None``: the condition's optimizer)."""
     optimizers: dict[str, Spelled | None] = {}
@@ -326,17 +345,22 @@ def _plan_points(experiment: Experiment, points: list[tuple[dict[str, Any], str]
     """The runs of validated points (errors of combinations that cannot run: ``errors``)."""
     planned: list[PlannedRun] = []
     resolved_by_config: dict[str, dict[str, Any]] = {}  # seeds share one resolution
+    configs_by_group: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # labels -> runs
     for point, where in points:
         budget, hyper = _budget_for(experiment, point, where, errors)
         values = point["values"]
         labels = dict(point["labels"])
         specs = {axis: _read_value(read, where, axis, labels[axis], values[axis])
                  for axis in SPEC_FIELDS}
+        seed = values["seed"]
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            errors.append(f"{where}.seed: seeds are integers >= 0, got {seed!r}")  # int()
+            continue  # would read -1 and 0.5 (as 0) silently
         try:
             config = TrainConfig(
                 env=str(values["env"]), algo=str(values["algo"]), lr=specs["lr"],
                 perturb=specs["perturb"], optimizer=specs["optimizer"],
-                seed=int(values["seed"]), steps=budget.get("steps", 1),
+                seed=int(seed), steps=budget.get("steps", 1),
                 eval_every=budget.get("eval_every"),
                 eval_episodes=budget.get("eval_episodes", 10),
                 n_envs=budget.get("n_envs"), preset=budget.get("preset", "default"),
@@ -350,6 +374,11 @@ def _plan_points(experiment: Experiment, points: list[tuple[dict[str, Any], str]
             errors.append(f"{where} ({_combination_name(labels)}): {err}")
             continue
         planned.append(PlannedRun(config, labels, run_identity(config, resolved)))
+        group = tuple(sorted((k, v) for k, v in labels.items() if k != schema.SEED))
+        configs_by_group.setdefault(group, {}).setdefault(key, where)
+    errors.extend(f"{', '.join(wheres.values())}: labelled alike ({_combination_name(dict(g))}) "
+                  "but different runs; give each its own label (a group's runs differ only by "
+                  "seed)" for g, wheres in configs_by_group.items() if len(wheres) > 1)
     ids = [run.run_id for run in planned]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     errors.extend(f"runs: the same run appears twice (run id {i})" for i in duplicates)

@@ -39,9 +39,10 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from rl_lr.errors import SpecError
 from rl_lr.experiment import Experiment, PlannedRun, load_experiment, plan_runs, plan_test_runs
 from rl_lr.experiment.protocol import TuningScore, select, write_selection
-from rl_lr.files import read_csv, write_yaml
+from rl_lr.files import check_output_kind, read_csv, read_yaml, write_yaml
 from rl_lr.harness.backends import Backend, clean_partial, make_backend
 from rl_lr.report import write_report
 from rl_lr.results import collect
@@ -60,7 +61,7 @@ from rl_lr.schema import (
     run_dir,
 )
 
-__all__ = ["ExperimentResult", "run_experiment"]
+__all__ = ["ExperimentResult", "check_experiment_dir", "run_experiment"]
 
 COLLECT_EVERY_S = 60.0  # collecting a 600-run experiment costs about a second of a core
 
@@ -128,6 +129,7 @@ def run_experiment(experiment: Experiment | Path | str, out: Path, *, backend: s
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
     plan = plan_runs(experiment)  # with a protocol: its tuning runs
+    check_experiment_dir(out, experiment.name)
     runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
     clean_partial(runs_dir)
@@ -148,6 +150,31 @@ def run_experiment(experiment: Experiment | Path | str, out: Path, *, backend: s
     if report:
         write_report(out)
     return result
+
+
+def check_experiment_dir(out: Path, name: str) -> None:
+    """Refuse ``out`` as the directory of experiment ``name`` unless it is new, empty or that
+    experiment's own (finished runs are kept and skipped): a run directory, a study, a file
+    collection or another experiment's directory would get its files mixed or overwritten.
+
+    Raises:
+        SpecError: naming what ``out`` holds.
+    """
+    if not out.is_dir():
+        return
+    check_output_kind(out, EXPERIMENT_YAML)
+    if (out / EXPERIMENT_YAML).is_file():
+        held = read_yaml(out / EXPERIMENT_YAML, "experiment record")
+        held_name = held.get("name") if isinstance(held, dict) else None
+        if held_name != name:
+            raise SpecError(f"--out {out} holds experiment {held_name!r}, not {name!r}; choose "
+                            f"another --out (an experiment continues in its own directory)")
+        return
+    others = sorted(p.name for p in out.iterdir() if p.name != RUNS_DIR)
+    if others:
+        raise SpecError(f"--out {out} is not empty and holds no rl-lr experiment ("
+                        f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+                        "choose a new or empty directory")
 
 
 class _Session:

@@ -173,15 +173,19 @@ def write_video(frames: list[np.ndarray[Any, Any]], path: Path, fps: float) -> N
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    if path.suffix.lower() == ".gif":
-        imageio.mimsave(tmp, list[Any](frames), duration=1000.0 / fps, loop=0)
-    else:
-        writer: Any = imageio.get_writer(tmp, fps=fps, codec="libx264", macro_block_size=2,
-                                         ffmpeg_log_level="error")
-        with writer:
-            for frame in frames:
-                writer.append_data(frame)
-    os.replace(tmp, path)
+    try:
+        if path.suffix.lower() == ".gif":
+            imageio.mimsave(tmp, list[Any](frames), duration=1000.0 / fps, loop=0)
+        else:
+            writer: Any = imageio.get_writer(tmp, fps=fps, codec="libx264",
+                                             macro_block_size=2, ffmpeg_log_level="error")
+            with writer:
+                for frame in frames:
+                    writer.append_data(frame)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written video left behind
+        raise
 
 
 def evaluate_run(run_dir: Path, episodes: int = 10, *, seed: int = 0, perturb: Any = None,
@@ -205,6 +209,8 @@ def evaluate_run(run_dir: Path, episodes: int = 10, *, seed: int = 0, perturb: A
     for name, value in (("episodes", episodes), ("video_episodes", video_episodes)):
         if type(value) is not int or value < 1:
             raise SpecError(f"{name} must be a positive integer, got {value!r}")
+    if type(seed) is not int or seed < 0:
+        raise SpecError(f"seed must be an integer >= 0, got {seed!r}")
     if video is not None and video.suffix.lower() not in VIDEO_SUFFIXES:
         raise SpecError(f"--video {video}: write a {' or '.join(VIDEO_SUFFIXES)} file")
     agent = _agent_section(run_dir)
@@ -225,5 +231,5 @@ def evaluate_run(run_dir: Path, episodes: int = 10, *, seed: int = 0, perturb: A
         env.close()
     if video is not None:
         write_video(frames, video, fps)
-    spelled = None if perturb is None else str(perturb)
+    spelled = None if not perturb else str(perturb)  # '' and [] are the clean reward
     return Playback(run_dir, played, deterministic, spelled, len(frames), video)

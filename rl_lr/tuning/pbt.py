@@ -383,6 +383,8 @@ def run_pbt(
         raise SpecError(f"steps must be a positive integer, got {steps!r}")
     if type(eval_episodes) is not int or eval_episodes < 1:
         raise SpecError(f"eval_episodes must be a positive integer, got {eval_episodes!r}")
+    if type(seed) is not int or seed < 0:  # numpy refuses it only once Ray has started
+        raise SpecError(f"seed must be an integer >= 0, got {seed!r}")
     if initial_lrs is not None and (len(initial_lrs) != method.population or not all(
             method.min_lr <= x <= method.max_lr for x in initial_lrs)):
         raise SpecError(f"initial_lrs must be {method.population} LRs in [{method.min_lr}, "

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from rl_lr.errors import SpecError
-from rl_lr.files import read_csv
+from rl_lr.files import check_output_kind, read_csv
 from rl_lr.run import TrainConfig, resolve_document, resume, summarize, train
 from rl_lr.run.config import Spelled, read_spec
 from rl_lr.schedules import POLICIES, Constant, LRPolicy
@@ -60,6 +60,7 @@ from rl_lr.schema import (
     PROGRESS_CSV,
     SEED_DIR_PREFIX,
     STUDY_DB,
+    STUDY_YAML,
     TIMESTEPS,
     trial_dir,
 )
@@ -472,6 +473,8 @@ def run_study(
             raise SpecError(f"{name} must be a positive integer, got {number!r}")
     if pruner not in PRUNERS:
         raise SpecError(f"pruner must be one of {', '.join(PRUNERS)}, got {pruner!r}")
+    if type(sampler_seed) is not int or sampler_seed < 0:
+        raise SpecError(f"--sampler-seed must be an integer >= 0, got {sampler_seed!r}")
     for name, option in space.root.options.items():
         try:
             resolve_document(settings.config(option.middle(), settings.seeds[0]))
@@ -479,6 +482,7 @@ def run_study(
             raise SpecError(f"{space.source}: policies.{name}: {err}") from None
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {out} is a file, not a directory")
+    check_output_kind(out, STUDY_YAML)
     study_name = study_name or f"rl-lr-{settings.env.replace('/', '-')}-{settings.algo}"
     identity = _identity(settings, space)
     url = storage or f"sqlite:///{out.resolve() / STUDY_DB}"
