@@ -118,3 +118,12 @@ def test_plan_of_a_protocol_counts_its_test_phase(capsys: pytest.CaptureFixture[
     rows = [line.split() for line in printed.splitlines() if line.strip().startswith("CartPole")]
     assert [row[3] for row in rows] == ["8", "4"] and "test phase:" in printed
     assert "2 seeds per group: too few runs to judge" in printed
+
+
+def test_a_missing_history_directory_is_refused(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path) -> None:
+    code = main(["bench", "--suite", "smoke", "--out", str(tmp_path / "o"), "--plan",
+                 "--history", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--history" in err and "nope" in err
+    assert not (tmp_path / "o").exists()

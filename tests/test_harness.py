@@ -117,6 +117,13 @@ def test_a_base_lr_axis_fills_every_lr_spec_and_labels_the_runs(tmp_path: Path) 
                                                                "lr": {"bad": "cosin({base_lr})"},
                                                                "base_lr": [1e-3]}}))
     assert caught.value.errors[0].startswith("grid[base_lr=0.001].lr.bad: ")
+    no_axis = {**data, "grid": {k: v for k, v in data["grid"].items() if k != "base_lr"}}
+    with pytest.raises(ExperimentError) as caught:
+        experiment_from_dict(no_axis)
+    assert caught.value.errors == [
+        f"grid.lr: {spec!r} has {{base_lr}} but the grid has no base_lr axis to fill it (add "
+        "base_lr: [LR, ...] or write the LR)"
+        for spec in ("constant({base_lr})", "kl_adaptive({base_lr}, target=0.01)")]
 
 
 @pytest.mark.parametrize("suite", sorted(p.name for p in SUITES_DIR.glob("*.yaml")))

@@ -69,6 +69,10 @@ def _experiment_path(args: argparse.Namespace) -> Path:
 
 def _history_dirs(out: Path, given: list[Path] | None) -> list[Path]:
     if given:
+        missing = [str(p) for p in given if not p.is_dir()]
+        if missing:
+            raise UsageError(f"rl-lr bench: --history {', '.join(missing)}: no such directory "
+                             "(give experiment directories with a summary.csv)")
         return given
     found = [p.parent for top in (Path("results"), Path("runs")) if top.is_dir()
              for p in sorted(top.glob(f"*/{SUMMARY_CSV}"))]

@@ -210,17 +210,23 @@ def _protocol_grid_errors(data: dict[str, Any]) -> list[str]:
 
 
 def _base_lr_errors(grid: Any) -> list[str]:
-    """A ``base_lr`` axis: positive finite numbers, and ``{base_lr}`` in every lr spec."""
+    """A ``base_lr`` axis: positive finite numbers, and ``{base_lr}`` in every lr spec; no
+    ``{base_lr}`` without the axis."""
     errors = []
     for where, g in _listed(grid):
-        if not isinstance(g, dict) or BASE_LR not in g:
+        if not isinstance(g, dict):
+            continue
+        specs = g.get(LR)
+        texts = list(specs.values()) if isinstance(specs, dict) else specs or []
+        if BASE_LR not in g:
+            errors += [f"{where}.{LR}: {spec!r} has {{base_lr}} but the grid has no {BASE_LR} "
+                       "axis to fill it (add base_lr: [LR, ...] or write the LR)"
+                       for spec in texts if "{base_lr}" in str(spec)]
             continue
         values = base_lrs(g)
         if not values or not all(_positive(v) for _, v in values):
             errors.append(f"{where}.{BASE_LR}: a list (or label: value mapping) of LRs > 0, "
                           f"or {{centre: LR, multiples: [numbers > 0]}}, got {g[BASE_LR]!r}")
-        specs = g.get(LR)
-        texts = list(specs.values()) if isinstance(specs, dict) else specs or []
         errors += [f"{where}.{LR}: {spec!r} has no {{base_lr}} to fill (a grid with a "
                    f"{BASE_LR} axis varies the base LR of every lr spec)"
                    for spec in texts if "{base_lr}" not in str(spec)]
