@@ -188,7 +188,10 @@ def test_suggest_from_a_prior_across_envs_and_with_no_experience(
     assert code == 0 and out.startswith("no relevant experience for dqn on CartPole-v1")
     assert "none of dqn" in out
     for typo, allowed in ((["--env", "CartPole-v1", "--algo", "ppp"], "known: ppo"),
-                          (["--env", "CartPol-v1", "--algo", "ppo"], "did you mean 'CartPole-v1'")):
+                          (["--env", "CartPol-v1", "--algo", "ppo"], "did you mean 'CartPole-v1'"),
+                          (["--env", "CartPole-v1", "--algo", "sac"], "needs Box actions"),
+                          (["--env", "CartPole-v1", "--algo", "ppo", "--preset", "zoo"],
+                           "choose one of default, sb3")):
         code, out, err = _cli(["suggest", *typo, "--from", str(FIND_LR)], capsys)
         assert code == 2 and allowed in err and out == "", err  # an error, not "no experience"
         assert len(err.strip().splitlines()) == 1

@@ -66,14 +66,14 @@ def warm_start(sources: Sequence[Path] | None, env: str, algo: str,
 def run_command(args: argparse.Namespace) -> int:
     """Print the suggestion (or "no relevant experience"); write ``--space-out``."""
     # Lazy: the space parser imports the LR core; keeps `rl-lr --help` fast
-    from rl_lr.agents import resolve_algo, resolve_env_id
+    from rl_lr.agents import resolve
     from rl_lr.files import write_yaml
     from rl_lr.tuning.space import parse_space
 
     if args.top < 1:
         raise UsageError(f"rl-lr suggest: --top must be >= 1, got {args.top}")
-    resolve_algo(args.algo)  # a typo is an error, not "no relevant experience"
-    resolve_env_id(args.env)
+    # a typo or an impossible pair (sac on CartPole-v1) is an error, not "no experience"
+    resolve(args.algo, args.env, preset=args.preset or "default")
     found = warm_start(args.sources, args.env, args.algo, args.preset, args.top)
     if found.empty:
         print("\n".join(found.describe()))
