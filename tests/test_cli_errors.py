@@ -58,12 +58,19 @@ TINY_TRAIN = ["--env", "CartPole-v1", "--algo", "ppo", "--steps", "64", "--set",
     (["suggest", "--env", "CartPole-v1", "--algo", "ppo", "--space-out", "taken"],
      "rl-lr suggest: --space-out taken: is a directory; give a file path"),
     (["plot", ".", "--kind", "lr", "--out", "taken"], "rl-lr plot: --out taken: is a directory"),
+    (["bench", "--suite", "smoke", "--backend", "ray", "--ray-address", "127.0.0.1:1", "--out",
+      "o"], "--ray-address 127.0.0.1:1: no Ray head answers there (Connection refused)"),
+    (["find-lr", *TINY_TRAIN[:6], "--backend", "ray", "--ray-address", "head", "--out", "o"],
+     "--ray-address 'head': give HOST:PORT of a Ray head"),
+    (["pbt", *TINY_TRAIN[:6], "--ray-address", "127.0.0.1:1", "--out", "o"],
+     "no Ray head answers there"),
 ])
 def test_an_output_path_that_cannot_be_written_is_one_line_and_writes_nothing(
         argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """/proc takes no new files, even from root: the write would fail halfway with a
-    traceback (and a video or a figure would leave its temporary file)."""
+    traceback (and a video or a figure would leave its temporary file). A Ray address nothing
+    answers at would leave the experiment's files behind after minutes of retries."""
     (tmp_path / "taken").mkdir()
     assert message in _one_line_usage_error(argv, tmp_path, capsys, monkeypatch)
     assert [p.name for p in tmp_path.rglob("*")] == ["taken"]

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import traceback
 from collections.abc import Iterator
@@ -43,8 +44,19 @@ from rl_lr.plugins import import_plugin
 from rl_lr.run import TrainConfig, train
 from rl_lr.schema import SUMMARY_JSON
 
-__all__ = ["BACKENDS", "PARTIAL", "RAY_RETRIES", "Backend", "LocalBackend", "RayBackend",
-           "SerialBackend", "execute_anywhere", "execute_run", "make_backend"]
+__all__ = [
+    "BACKENDS",
+    "PARTIAL",
+    "RAY_RETRIES",
+    "Backend",
+    "LocalBackend",
+    "RayBackend",
+    "SerialBackend",
+    "check_ray_address",
+    "execute_anywhere",
+    "execute_run",
+    "make_backend",
+]
 
 BACKENDS = ("local", "serial", "ray")
 RAY_RETRIES = 3  # times Ray reruns a task whose worker process or node died
@@ -303,6 +315,30 @@ class RayBackend:
         self._remove_probes()
         if self._started:
             self._ray.shutdown()
+
+
+def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` Ray address nothing answers at, before anything is written
+    (``ray.init`` would retry for minutes); ``auto``, ``ray://`` client addresses and None pass.
+
+    >>> check_ray_address("auto"), check_ray_address(None)
+    (None, None)
+
+    Raises:
+        SpecError: a malformed address, or no server at it.
+    """
+    if not address or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise SpecError(f"--ray-address {address!r}: give HOST:PORT of a Ray head (e.g. "
+                        "10.0.0.1:6379), or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise SpecError(f"--ray-address {address}: no Ray head answers there ({reason}); start "
+                        "one with `ray start --head`, or drop --ray-address") from None
 
 
 def make_backend(name: str, workers: int | None = None, address: str | None = None) -> Backend:

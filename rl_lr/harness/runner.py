@@ -43,7 +43,7 @@ from rl_lr.errors import SpecError
 from rl_lr.experiment import Experiment, PlannedRun, load_experiment, plan_runs, plan_test_runs
 from rl_lr.experiment.protocol import TuningScore, select, write_selection
 from rl_lr.files import check_output_kind, read_csv, read_yaml, write_yaml
-from rl_lr.harness.backends import Backend, clean_partial, make_backend
+from rl_lr.harness.backends import Backend, check_ray_address, clean_partial, make_backend
 from rl_lr.report import write_report
 from rl_lr.results import collect
 from rl_lr.results.scores import final_score, number
@@ -130,6 +130,8 @@ def run_experiment(experiment: Experiment | Path | str, out: Path, *, backend: s
         experiment = load_experiment(experiment)
     plan = plan_runs(experiment)  # with a protocol: its tuning runs
     check_experiment_dir(out, experiment.name)
+    if backend == "ray":
+        check_ray_address(ray_address)
     runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
     clean_partial(runs_dir)

@@ -58,6 +58,7 @@ import torch
 
 from rl_lr.agents import evaluate, make, make_eval_env, resolve
 from rl_lr.files import versions, write_csv, write_json, write_yaml
+from rl_lr.harness.backends import check_ray_address
 from rl_lr.plots import new_axes, save_figure
 from rl_lr.run import summarize
 from rl_lr.run.divergence import find_divergence
@@ -392,6 +393,7 @@ def run_pbt(
     spec = resolve(algo, env, Constant(method.min_lr), seed=0, perturb=perturb,
                    preset=preset, n_envs=n_envs, total_timesteps=steps, **overrides)
     _check_out(out)
+    check_ray_address(ray_address)
     try:
         import ray  # optional dependency: pip install 'rl-lr[ray]'
     except ImportError:
