@@ -18,6 +18,7 @@ import scipy.stats
 from numpy.testing import assert_allclose, assert_array_equal
 
 from rl_lr import metrics as mt
+from rl_lr.metrics import bootstrap
 from rl_lr.metrics import stability as st
 
 
@@ -717,6 +718,22 @@ def test_the_median_of_runs_is_not_rliables_median_of_task_means() -> None:
     assert ci.point == 2.0 and 1.0 <= ci.low <= 2.0 <= ci.high <= 30.0
     with pytest.raises(ValueError, match="finite"):
         mt.median_of_runs([1.0, math.nan])
+
+
+@pytest.mark.parametrize("runs", [5, 10, 32, 33])
+def test_the_batched_median_of_runs_bootstraps_exactly_as_one_call_per_resample(
+        runs: int) -> None:
+    """rl_lr.metrics.bootstrap.BATCHED_ESTIMATORS: the batched form gives the same bits."""
+    x = np.random.default_rng(runs).normal(size=(runs, 1)) * 100
+    batched = mt.stratified_bootstrap_ci(x, mt.median_of_runs, reps=500, rng=1)
+    saved = dict(bootstrap.BATCHED_ESTIMATORS)
+    bootstrap.BATCHED_ESTIMATORS.clear()
+    try:
+        per_resample = mt.stratified_bootstrap_ci(x, mt.median_of_runs, reps=500, rng=1)
+    finally:
+        bootstrap.BATCHED_ESTIMATORS.update(saved)
+    assert mt.median_of_runs in bootstrap.BATCHED_ESTIMATORS
+    assert batched == per_resample
 
 
 def test_how_many_values_a_cvar_tail_averages() -> None:

@@ -22,7 +22,9 @@ derives the same selection from the same tuning runs.
 
 Runs start seed by seed (every combination at the first seed, then at the next, ...), so an
 unfinished experiment has whole panels of seeds to compare. The experiment-level files are
-refreshed at most every ``COLLECT_EVERY_S`` seconds while runs finish, and always at the end.
+refreshed while runs finish, at most every ``COLLECT_EVERY_S`` seconds and at most
+``COLLECT_SHARE`` of the driver's time (a large experiment's collection takes seconds), and
+always at the end.
 Running the same command again skips finished runs and redoes the others; Ctrl-C stops cleanly
 and keeps what finished.
 """
@@ -61,9 +63,10 @@ from rl_lr.schema import (
     run_dir,
 )
 
-__all__ = ["ExperimentResult", "check_experiment_dir", "run_experiment"]
+__all__ = ["ExperimentResult", "check_experiment_dir", "planned_runs", "run_experiment"]
 
 COLLECT_EVERY_S = 60.0  # collecting a 600-run experiment costs about a second of a core
+COLLECT_SHARE = 0.02  # 1,440 planned runs of experiments/fair.yaml: ~5 s, so every ~4 min
 
 
 @dataclass
@@ -212,7 +215,7 @@ class _Session:
             self.pool = self.start()
         pool = self.pool
         progress = _Progress(len(pending), self.stream, self.quiet)
-        last_collect = time.monotonic()
+        last_collect, every = time.monotonic(), COLLECT_EVERY_S
         try:
             for outcome in pool.map([_payload(run, runs_dir, self.imports) for run in pending]):
                 run_id = outcome["run_id"]
@@ -225,15 +228,25 @@ class _Session:
                         result.diverged[run_id] = (f"at step {summary.get('diverged_at')}: "
                                                    f"{summary.get('divergence_reason')}")
                 progress.update(outcome, labels[run_id], [labels[a] for a in pool.active()])
-                if time.monotonic() - last_collect >= COLLECT_EVERY_S:
+                if time.monotonic() - last_collect >= every:
+                    started = time.monotonic()
                     collect(out, plan, result.failed)
                     last_collect = time.monotonic()
+                    every = max(COLLECT_EVERY_S, (last_collect - started) / COLLECT_SHARE)
         except KeyboardInterrupt:
             result.interrupted = True
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+
+
+def planned_runs(experiment: Experiment, out: Path) -> list[PlannedRun]:
+    """Every run of ``experiment`` planned so far in ``out``: its grid's runs, or a protocol's
+    tuning runs followed, once they have all finished, by its test runs (as ``run_experiment``
+    plans them; choosing them writes ``selection.csv``)."""
+    plan = plan_runs(experiment)
+    return plan + _test_phase(experiment, out, plan)
 
 
 def _test_runs_to_come(experiment: Experiment, tuning: list[PlannedRun]) -> int:
