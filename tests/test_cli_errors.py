@@ -64,6 +64,9 @@ TINY_TRAIN = ["--env", "CartPole-v1", "--algo", "ppo", "--steps", "64", "--set",
      "--ray-address 'head': give HOST:PORT of a Ray head"),
     (["pbt", *TINY_TRAIN[:6], "--ray-address", "127.0.0.1:1", "--out", "o"],
      "no Ray head answers there"),
+    (["bench", "--suite", "smoke", "--ray-address", "127.0.0.1:6379", "--out", "o"],
+     "--ray-address 127.0.0.1:6379 needs --backend ray (got --backend local"),
+    (["bench", "--suite", "../experiments/smoke", "--out", "o"], "unknown suite"),
 ])
 def test_an_output_path_that_cannot_be_written_is_one_line_and_writes_nothing(
         argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],

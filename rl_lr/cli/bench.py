@@ -56,7 +56,7 @@ def add_parser(commands: Any) -> None:
 def _experiment_path(args: argparse.Namespace) -> Path:
     if args.suite is not None:
         path = SUITES_DIR / f"{args.suite}.yaml"
-        if not path.is_file():
+        if not path.is_file() or Path(args.suite).name != args.suite:  # a name, not a path
             known = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
             raise UsageError(f"rl-lr bench: unknown suite {args.suite!r} (known: "
                              f"{', '.join(known)})")

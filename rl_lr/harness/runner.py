@@ -135,6 +135,9 @@ def run_experiment(experiment: Experiment | Path | str, out: Path, *, backend: s
     check_experiment_dir(out, experiment.name)
     if backend == "ray":
         check_ray_address(ray_address)
+    elif ray_address:
+        raise SpecError(f"--ray-address {ray_address} needs --backend ray (got --backend "
+                        f"{backend}: the runs would ignore the cluster)")
     runs_dir = out / RUNS_DIR
     runs_dir.mkdir(parents=True, exist_ok=True)
     clean_partial(runs_dir)
