@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,11 @@ def run_yaml(directory: Path, name: str, text: str) -> Path:
     result = run_experiment(directory / f"{name}.yaml", out, backend="serial", quiet=True)
     assert result.failed == {}, result.failed
     return out
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` of a child process a test stops with SIGINT (Ctrl-C): a test suite run
+    from a background job (``cmd &`` without job control) hands its children SIGINT ignored,
+    and a Python started so never raises KeyboardInterrupt; restore the default, under which
+    Python installs its handler as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

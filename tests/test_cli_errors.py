@@ -15,6 +15,7 @@ import pytest
 
 from rl_lr.cli import main
 from rl_lr.cli.args import closest_option
+from tests.helpers import sigint_as_in_a_terminal
 
 RL_LR = [sys.executable, "-m", "rl_lr.cli"]
 
@@ -173,7 +174,8 @@ def test_ctrl_c_during_bench_prints_one_line_and_no_worker_traceback(tmp_path: P
     (tmp_path / "exp.yaml").write_text(EXPERIMENT)
     bench = subprocess.Popen([*RL_LR, "bench", "exp.yaml", "--out", "out", "--workers", "1",
                               "--quiet"], cwd=tmp_path, start_new_session=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=sigint_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 180
         partial: list[Path] = []

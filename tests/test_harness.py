@@ -23,6 +23,7 @@ from rl_lr.experiment.file import SUITES_DIR
 from rl_lr.harness import run_experiment
 from rl_lr.harness.backends import make_backend
 from rl_lr.spec import SpecError
+from tests.helpers import sigint_as_in_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "experiments" / "smoke.yaml"
@@ -354,7 +355,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "rl_lr.cli", "bench", str(SMOKE), "--out", str(tmp_path),
                "--workers", "1", "--quiet"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)
     runs = tmp_path / "runs"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not (

@@ -22,6 +22,7 @@ from rl_lr.run import TrainConfig, train
 from rl_lr.spec import SpecError
 from rl_lr.tuning.space import Choice, Fixed, PolicyChoice, Range, parse_space
 from rl_lr.tuning.study import TrialSeededSampler, TuneSettings, open_storage, run_study
+from tests.helpers import sigint_as_in_a_terminal
 
 RL_LR = [sys.executable, "-m", "rl_lr.cli"]
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
@@ -144,7 +145,8 @@ def test_study_interrupted_then_resumed_keeps_its_trials(tmp_path: Path) -> None
             *[f"--set={k}={v}" for k, v in TINY.items() if k != "policy_kwargs"],
             "--set", "policy_kwargs.net_arch=[16]"]
     process = subprocess.Popen([*RL_LR, *argv], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and process.poll() is None:
