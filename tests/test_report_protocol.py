@@ -182,7 +182,7 @@ def test_the_best_fixed_schedule_is_chosen_on_the_tuning_seeds(tmp_path: Path) -
     (tmp_path / schema.EXPERIMENT_YAML).write_text(json.dumps(experiment))
     data = load_results(tmp_path)
     (task,) = tasks(data)
-    assert task.tuned and task.fixed == ["constant", "cosine"]
+    assert data.tuned and task.fixed == ["constant", "cosine"]
     for score in (schema.EVAL_AUC, schema.FINAL_EVAL_RETURN):
         (compared,) = task.comparisons(score)
         assert (compared.policy, compared.rival, compared.ci.point) == ("plateau", "constant", 1.0)

@@ -279,7 +279,7 @@ def _comparisons(data: Results, score: str) -> str:
                          cell(escape(v.words))])
     if not rows:
         return "<p class=note>No adaptive policy and fixed schedule share a condition.</p>"
-    tuned = bool(data.experiment.get("protocol"))
+    tuned = data.tuned
     rival = ("the condition's best fixed schedule chosen on the tuning seeds (the fixed family "
              "whose chosen configuration scored highest there, never the runs compared)"
              if tuned else "the condition's best fixed schedule")

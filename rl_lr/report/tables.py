@@ -235,9 +235,9 @@ def comparison_tables(task: Task, score: str, *, named: bool) -> list[tuple[str,
     """The P(improvement) matrix and the verdict table of a task's comparisons on ``score``
     (title, table); ``named``: the verdict table's title names the score too."""
     comparisons = task.comparisons(score)
-    rival = "best fixed schedule" + (", chosen on the tuning seeds" if task.tuned else "")
+    rival = "best fixed schedule" + (", chosen on the tuning seeds" if task.data.tuned else "")
     selection = ", the protocol's selection metric" if score == task.data.primary_score \
-        and task.tuned else ""
+        and task.data.tuned else ""
     matrix = (f"P(adaptive policy beats the condition's {rival}) on {SCORES[score]}{selection} "
               "[CI]; 0.5 = no difference")
     ceiling = ("; a rival at the env's maximum in every run leaves no win possible"

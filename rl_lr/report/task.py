@@ -163,12 +163,6 @@ class Task:
             return self.data.aucs(panel, policy)
         return self.data.final_scores(panel, policy)
 
-    @property
-    def tuned(self) -> bool:
-        """A tune-then-test experiment: its best fixed schedule is chosen on the tuning seeds
-        (:meth:`best_fixed`)."""
-        return bool(self.data.experiment.get("protocol"))
-
     def selected(self, panel: Panel) -> list[dict[str, str]]:
         """The ``selection.csv`` rows of this task and condition: each family's choice on the
         tuning seeds (none before the tuning phase has finished, or without a protocol)."""
@@ -179,14 +173,14 @@ class Task:
     def best_fixed(self, panel: Panel, score: str = schema.FINAL_EVAL_RETURN) -> str | None:
         """The condition's best fixed schedule, the rival of its adaptive policies.
 
-        In a tune-then-test experiment (:attr:`tuned`) it is chosen on the tuning seeds, never
-        on the runs it is compared with: the fixed family whose chosen configuration scored
-        highest there (``selection.csv``'s tuning score, the protocol's selection metric;
-        ties: the last name), whatever ``score`` is compared. Otherwise: the fixed schedule
-        with the highest IQM of ``score`` here, from ``metrics.csv``: the final return's
-        (ties: its mean, then the last name), or the AUC's (ties: the mean AUC of its runs,
-        then the last name)."""
-        if self.tuned:
+        In a tune-then-test experiment (:attr:`Results.tuned`) it is chosen on the tuning
+        seeds, never on the runs it is compared with: the fixed family whose chosen
+        configuration scored highest there (``selection.csv``'s tuning score, the protocol's
+        selection metric; ties: the last name), whatever ``score`` is compared. Otherwise:
+        the fixed schedule with the highest IQM of ``score`` here, from ``metrics.csv``: the
+        final return's (ties: its mean, then the last name), or the AUC's (ties: the mean AUC
+        of its runs, then the last name)."""
+        if self.data.tuned:
             chosen = [(number(row.get(schema.TUNING_SCORE)), row.get(schema.FAMILY, ""))
                       for row in self.selected(panel)]
             fixed = [c for c in chosen if c[1] in self.fixed and math.isfinite(c[0])]

@@ -139,7 +139,7 @@ def summary_lines(data: Results) -> list[str]:
             rest = len(found) - len(better) - len(worse) - len(ceiling) - len(too_few)
             text += (f"Of the {len(found)} comparisons of an adaptive policy with its "
                      "condition's best fixed schedule"
-                     f"{' (chosen on the tuning seeds)' if task.tuned else ''}"
+                     f"{' (chosen on the tuning seeds)' if task.data.tuned else ''}"
                      f"{' on the AUC' if on_auc else ''}, "
                      f"{len(better)} say better"
                      + (f" ({_names([_label(task, v) for v in better])})" if better else "")

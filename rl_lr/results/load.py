@@ -137,6 +137,13 @@ class Results:
         metric = str(protocol.get("select", schema.EVAL_AUC))
         return metric if metric in SELECT_METRICS else schema.FINAL_EVAL_RETURN
 
+    @property
+    def tuned(self) -> bool:
+        """A tune-then-test experiment (it has a ``protocol``): its configurations, and the
+        best fixed schedule its adaptive policies are compared with, are chosen on tuning
+        seeds that are never scored."""
+        return isinstance(self.experiment.get("protocol"), Mapping)
+
     @cached_property
     def label_keys(self) -> list[str]:
         keys = list(self.summary[0]) if self.summary else []
