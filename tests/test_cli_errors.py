@@ -46,6 +46,26 @@ def test_a_file_in_the_out_path_is_one_line_and_writes_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
 
 
+@pytest.mark.parametrize(("argv", "blocked", "message"), [
+    (["report", "exp"], "exp/report", "rl-lr report: exp/report/figures: exp/report is a file"),
+    (["report", "exp"], "exp/report/figures", "exp/report/figures is a file, not a directory"),
+    (["plot", "exp", "--kind", "lr"], "exp/plots", "rl-lr plot: exp/plots/lr.png: exp/plots is "
+     "a file"),
+])
+def test_a_file_where_the_report_or_a_plot_goes_is_one_line_and_writes_nothing(
+        argv: list[str], blocked: str, message: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """report and plot write into the experiment directory itself: a file in the way there
+    was an ``OSError`` traceback after the figures had been drawn."""
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "experiment.yaml").write_text("name: demo\nrun_ids: [a]\n")
+    (tmp_path / blocked).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / blocked).write_text("in the way\n")
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert message in _one_line_usage_error(argv, tmp_path, capsys, monkeypatch)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+
+
 TINY_TRAIN = ["--env", "CartPole-v1", "--algo", "ppo", "--steps", "64", "--set", "n_steps=32",
               "--set", "batch_size=32", "--eval-episodes", "1", "--quiet"]
 

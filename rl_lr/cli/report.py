@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rl_lr import schema
+from rl_lr.cli.args import check_output_path
 from rl_lr.errors import UsageError
 
 __all__ = ["KINDS", "add_parsers", "run_plot", "run_report"]
@@ -102,6 +104,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if out is None:
         suffix = "-" + "-".join(re.sub(r"[^\w.-]+", "_", e) for e in args.env) if args.env else ""
         out = args.dir / "plots" / f"{args.kind}{suffix}.png"
+        check_output_path("rl-lr plot:", out, directory=False)
     try:
         figure = make_figure(data, args.kind)
     except ResultsError as err:
@@ -121,6 +124,8 @@ def run_report(args: argparse.Namespace) -> int:
     from rl_lr.report import write_report  # matplotlib: not for `rl-lr --help`
 
     data = _load("report", args.dir)
+    check_output_path("rl-lr report:", args.dir / schema.REPORT_DIR / schema.REPORT_FIGURES,
+                      directory=True)
     report = write_report(args.dir, data=data)
     if data.partial:
         print(f"rl-lr report: {data.status}", file=sys.stderr)
