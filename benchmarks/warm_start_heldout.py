@@ -19,7 +19,9 @@ mean clean eval AUC as objective):
 Measured per seed: the cold study's final best AUC; the trials (and env steps) each study needed
 to reach it (the warm study: its first trial whose best-so-far >= that value; censored at
 ``--trials`` when never). The goal (issue 19): warm <= 0.5x the cold trials, in the median over
-seeds. Outputs in ``--out``: ``studies/<arm>/seed_<s>/`` (each study's files), ``comparison.csv``
+seeds. The studies run ``--workers`` at a time, one core each; rerun the command to resume
+(a finished study is kept, one stopped halfway is run again from its start). Outputs in
+``--out``: ``studies/<arm>/seed_<s>/`` (each study's files), ``comparison.csv``
 (one row per seed), ``prior.txt`` (the suggestion and its evidence), ``summary.md`` (the
 table, the medians, the command).
 """
@@ -28,13 +30,19 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
+import shutil
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from rl_lr.experience.index import RunIndex, index_runs
 from rl_lr.experience.suggest import Suggestion, suggest
+from rl_lr.files import read_csv
+from rl_lr.schema import TRIALS_CSV
 from rl_lr.tuning.study import TuneSettings, run_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,27 +94,43 @@ def estimate(args: argparse.Namespace) -> str:
             f"up to 8192 more each with PointNav's preset); at the measured "
             f"{seconds_per_step * 1e3:.2f} ms per env step (mean of {runs} PointNav PPO runs in "
             f"results/standard/timing.csv, 1 core each) = {hours:.1f} core-hours, "
-            f"{hours / max(args.cores, 1):.1f} h of wall clock on {args.cores} cores")
+            f"{hours / max(args.workers, 1):.1f} h of wall clock on {args.workers} cores")
 
 
-def _study(out: Path, space: Any, settings: TuneSettings, trials: int, seed: int,
-           enqueue: list[str]) -> list[dict[str, Any]]:
+def _finished(study_dir: Path, trials: int) -> bool:
+    """Whether ``study_dir`` holds a study that finished its ``trials`` (its trials.csv)."""
+    table = study_dir / TRIALS_CSV
+    return table.is_file() and sum(r["state"] != "RUNNING" for r in read_csv(table)) >= trials
+
+
+def _study(job: tuple[Path, Any, TuneSettings, int, int, list[str]]) -> list[dict[str, Any]]:
+    """One study, run from scratch unless it finished before: a study stopped halfway (the
+    session ended) is deleted and rerun, since continuing it would leave its interrupted trial
+    behind and number the rest differently from an uninterrupted study."""
+    out, space, settings, trials, seed, enqueue = job
+    torch.set_num_threads(1)  # one core per study, as in every rl-lr worker
+    if out.exists() and not _finished(out, trials):
+        shutil.rmtree(out)
     result = run_study(space, settings, trials=trials, out=out, pruner="none",
                        sampler_seed=seed, enqueue=enqueue)
     return sorted(result.trials, key=lambda r: r["number"])
 
 
 def compare(args: argparse.Namespace, found: Suggestion) -> list[dict[str, Any]]:
+    """Every study (arm x study seed), ``args.workers`` at a time, each on one core and
+    independent of the others (same bits in any order); one row per study seed."""
     settings = TuneSettings(env=TASK, algo=ALGO, steps=args.steps,
                             seeds=tuple(range(args.seeds)), objective="auc",
                             eval_every=args.eval_every, eval_episodes=args.eval_episodes)
+    spaces = {"cold": (COLD_SPACE, []), "warm": (found.space, found.starts)}
+    jobs = {(seed, arm): (args.out / "studies" / arm / f"seed_{seed}", space, settings,
+                          args.trials, seed, enqueue)
+            for seed in range(args.study_seeds) for arm, (space, enqueue) in spaces.items()}
+    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+        done = dict(zip(jobs, pool.map(_study, jobs.values(), chunksize=1), strict=True))
     rows = []
     for seed in range(args.study_seeds):
-        trials = {
-            "cold": _study(args.out / "studies" / "cold" / f"seed_{seed}", COLD_SPACE, settings,
-                           args.trials, seed, []),
-            "warm": _study(args.out / "studies" / "warm" / f"seed_{seed}", found.space,
-                           settings, args.trials, seed, found.starts)}
+        trials = {arm: done[seed, arm] for arm in spaces}
         values = {arm: [t["value"] if t["state"] == "COMPLETE" else None for t in rows_]
                   for arm, rows_ in trials.items()}
         target = max(v for v in values["cold"] if v is not None)
@@ -119,7 +143,6 @@ def compare(args: argparse.Namespace, found: Suggestion) -> list[dict[str, Any]]
             row[f"{arm}_trials"] = reached if reached is not None else f">{args.trials}"
             row[f"{arm}_env_steps"] = sum(steps[:reached]) if reached else f">{sum(steps)}"
         rows.append(row)
-        print(row, file=sys.stderr, flush=True)
     return rows
 
 
@@ -158,7 +181,8 @@ def main() -> None:
     parser.add_argument("--study-seeds", type=int, default=5)
     parser.add_argument("--eval-every", type=int, default=5_000)
     parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--cores", type=int, default=2, help="for the wall-clock estimate")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="studies run at once, one core each (and the wall-clock estimate)")
     parser.add_argument("--estimate", action="store_true", help="print the cost, run nothing")
     parser.add_argument("--smoke", action="store_true", help="tiny budgets: the pipeline only")
     args = parser.parse_args()
