@@ -24,7 +24,7 @@ from rl_lr.cli import main
 from rl_lr.experiment import load_experiment, plan_runs
 from rl_lr.metrics import probability_of_improvement
 from rl_lr.report import write_report
-from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure
+from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure, report_kinds
 from rl_lr.report.tables import format_number
 from rl_lr.results import collect, load_results
 from tests.test_plots import SMOKE, smoke_experiment
@@ -102,12 +102,14 @@ def test_bench_writes_a_complete_self_contained_report(experiment_dir: Path) -> 
     assert ranking.count("<tr>") == 1 + 2  # header + one row per policy
     assert "optimality gap" in ranking and "P(beats next)" in ranking
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert sources == [f"figures/{kind}.png" for kind in REPORT_KINDS]
-    assert "lr" not in REPORT_KINDS and "curves" in REPORT_KINDS  # the LR plot shown once
+    kinds = report_kinds(load_results(experiment_dir))
+    assert sources == [f"figures/{kind}.png" for kind in kinds]
+    assert "lr" not in kinds and "curves" in kinds  # the LR plot shown once
+    assert "base_lr" not in kinds and "Score against the base LR" not in html  # no such axis
     assert all((page.parent / s).is_file() for s in sources)
     assert all((page.parent / s).with_suffix(".svg").is_file() for s in sources)
     assert not (page.parent / "figures" / "lr.png").exists()
-    for kind in REPORT_KINDS:
+    for kind in kinds:
         assert escape(FIGURES[kind].guide) in html
     assert "<h3>Failed runs</h3><p>None.</p>" in html
     assert "<h3>Diverged runs</h3><p>None.</p>" in html
@@ -184,7 +186,7 @@ def test_partial_experiment_report_is_marked_and_names_failed_runs(
     problems = html[html.index("<h3>Failed runs (1)</h3>"):html.index("<h3>Diverged runs")]
     assert failed.run_id in problems and "RuntimeError: boom" in problems
     assert "lr=plateau" in problems and "perturb=noise" in problems
-    assert all((out / "report" / "figures" / f"{k}.png").is_file() for k in REPORT_KINDS)
+    assert all((out / "report" / "figures" / f"{k}.png").is_file() for k in report_kinds(data))
     stamps = [t.get_text() for t in make_figure(data, "curves").texts]
     assert "PARTIAL: 5 of 8 runs finished" in stamps
 
@@ -195,7 +197,7 @@ def test_report_of_an_experiment_that_has_just_started(tmp_path: Path) -> None:
          "source": "/nowhere.yaml", "grid": {"lr": {"cos": "cosine(1e-3)"}}}))
     report = write_report(tmp_path)
     assert report.figures == {} and report.errors == {}
-    assert set(report.missing) == set(REPORT_KINDS)
+    assert set(report.missing) == set(REPORT_KINDS) - {"base_lr"}  # no base_lr axis
     assert "PARTIAL: 0 of 2 runs finished" in report.html
     assert "No panel where every policy has a finished run yet." in report.html
     assert "Not drawn: no finished runs" in report.html
@@ -281,7 +283,7 @@ def test_report_in_headless_chromium(chromium: str, experiment_dir: Path, tmp_pa
                   "--window-size=1600,1000")
     assert done.returncode == 0, done.stderr[-2000:]
     attrs = body_attributes(done.stdout)
-    assert attrs.get("data-images") == str(len(REPORT_KINDS)), attrs
+    assert attrs.get("data-images") == str(len(report_kinds(load_results(experiment_dir)))), attrs
     assert attrs["data-images-loaded"] == attrs["data-images"]  # every image loaded
     assert json.loads(attrs["data-errors"]) == []  # no script or resource errors
     console = [line for line in (done.stderr + "\n").splitlines() if ":CONSOLE" in line]
@@ -328,7 +330,7 @@ def test_browser_check_notices_a_missing_figure(chromium: str, experiment_dir: P
     (report / "figures" / "heatmap.png").unlink()
     done = browse(chromium, report / "index.html", tmp_path / "profile", "--dump-dom")
     attrs = body_attributes(done.stdout)
-    assert attrs["data-images-loaded"] == str(len(REPORT_KINDS) - 1)
+    assert attrs["data-images-loaded"] == str(len(report_kinds(load_results(experiment_dir))) - 1)
     assert any("heatmap.png" in e for e in json.loads(attrs["data-errors"]))
     assert "figure(s) could not be loaded" in done.stdout
 

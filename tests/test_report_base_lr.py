@@ -3,7 +3,8 @@ experiment on CartPole-v1 with a ``base_lr`` axis (x0.1, x1, x10 around 1e-3), t
 (the constant and kl_adaptive, both filled from ``{base_lr}``). The report's tables.md and
 index.html get, on the final return and on the AUC, every policy at every start against the
 tuned constant (the constant at x1: "reference"), with its verdict and the starts where it is
-worse, and each policy's worst and best start; an experiment without the axis gets neither."""
+worse, and each policy's worst and best start, and the figure of score against base LR; an
+experiment without the axis gets none of them."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from rl_lr import schema
 from rl_lr.harness import run_experiment
 from rl_lr.metrics import probability_of_improvement_ci
 from rl_lr.report.base_lr import TAG, against_tuned, start_groups
+from rl_lr.report.base_lr_figure import has_starts
+from rl_lr.report.figures import make_figure, report_kinds
 from rl_lr.report.sections import robustness_section
 from rl_lr.report.tables import headline_tables
 from rl_lr.report.task import tasks
-from rl_lr.results import REPS, load_results, name_seed
+from rl_lr.results import REPS, ResultsError, load_results, name_seed
 from tests.helpers import run_yaml
 
 EXPERIMENT = """\
@@ -134,6 +137,7 @@ def test_only_a_centred_base_lr_axis_gets_the_tables(experiment_dir: Path,
         subset = replace(data, summary=[r for r in data.summary if r[schema.BASE_LR] in keep],
                          metrics=[r for r in data.metrics if r[schema.BASE_LR] in keep])
         assert all(not against_tuned(task) for task in tasks(subset))
+        assert not has_starts(subset) and "base_lr" not in report_kinds(subset)
         assert "Robustness to the base LR" not in headline_tables(subset)
         assert robustness_section(subset) == ""
     # an experiment without a base_lr axis
@@ -147,3 +151,34 @@ def test_only_a_centred_base_lr_axis_gets_the_tables(experiment_dir: Path,
     assert schema.BASE_LR not in plain_data.summary[0]
     assert "Robustness to the base LR" not in headline_tables(plain_data)
     assert robustness_section(plain_data) == ""
+    assert "base_lr" not in report_kinds(plain_data)
+    with pytest.raises(ResultsError, match="no base_lr axis"):
+        make_figure(plain_data, "base_lr")
+
+
+def test_the_figure_draws_each_policys_iqm_against_its_start(experiment_dir: Path) -> None:
+    """One column (the task), one row per score (final return, then AUC); per policy a line
+    through its IQM at x0.1, x1, x10 from metrics.csv; the tuned constant's IQM at x1 as the
+    dotted line across; and the report shows the PNG."""
+    data = load_results(experiment_dir)
+    assert "base_lr" in report_kinds(data)
+    html = (experiment_dir / schema.REPORT_DIR / "index.html").read_text()
+    assert '<img src="figures/base_lr.png"' in html
+    assert (experiment_dir / schema.REPORT_DIR / "figures" / "base_lr.png").is_file()
+    with (experiment_dir / schema.METRICS_CSV).open(newline="") as handle:
+        groups = list(csv.DictReader(handle))
+    figure = make_figure(data, "base_lr")
+    assert len(figure.axes) == 2
+    for ax, column in zip(figure.axes, (schema.FINAL_IQM, schema.AUC_IQM), strict=True):
+        assert ax.get_xscale() == "log"
+        assert [t.get_text() for t in ax.get_xticklabels()] == STARTS
+        iqm = {(g[schema.LR], g[schema.BASE_LR]): float(g[column]) for g in groups}
+        curves = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        assert len(curves) == 2  # constant, kl_adaptive
+        for line, policy in zip(curves, ("constant", "kl_adaptive"), strict=True):
+            assert list(line.get_xdata()) == [0.1, 1.0, 10.0]
+            assert list(line.get_ydata()) == pytest.approx(
+                [iqm[policy, start] for start in STARTS], rel=1e-6)
+        dotted = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+        assert [line.get_ydata()[0] for line in dotted] == pytest.approx(
+            [iqm["constant", "x1"]], rel=1e-6)

@@ -1,19 +1,21 @@
 # Over 400 lines: every figure kind of the report and its registry (FIGURES) are one unit.
 """Every figure of an experiment directory, laid out from a :class:`~rl_lr.results.Results`:
 what ``rl-lr plot DIR --kind K`` draws and the report shows (:data:`REPORT_KINDS`: every kind
-but ``lr``, whose traces the ``curves`` figure already shows under the returns).
+but ``lr``, whose traces the ``curves`` figure already shows under the returns; ``base_lr``,
+:mod:`.base_lr_figure`, only for an experiment with a ``base_lr`` axis:
+:attr:`FigureKind.applies`).
 
     >>> sorted(FIGURES)
-    ['aggregates', 'curves', 'diagnostics', 'heatmap', 'improvement', 'lr', 'profiles', \
-'stability']
-    >>> "lr" in REPORT_KINDS
-    False
+    ['aggregates', 'base_lr', 'curves', 'diagnostics', 'heatmap', 'improvement', 'lr', \
+'profiles', 'stability']
+    >>> "lr" in REPORT_KINDS, "base_lr" in REPORT_KINDS
+    (False, True)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,16 +41,13 @@ from rl_lr.plots.style import (
     RETURN_LABEL,
     new_figure,
     policy_colours,
-    policy_linestyles,
-    stamp_status,
 )
+from rl_lr.report.base_lr_figure import base_lr_figure, has_starts
+from rl_lr.report.figure_parts import add_legend, add_title, need_runs
 from rl_lr.results import REPS, SEED, Panel, Results, ResultsError, name_seed
 from rl_lr.results.scores import last_finite_evaluation, number
 
-__all__ = ["FIGURES", "LEGEND_FONTSIZE", "REPORT_KINDS", "FigureKind", "make_figure"]
-
-LEGEND_FONTSIZE = 10  # legends stay readable when a wide figure is scaled to a page
-
+__all__ = ["FIGURES", "REPORT_KINDS", "FigureKind", "make_figure", "report_kinds"]
 
 @dataclass(frozen=True)
 class FigureKind:
@@ -59,33 +58,11 @@ class FigureKind:
     guide: str
     draw: Callable[[Results], Figure]
     in_report: bool = True  # drawn on the report's page (else only by rl-lr plot)
+    applies: Callable[[Results], bool] = lambda data: True  # else left off the page
     compact: bool = False  # the report's PNG in 256 colours (a large figure of thin lines)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _legend(figure: Figure, data: Results, extra: Sequence[tuple[Any, str]] = (),
-            ax: Axes | None = None) -> None:
-    """Policies (label: spec) and what the marks mean: below the figure, or in ``ax``."""
-    palette = data.palette_policies
-    colours, styles = policy_colours(palette), policy_linestyles(palette)
-    handles: list[Any] = [Line2D([], [], color=colours[p], linestyle=styles[p], linewidth=2)
-                          for p in data.policies]
-    labels = [f"{p}: {data.specs.get(p, '')}" if data.specs.get(p) else p
-              for p in data.policies]
-    handles += [h for h, _ in extra]
-    labels += [label for _, label in extra]
-    if ax is not None:
-        ax.legend(handles, labels, loc="center", frameon=False, fontsize=LEGEND_FONTSIZE)
-        return
-    figure.legend(handles, labels, loc="outside lower center", frameon=False,
-                  fontsize=LEGEND_FONTSIZE, ncols=min(len(labels), 3))
-
-
-def _title(figure: Figure, data: Results, what: str) -> None:
-    figure.suptitle(f"{data.name}: {what}", fontsize=11, fontweight="bold")
-    stamp_status(figure, data.status)
 
 
 def _grid(data: Results) -> tuple[int, int, dict[Panel, tuple[int, int]]]:
@@ -110,16 +87,11 @@ def _group_label(data: Results, panel: Panel) -> str:
     return data.panel_title(panel, env=len(data.envs) > 1 or len(panel) == 1)
 
 
-def _need_runs(data: Results) -> None:
-    if not data.summary:
-        raise ResultsError(f"no finished runs in {data.path} yet")
-
-
 # --------------------------------------------------------------------------- curves and LR
 
 
 def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
-    _need_runs(data)
+    need_runs(data)
     nrows, ncols, where = _grid(data)
     colours = policy_colours(data.palette_policies)
     per_row = (2 if with_returns else 1)
@@ -175,8 +147,8 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
     if any_zero:
         extra.append((Line2D([], [], color="0.3", marker="v", linestyle="none"),
                       "LR = 0 (off the log axis)"))
-    _legend(figure, data, extra)
-    _title(figure, data, "learning curves and applied LR" if with_returns else "applied LR")
+    add_legend(figure, data, extra)
+    add_title(figure, data, "learning curves and applied LR" if with_returns else "applied LR")
     return figure
 
 
@@ -210,7 +182,7 @@ def _spans_decades(groups: dict[str, Any]) -> bool:
 def _diagnostics_figure(data: Results) -> Figure:
     """One row per panel: the applied LR, then every training statistic the panel's runs
     logged (:data:`_DIAGNOSTICS`; a SAC panel has no KL, a PPO panel no actor loss)."""
-    _need_runs(data)
+    need_runs(data)
     colours = policy_colours(data.palette_policies)
     rows: list[tuple[Panel, list[tuple[str, str, dict[str, Any], bool]]]] = []
     for panel in data.panels:
@@ -261,8 +233,8 @@ def _diagnostics_figure(data: Results) -> Figure:
     if any_zero:
         extra.append((Line2D([], [], color="0.3", marker="v", linestyle="none"),
                       "LR = 0 (off the log axis)"))
-    _legend(figure, data, extra)
-    _title(figure, data, "training diagnostics beside the applied LR")
+    add_legend(figure, data, extra)
+    add_title(figure, data, "training diagnostics beside the applied LR")
     return figure
 
 
@@ -276,7 +248,7 @@ def _score_label(data: Results) -> str:
 
 
 def _aggregates_figure(data: Results) -> Figure:
-    _need_runs(data)
+    need_runs(data)
     cis, order = data.policy_intervals, data.ranking()
     if not cis:
         raise ResultsError("no panel where every policy has a finished run yet")
@@ -298,12 +270,12 @@ def _aggregates_figure(data: Results) -> Figure:
                      f"{per_task} runs per task, "
                      "95 % stratified-bootstrap CIs" + (f"\n{table.note}" if table.note else ""),
                      fontsize=8)
-    _title(figure, data, "aggregate final performance")
+    add_title(figure, data, "aggregate final performance")
     return figure
 
 
 def _profiles_figure(data: Results) -> Figure:
-    _need_runs(data)
+    need_runs(data)
     table = data.score_table
     if not table.scores:
         raise ResultsError("no panel where every policy has a finished run yet")
@@ -312,12 +284,12 @@ def _profiles_figure(data: Results) -> Figure:
     plot_performance_profiles({p: table.scores[p] for p in data.policies if p in table.scores},
                               ax, colours=policy_colours(data.palette_policies), reps=REPS,
                               rng=SEED, xlabel=f"τ: {_score_label(data)}")
-    _title(figure, data, "performance profiles")
+    add_title(figure, data, "performance profiles")
     return figure
 
 
 def _improvement_figure(data: Results) -> Figure:
-    _need_runs(data)
+    need_runs(data)
     table = data.score_table
     if len(table.scores) < 2:
         raise ResultsError("the probability of improvement needs at least two policies with "
@@ -327,12 +299,12 @@ def _improvement_figure(data: Results) -> Figure:
     figure = new_figure(2.6 + 1.3 * n, 1.9 + 0.95 * n)
     plot_probability_of_improvement(table.scores, figure.subplots(), reps=REPS, rng=SEED,
                                     order=order)
-    _title(figure, data, "probability of improvement")
+    add_title(figure, data, "probability of improvement")
     return figure
 
 
 def _heatmap_figure(data: Results) -> Figure:
-    _need_runs(data)
+    need_runs(data)
     order = data.ranking() or data.policies
     columns = data.panels
     normalised = data.normalisable
@@ -361,7 +333,7 @@ def _heatmap_figure(data: Results) -> Figure:
         text, label = values, "IQM of final return,\nscaled within each column"
     plot_heatmap(colour, order, labels, figure.subplots(), low=low, high=high, text=text,
                  colourbar_label=label, fmt="{:.2f}" if normalised else "{:.0f}")
-    _title(figure, data, "final performance per condition")
+    add_title(figure, data, "final performance per condition")
     return figure
 
 
@@ -404,7 +376,7 @@ def _no_divergence(ax: Axes, groups: dict[str, dict[str, Any]], runs: int) -> bo
 
 
 def _stability_figure(data: Results) -> Figure:
-    _need_runs(data)
+    need_runs(data)
     if not data.metrics:
         raise ResultsError("metrics.csv has no rows yet")
     colours = policy_colours(data.palette_policies)
@@ -453,8 +425,8 @@ def _stability_figure(data: Results) -> Figure:
     extra = [(Patch(color="0.6", alpha=0.35), "95 % CI (bar), estimate (tick)"),
              (Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="0.3",
                      linestyle="none"), "across-runs metric (no CI)")]
-    _legend(figure, data, extra, ax=axes[-1])
-    _title(figure, data, "stability (Chan et al. 2020) and sensitivity to the perturbation")
+    add_legend(figure, data, extra, ax=axes[-1])
+    add_title(figure, data, "stability (Chan et al. 2020) and sensitivity to the perturbation")
     return figure
 
 
@@ -511,10 +483,23 @@ FIGURES: dict[str, FigureKind] = {
         "IQM of the final clean return for each policy (row, best first) in each condition "
         "(column), with its 95 % CI: where a policy wins and where it breaks down.",
         _heatmap_figure),
+    "base_lr": FigureKind(
+        "Score against the base LR",
+        "Each policy started from every base LR of the experiment (x: its multiple of the "
+        "tuned constant's LR, log scale): IQM across seeds, band = 95 % CI; the dotted line "
+        "and grey band are the tuned constant at x1. A flat curve at the line is a policy "
+        "that needs no LR tuning; drawn only for an experiment with a base_lr axis.",
+        base_lr_figure, applies=has_starts),
 }
 
 
 REPORT_KINDS = tuple(kind for kind, spec in FIGURES.items() if spec.in_report)
+
+
+def report_kinds(data: Results) -> list[str]:
+    """The kinds of :data:`REPORT_KINDS` the report of ``data`` shows: those that apply to it
+    (``base_lr`` needs a ``base_lr`` axis)."""
+    return [kind for kind in REPORT_KINDS if FIGURES[kind].applies(data)]
 
 
 def make_figure(data: Results, kind: str) -> Figure:

@@ -36,7 +36,7 @@ from pathlib import Path
 from rl_lr import schema
 from rl_lr.files import atomic_write_text
 from rl_lr.plots import save_figure
-from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure
+from rl_lr.report.figures import FIGURES, make_figure, report_kinds
 from rl_lr.report.sections import (
     code_block,
     comparisons_section,
@@ -153,7 +153,8 @@ _BODY_JS = """
 def _figures(data: Results, report: Report) -> str:
     """Every figure with its reading guide, or why it is not drawn."""
     quoted = shlex.quote(str(data.path))
-    shown = {k: v for k, v in FIGURES.items() if v.in_report or k in report.figures}
+    applies = report_kinds(data)
+    shown = {k: v for k, v in FIGURES.items() if k in applies or k in report.figures}
     parts = ['<nav>' + "".join(f'<a href="#fig-{k}">{escape(v.title)}</a>'
                                for k, v in shown.items()) + "</nav>"]
     for kind, spec in shown.items():
@@ -243,8 +244,9 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
     Args:
         experiment_dir: an experiment directory (``rl-lr bench --out``).
         data: the loaded experiment (default: :func:`~rl_lr.results.load_results`).
-        kinds: figures to draw (default: :data:`rl_lr.report.figures.REPORT_KINDS`; the
-            files of the other kinds are removed, so the page shows each figure once).
+        kinds: figures to draw (default: the kinds of
+            :data:`rl_lr.report.figures.REPORT_KINDS` that apply to the experiment; the files
+            of the other kinds are removed, so the page shows each figure once).
         dpi: resolution of the PNGs.
 
     Raises:
@@ -255,14 +257,15 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
     data = data if data is not None else load_results(experiment_dir)
     out = experiment_dir / schema.REPORT_DIR
     report = Report(out / schema.REPORT_INDEX, "")
-    chosen = list(REPORT_KINDS) if kinds is None else list(kinds)
+    shown = report_kinds(data)
+    chosen = shown if kinds is None else list(kinds)
     unknown = [k for k in chosen if k not in FIGURES]
     if unknown:
         raise ValueError(f"kinds must be among {', '.join(FIGURES)}; got {unknown}")
-    report.missing.update({k: "not asked for (write_report kinds=...)" for k in REPORT_KINDS
+    report.missing.update({k: "not asked for (write_report kinds=...)" for k in shown
                            if k not in chosen})
     if kinds is None:  # a kind the page does not show leaves no stale file behind
-        for kind in FIGURES.keys() - set(REPORT_KINDS):
+        for kind in FIGURES.keys() - set(shown):
             for suffix in (".png", ".svg"):
                 (out / schema.REPORT_FIGURES / f"{kind}{suffix}").unlink(missing_ok=True)
     for kind in chosen:
