@@ -49,6 +49,7 @@ from rl_lr.results.scores import last_finite_evaluation, number
 
 __all__ = ["FIGURES", "REPORT_KINDS", "FigureKind", "make_figure", "report_kinds"]
 
+
 @dataclass(frozen=True)
 class FigureKind:
     """A kind of figure: its title, the one-line reading guide shown under it in the report,
