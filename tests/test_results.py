@@ -600,14 +600,21 @@ def test_the_readmes_long_term_risk_is_the_maximum_drawdown_of_11_points(directo
 @pytest.mark.parametrize("status", sorted(RESULTS.glob("*/STATUS.md")), ids=lambda p: p.parent.name)
 def test_a_partial_status_counts_what_is_there(status: Path) -> None:
     """``PARTIAL: k of n tuning runs finished`` (phase 1) or ``PARTIAL: k of n test runs
-    finished`` (phase 2: every tuning run has finished) is the directory's own count."""
-    match = re.search(r"PARTIAL: (\d+) of (\d+) (tuning|test) runs finished", status.read_text())
+    finished`` (phase 2: every tuning run has finished) of a tune-then-test experiment, or
+    ``PARTIAL: k of n runs finished`` of any other, is the directory's own count."""
+    match = re.search(r"PARTIAL: (\d+) of (\d+) (?:(tuning|test) )?runs finished",
+                      status.read_text())
     assert match is not None
+    data = load_results(status.parent)
+    if match[3] is None:
+        assert not data.tuned
+        assert (int(match[1]), int(match[2])) == (data.finished, data.planned)
+        return
     rows = read_csv(status.parent / schema.SUMMARY_CSV)
     phase = {"tuning": schema.TUNE, "test": schema.TEST}[match[3]]
     finished = sum(r.get(schema.PHASE) == phase for r in rows)
     tuning = sum(r.get(schema.PHASE) == schema.TUNE for r in rows)
-    planned = load_results(status.parent).planned  # both phases once tuning has finished
+    planned = data.planned  # both phases once tuning has finished
     assert (int(match[1]), int(match[2])) == (finished, planned - tuning * (phase == schema.TEST))
 
 
