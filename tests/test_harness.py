@@ -387,3 +387,36 @@ def test_a_diverging_run_is_recorded_and_the_experiment_goes_on(tmp_path: Path) 
     assert rows["sane"]["diverged"] in ("0", "False", "false")
     (reason,) = result.diverged.values()
     assert reason.startswith("at step ")
+
+
+TWO_GRIDS = """\
+name: two_grids
+description: two grid entries that set different hyper-parameters
+budget: {steps: 64, eval_every: 64, eval_episodes: 1}
+grid:
+  - env: [CartPole-v1]
+    algo: [ppo]
+    lr: {constant: "constant(1e-3)"}
+    seed: [0]
+    set: {n_steps: [32], batch_size: [32]}
+  - env: [CartPole-v1]
+    algo: [ppo]
+    lr: {constant: "constant(1e-3)"}
+    seed: [0]
+    set: {n_steps: [64], n_epochs: [1]}
+"""
+
+
+def test_grid_entries_with_different_axes_run_and_are_titled_by_their_own(tmp_path: Path
+                                                                           ) -> None:
+    """Each entry's runs carry only its own ``set.*`` labels: the driver used to label runs by
+    the first run's axes (a KeyError before anything ran), and a panel of the other entry was
+    titled with empty ``set.batch_size=``."""
+    from rl_lr.results import load_results
+    from tests.helpers import run_yaml
+
+    out = run_yaml(tmp_path, "two_grids", TWO_GRIDS)
+    data = load_results(out)
+    titles = sorted(data.panel_title(panel) for panel in data.panels)
+    assert titles == ["CartPole-v1 · set.n_steps=32 · set.batch_size=32",
+                      "CartPole-v1 · set.n_steps=64 · set.n_epochs=1"]

@@ -210,8 +210,10 @@ class _Session:
         pending = [run for run in new if not (runs_dir / run.run_id / SUMMARY_JSON).exists()]
         pending.sort(key=lambda run: run.config.seed)  # stable: plan order within a seed
         result.already_done += len(new) - len(pending)
-        varying = [k for k in plan[0].labels if len({run.labels.get(k) for run in plan}) > 1]
-        labels = {run.run_id: " ".join(f"{k}={run.labels[k]}" for k in varying) for run in plan}
+        keys = dict.fromkeys(k for run in plan for k in run.labels)  # grids may differ in axes
+        varying = [k for k in keys if len({run.labels.get(k) for run in plan}) > 1]
+        labels = {run.run_id: " ".join(f"{k}={run.labels[k]}" for k in varying
+                                       if k in run.labels) for run in plan}
         if not pending:
             return
         if self.pool is None:

@@ -14,6 +14,7 @@ tables, drawn.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -96,7 +97,9 @@ def base_lr_figure(data: Results) -> Figure:
             ax.set_ylabel(f"IQM of {SCORES[score].removeprefix('the ')}", fontsize=9)
             if row == 0:
                 title = f"{task.env} · {task.algo}"
-                ax.set_title(title if where == "all runs" else f"{title} · {where}", fontsize=10)
+                if where != "all runs":  # the other conditions, wrapped to the column
+                    title += "\n" + "\n".join(textwrap.wrap(where, 55))
+                ax.set_title(title, fontsize=9)
             if row == len(scores) - 1:
                 ax.set_xlabel("base LR, as a multiple of the tuned constant's", fontsize=9)
     extra = [(Line2D([], [], color="#000000", linestyle=":"), "the tuned constant at x1 (IQM)"),

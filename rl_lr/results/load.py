@@ -242,7 +242,7 @@ class Results:
     @staticmethod
     def panel_title(panel: Panel, *, env: bool = True) -> str:
         parts = [v if k in (schema.ENV, schema.PERTURB, schema.ALGO) else f"{k}={v}"
-                 for k, v in panel if env or k != schema.ENV]
+                 for k, v in panel if (env or k != schema.ENV) and v != ""]  # "": not its axis
         return " · ".join(parts) or "all runs"
 
     def rows(self, panel: Panel | None = None, policy: str | None = None
