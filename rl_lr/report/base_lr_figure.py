@@ -67,7 +67,7 @@ def base_lr_figure(data: Results) -> Figure:
     palette = data.palette_policies
     colours, styles = policy_colours(palette), policy_linestyles(palette)
     figure = new_figure(max(7.0, 0.6 + 4.2 * len(groups)), 1.2 + 2.9 * len(scores))
-    axes = np.atleast_2d(figure.subplots(len(scores), len(groups), squeeze=False))
+    axes = figure.subplots(len(scores), len(groups), squeeze=False)
     shown: list[str] = []
     for column, ((task, rest, starts), xs) in enumerate(zip(groups, multiples, strict=True)):
         where = task.condition(rest)
@@ -84,7 +84,8 @@ def base_lr_figure(data: Results) -> Figure:
                 values = np.array([_iqm(task, panel, policy, score) for _, panel in starts])
                 if not np.isfinite(values[:, 0]).any():
                     continue
-                shown += [policy] if policy not in shown else []
+                if policy not in shown:
+                    shown.append(policy)
                 ax.plot(xs, values[:, 0], color=colours[policy], linestyle=styles[policy],
                         marker="o", markersize=4, linewidth=1.8)
                 ax.fill_between(xs, values[:, 1], values[:, 2], color=colours[policy],
