@@ -35,7 +35,8 @@ def add_parser(commands: Any) -> None:
         description="Train one agent (preset hyper-parameters + --set overrides) with an LR "
         "policy, evaluating it on a clean env; write config.yaml (the resolved run), "
         "progress.csv (one row per evaluation: timesteps, eval_return_mean, eval_return_std, "
-        "train_return, lr, lr/<network>, grad_norm, controller/*, train/*), timing.csv "
+        "train_return, lr, lr/<network>, grad_norm, controller/*, train/*), lr_trace.csv (the "
+        "LR of every update, one row per change), timing.csv "
         "(wall clock) and summary.json into --out. A diverged run is a result (exit 0); bad "
         "input exits 2 with nothing written.",
         epilog="Example: rl-lr train --env CartPole-v1 --algo ppo --lr 'cosine(1e-3)' "

@@ -166,7 +166,7 @@ def _missing_driver(url: str, module: str | None) -> str:
     its database driver psycopg (3) is not installed: pip install "rl-lr[postgres]" (or ...)
     """
     if module == "psycopg" or (module is None and url.startswith("postgres")):
-        # SQLAlchemy 2 opens postgresql:// URLs with psycopg 3, the [postgres] extra
+        # SQLAlchemy 2.1 opens postgresql:// URLs with psycopg 3, the [postgres] extra
         return ('its database driver psycopg (3) is not installed: pip install "rl-lr[postgres]"'
                 ' (or pip install "psycopg[binary]")')
     driver = f"its database driver {module}" if module else "its database driver"
