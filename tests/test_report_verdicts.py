@@ -156,10 +156,18 @@ def test_what_eleven_evaluation_points_can_measure() -> None:
     slopes = np.diff(curves, axis=1)
     assert np.allclose(short_term_risk(np.arange(11), curves), slopes.min(axis=1))
     short, long = risk_titles(11)
-    assert long.startswith("Long-term risk = the maximum drawdown") and "needs 21 points" in long
+    assert long.startswith("Long-term risk = the maximum drawdown") and "needs 21 drawdowns" in long
     assert short.startswith("Short-term risk = the eval curve's worst slope")
     assert "negative: the curve fell" in short
+    assert "needs 21 slopes" in short
     assert risk_titles(41)[1].startswith("Long-term risk (CVaR 5 %")
+    # 21 points: 21 drawdowns average a tail of 2 (a CVaR), 20 slopes still hold one (the worst)
+    assert np.array_equal(long_term_risk(curves21 := rng.normal(size=(50, 21)).cumsum(axis=1)),
+                          np.sort(np.maximum.accumulate(curves21, axis=1) - curves21)[:, -2:]
+                          .mean(axis=1))
+    short21, long21 = risk_titles(21)
+    assert long21.startswith("Long-term risk (CVaR 5 %")
+    assert short21.startswith("Short-term risk = the eval curve's worst slope")
 
 
 def test_a_single_perturbation_titles_its_condition(tmp_path: Path) -> None:

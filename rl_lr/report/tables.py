@@ -143,24 +143,32 @@ def evaluation_points(task: Task) -> int:
 
 def risk_titles(points: int) -> tuple[str, str]:
     """What the short- and long-term risk (CVaR 5 %, Chan et al.) of curves of ``points``
-    evaluation points measure: with too few points for a 5 % tail of at least
-    :data:`~rl_lr.metrics.MIN_TAIL_POINTS` values (:func:`~rl_lr.metrics.tail_points`), the
-    worst slope and the maximum drawdown, and the titles say so.
+    evaluation points measure. A curve has ``points`` drawdowns but ``points - 1`` slopes; where
+    the 5 % tail of either holds fewer than :data:`~rl_lr.metrics.MIN_TAIL_POINTS` values
+    (:func:`~rl_lr.metrics.tail_points`) its CVaR is the single most extreme value (the worst
+    slope, the maximum drawdown), and that title says so.
 
-    >>> risk_titles(11)[1].split(" (")[0]
-    'Long-term risk = the maximum drawdown of the eval curve'
+    >>> [title.split(" (")[0].split(":")[0] for title in risk_titles(21)]
+    ["Short-term risk = the eval curve's worst slope between two evaluations", 'Long-term risk']
     """
-    needed = next(n for n in range(1, 10_000) if tail_points(n) >= MIN_TAIL_POINTS)
-    if tail_points(points) >= MIN_TAIL_POINTS and tail_points(points - 1) >= MIN_TAIL_POINTS:
-        return ("Short-term risk (CVaR 5 % of the eval curve's slope between evaluations, "
-                "return per env step: negative when the curve falls; higher is safer)",
-                "Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer)")
-    limit = (f"with {points} evaluation points the 5 % tail holds a single value, so the "
-             f"CVaR 5 % is the most extreme one; averaging a 5 % tail needs {needed} points")
-    return (f"Short-term risk = the eval curve's worst slope between two evaluations (return "
-            f"per env step; negative: the curve fell; higher is safer): {limit}",
-            f"Long-term risk = the maximum drawdown of the eval curve (the largest fall below "
-            f"its running best; lower is safer): {limit}")
+    def limit(values: str, count: int) -> str | None:
+        if tail_points(count) >= MIN_TAIL_POINTS:
+            return None
+        needed = next(n for n in range(count, 10_000) if tail_points(n) >= MIN_TAIL_POINTS)
+        return (f"with {points} evaluation points ({count} {values}) the 5 % tail holds a "
+                f"single value, so the CVaR 5 % is the most extreme one; averaging a 5 % tail "
+                f"needs {needed} {values}")
+
+    short_limit, long_limit = limit("slopes", points - 1), limit("drawdowns", points)
+    short = ("Short-term risk (CVaR 5 % of the eval curve's slope between evaluations, return "
+             "per env step: negative when the curve falls; higher is safer)") if not short_limit \
+        else (f"Short-term risk = the eval curve's worst slope between two evaluations (return "
+              f"per env step; negative: the curve fell; higher is safer): {short_limit}")
+    long = "Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer)" \
+        if not long_limit else (f"Long-term risk = the maximum drawdown of the eval curve (the "
+                                f"largest fall below its running best; lower is safer): "
+                                f"{long_limit}")
+    return short, long
 
 
 def headline_tables(data: Results) -> str:
