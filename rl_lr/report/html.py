@@ -60,10 +60,12 @@ __all__ = ["Report", "write_report"]
 @dataclass
 class Report:
     """What :func:`write_report` wrote: the page, each figure (or why it is missing), and
-    figures that failed unexpectedly (a bug: ``errors``)."""
+    figures that failed unexpectedly (a bug: ``errors``); ``kinds``: the figure kinds that
+    apply to the experiment (:func:`~rl_lr.report.figures.report_kinds`)."""
 
     path: Path
     html: str
+    kinds: list[str] = field(default_factory=list)
     figures: dict[str, Path] = field(default_factory=dict)
     sizes: dict[str, tuple[float, float]] = field(default_factory=dict)  # inches
     missing: dict[str, str] = field(default_factory=dict)
@@ -153,8 +155,7 @@ _BODY_JS = """
 def _figures(data: Results, report: Report) -> str:
     """Every figure with its reading guide, or why it is not drawn."""
     quoted = shlex.quote(str(data.path))
-    applies = report_kinds(data)
-    shown = {k: v for k, v in FIGURES.items() if k in applies or k in report.figures}
+    shown = {k: v for k, v in FIGURES.items() if k in report.kinds or k in report.figures}
     parts = ['<nav>' + "".join(f'<a href="#fig-{k}">{escape(v.title)}</a>'
                                for k, v in shown.items()) + "</nav>"]
     for kind, spec in shown.items():
@@ -256,8 +257,8 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
     experiment_dir = Path(experiment_dir)
     data = data if data is not None else load_results(experiment_dir)
     out = experiment_dir / schema.REPORT_DIR
-    report = Report(out / schema.REPORT_INDEX, "")
-    shown = report_kinds(data)
+    report = Report(out / schema.REPORT_INDEX, "", kinds=report_kinds(data))
+    shown = report.kinds
     chosen = shown if kinds is None else list(kinds)
     unknown = [k for k in chosen if k not in FIGURES]
     if unknown:
