@@ -139,6 +139,11 @@ def compare(args: argparse.Namespace, found: Suggestion) -> list[dict[str, Any]]
                                "warm_best_auc": max((v for v in values["warm"] if v is not None),
                                                     default=None)}
         for arm in ("cold", "warm"):
+            scored = [(v, t["spec"]) for v, t in zip(values[arm], trials[arm], strict=True)
+                      if v is not None]
+            row[f"{arm}_best_spec"] = max(scored)[1] if scored else None
+            row[f"{arm}_core_s"] = round(sum(float(t["duration_s"] or 0) for t in trials[arm]))
+        for arm in ("cold", "warm"):
             reached = first_reaching(values[arm], target)
             steps = [int(t["env_steps"] or 0) for t in trials[arm]]
             row[f"{arm}_trials"] = reached if reached is not None else f">{args.trials}"
@@ -165,11 +170,13 @@ def median_ratio(rows: list[dict[str, Any]]) -> float:
 def summary(rows: list[dict[str, Any]], args: argparse.Namespace, found: Suggestion) -> str:
     median = median_ratio(rows)
     lines = ["| study seed | cold best AUC | warm best AUC | trials cold | trials warm | "
-             "env steps cold | env steps warm |", "|---:|---:|---:|---:|---:|---:|---:|"]
+             "env steps cold | env steps warm | best cold | best warm |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     lines += [f"| {r['study_seed']} | {r['cold_best_auc']:.4g} | "
               f"{'n/a' if r['warm_best_auc'] is None else format(r['warm_best_auc'], '.4g')} "
               f"| {r['cold_trials']} | {r['warm_trials']} | {r['cold_env_steps']} | "
-              f"{r['warm_env_steps']} |" for r in rows]
+              f"{r['warm_env_steps']} | `{r['cold_best_spec']}` | `{r['warm_best_spec']}` |"
+              for r in rows]
     reached = sum(isinstance(r["warm_trials"], int) for r in rows)
     return "\n".join([
         f"# Warm vs cold start on {TASK} ({ALGO}), prior from {', '.join(PRIOR_ENVS)}", "",
@@ -180,7 +187,9 @@ def summary(rows: list[dict[str, Any]], args: argparse.Namespace, found: Suggest
         f"({'met' if median <= 0.5 else 'not met'}; goal <= 0.5x) over "
         f"{len(rows)} study seeds; the warm study reached the cold one's best in {reached} of "
         f"them (a study that never did counts as an infinite ratio).", "",
-        f"Estimated cost before running: {estimate(args)}."])
+        f"Estimated cost before running: {estimate(args)}. Measured: "
+        f"{sum(r['cold_core_s'] + r['warm_core_s'] for r in rows) / 3600:.1f} core-hours "
+        f"(the trials' durations, one core each)."])
 
 
 def main() -> None:
