@@ -22,7 +22,8 @@ to reach it (the warm study: its first trial whose best-so-far >= that value; ce
 seeds. The studies run ``--workers`` at a time, one core each; rerun the command to resume
 (a finished study is kept, one stopped halfway is run again from its start). Outputs in
 ``--out``: ``studies/<arm>/seed_<s>/`` (each study's files), ``comparison.csv``
-(one row per seed), ``prior.txt`` (the suggestion and its evidence), ``summary.md`` (the
+(one row per seed), ``prior.txt`` (the suggestion and its evidence), ``best_so_far.png``
+(each study's best-so-far objective by trial), ``summary.md`` (the
 table, the medians, the command).
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import multiprocessing
 import shutil
@@ -62,6 +64,35 @@ def prior_index(results: list[Path]) -> RunIndex:
     """The committed runs of the prior's envs only: the task is held out."""
     index = index_runs(results)
     return index.replace([r for r in index.rows if r["env"] in PRIOR_ENVS])
+
+
+def trial_values(trials: dict[str, list[dict[str, Any]]]) -> dict[str, list[float | None]]:
+    """Per arm, each trial's objective in trial order (``None``: the trial did not finish)."""
+    return {arm: [float(t["value"]) if t["state"] == "COMPLETE" else None for t in rows]
+            for arm, rows in trials.items()}
+
+
+def best_so_far_figure(out: Path, seeds: int) -> Path:
+    """``out/best_so_far.png``: each study's best-so-far objective against its trial number,
+    cold and warm per study seed, and each seed's target (the cold study's final best) as a
+    dotted line; read from the studies' ``trials.csv``."""
+    from rl_lr.plots.style import OKABE_ITO, new_figure, save_figure
+
+    figure = new_figure(3.0 * seeds, 3.0)
+    axes = figure.subplots(1, seeds, sharey=True, squeeze=False)[0]
+    for seed, ax in enumerate(axes):
+        values = trial_values({arm: read_csv(out / "studies" / arm / f"seed_{seed}" / TRIALS_CSV)
+                               for arm in ("cold", "warm")})
+        for arm, colour in zip(("cold", "warm"), OKABE_ITO, strict=False):
+            best = list(itertools.accumulate(
+                (v if v is not None else -math.inf for v in values[arm]), max))
+            ax.step(range(1, len(best) + 1), best, where="post", color=colour, label=arm)
+        ax.axhline(max(v for v in values["cold"] if v is not None), color="grey", ls=":")
+        ax.set_title(f"study seed {seed}", fontsize=9)
+        ax.set_xlabel("trial")
+    axes[0].set_ylabel("best mean eval AUC so far")
+    axes[0].legend(fontsize=8)
+    return save_figure(figure, out / "best_so_far.png", compact=True)
 
 
 def first_reaching(values: list[float | None], target: float) -> int | None:
@@ -132,8 +163,7 @@ def compare(args: argparse.Namespace, found: Suggestion) -> list[dict[str, Any]]
     rows = []
     for seed in range(args.study_seeds):
         trials = {arm: done[seed, arm] for arm in spaces}
-        values = {arm: [t["value"] if t["state"] == "COMPLETE" else None for t in rows_]
-                  for arm, rows_ in trials.items()}
+        values = trial_values(trials)
         target = max(v for v in values["cold"] if v is not None)
         row: dict[str, Any] = {"study_seed": seed, "cold_best_auc": target,
                                "warm_best_auc": max((v for v in values["warm"] if v is not None),
@@ -228,6 +258,7 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     (args.out / "prior.txt").write_text("\n".join(found.describe()) + "\n")
+    best_so_far_figure(args.out, args.study_seeds)
     text = summary(rows, args, found)
     (args.out / "summary.md").write_text(text + "\n")
     print(text)
