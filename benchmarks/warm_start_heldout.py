@@ -45,6 +45,7 @@ import torch
 from rl_lr.experience.index import RunIndex, index_runs
 from rl_lr.experience.suggest import Suggestion, suggest
 from rl_lr.files import read_csv
+from rl_lr.plots.style import OKABE_ITO, new_figure, save_figure
 from rl_lr.schema import TRIALS_CSV
 from rl_lr.tuning.study import TuneSettings, run_study
 
@@ -76,8 +77,6 @@ def best_so_far_figure(out: Path, seeds: int) -> Path:
     """``out/best_so_far.png``: each study's best-so-far objective against its trial number,
     cold and warm per study seed, and each seed's target (the cold study's final best) as a
     dotted line; read from the studies' ``trials.csv``."""
-    from rl_lr.plots.style import OKABE_ITO, new_figure, save_figure
-
     figure = new_figure(3.0 * seeds, 3.0)
     axes = figure.subplots(1, seeds, sharey=True, squeeze=False)[0]
     for seed, ax in enumerate(axes):

@@ -160,14 +160,17 @@ def risk_titles(points: int) -> tuple[str, str]:
                 f"needs {needed} {values}")
 
     short_limit, long_limit = limit("slopes", points - 1), limit("drawdowns", points)
-    short = ("Short-term risk (CVaR 5 % of the eval curve's slope between evaluations, return "
-             "per env step: negative when the curve falls; higher is safer)") if not short_limit \
-        else (f"Short-term risk = the eval curve's worst slope between two evaluations (return "
-              f"per env step; negative: the curve fell; higher is safer): {short_limit}")
-    long = "Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer)" \
-        if not long_limit else (f"Long-term risk = the maximum drawdown of the eval curve (the "
-                                f"largest fall below its running best; lower is safer): "
-                                f"{long_limit}")
+    if short_limit:
+        short = (f"Short-term risk = the eval curve's worst slope between two evaluations "
+                 f"(return per env step; negative: the curve fell; higher is safer): {short_limit}")
+    else:
+        short = ("Short-term risk (CVaR 5 % of the eval curve's slope between evaluations, "
+                 "return per env step: negative when the curve falls; higher is safer)")
+    if long_limit:
+        long = (f"Long-term risk = the maximum drawdown of the eval curve (the largest fall "
+                f"below its running best; lower is safer): {long_limit}")
+    else:
+        long = "Long-term risk (CVaR 5 % of the drawdown of the eval curve; lower is safer)"
     return short, long
 
 
