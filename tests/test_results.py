@@ -22,8 +22,12 @@ import yaml
 
 from rl_lr import schema
 from rl_lr.files import read_csv
-from rl_lr.metrics import Interval
-from rl_lr.report.tables import headline_tables
+from rl_lr.metrics import Interval, tail_points
+from rl_lr.metrics.power import BETTER, WORSE, power
+from rl_lr.report.base_lr import short_verdict
+from rl_lr.report.tables import headline_tables, risk_titles
+from rl_lr.report.task import tasks
+from rl_lr.report.verdicts import POWER, min_detectable, verdicts
 from rl_lr.results import CURVE_METRICS, Results, load_results
 from rl_lr.results.scores import (
     at_maximum,
@@ -139,7 +143,9 @@ def test_bootstrap_seeds_keep_their_committed_numerics() -> None:
 #       each optionally "POLICIES in ..."; without COND: every condition of the task
 #   N PPO updates | N1-N2 PPO updates                          rollouts of the task's runs
 #   N|no pairs of policies [(...)] have disjoint [95 %] CIs on the METRIC [or on the METRIC]
-#   Of the N comparisons | none has a CI entirely above 0.5 | N are clearly worse/entirely below
+#   Of the N comparisons | none has a CI entirely above 0.5 | N is|are clearly better/entirely
+#   above | N is|are clearly worse/entirely below      the verdict tables of report/tables.md,
+#       on the scores the sentence names ("AUC", "final return"), else on every score
 #   All N runs of `experiments/NAME.yaml` | K of N runs, D diverged, F failed | D diverged, F
 #   failed | TASK N runs | P x C x S = N runs | P policies x C conditions x S seeds
 #
@@ -150,6 +156,8 @@ def test_bootstrap_seeds_keep_their_committed_numerics() -> None:
 SUBJECT_JOIN = r"(?:, and |, | and | or )"
 METRIC_NAMES = {"long-term risk": schema.LONG_TERM_RISK, "short-term risk": schema.SHORT_TERM_RISK,
                 "dispersion across time": schema.DISPERSION_TIME}
+SCORE_NAMES = {"AUC": "on the time-averaged clean return (AUC)",  # a README's name: the
+               "final return": "on the final clean return"}  # P table's title in tables.md
 COUNT = r"\d[\d,]*"
 UNPARSED = {  # prose that quotes a count outside the patterns above
     "k/n count": r"\b\d+/\d+\b",
@@ -233,7 +241,7 @@ class Facts:
             self.lr[row[schema.RUN_ID]] = tuple(lrs.tolist())
         self.updates = {env: self._ppo_updates(env) for env in self.tasks
                         if self.rows(env)[0][schema.ALGO] == "ppo"}
-        self.comparisons = self._comparisons()
+        self.comparison_verdicts = self._comparisons()
 
     def rows(self, env: str, policy: str | None = None, cond: str | None = None
              ) -> list[dict[str, str]]:
@@ -258,20 +266,29 @@ class Facts:
             updates.add(rollouts)
         return updates
 
-    def _comparisons(self) -> dict[str, list[tuple[float, float]]]:
-        """The CIs of report/tables.md's P(adaptive policy beats the best fixed) tables."""
-        out: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        env, inside = "", False
+    def _comparisons(self) -> dict[tuple[str, str], list[str]]:
+        """The verdicts of report/tables.md's verdict tables ("better", "worse", "no
+        difference ...", from each comparison's CI at full precision), by task and score (a
+        key of :data:`SCORE_NAMES`: the score of the P(improvement) table above it)."""
+        out: dict[tuple[str, str], list[str]] = defaultdict(list)
+        env, score, inside = "", "", False
         for line in (self.directory / "report" / "tables.md").read_text().splitlines():
             if line.startswith("## "):
-                env, inside = line[3:].split(" · ")[0], False
+                env = line[3:].split(" · ")[0]
             elif line.startswith("### "):
-                inside = line.startswith("### P(")
-            elif inside and line.startswith("| "):
-                for cell in line.strip("| ").split(" | ")[1:]:
-                    if found := re.search(rf"\[({NUMBER}), ({NUMBER})\]", cell):
-                        out[env].append((float(found[1]), float(found[2])))
+                inside = line.startswith("### Each comparison's verdict")
+                if line.startswith("### P("):
+                    score = next(name for name, title in SCORE_NAMES.items() if title in line)
+            elif inside and line.startswith("| ") and not line.startswith("| condition"):
+                out[env, score].append(line.strip("| ").split(" | ")[-1])
         return out
+
+    def verdicts(self, sentence: Sentence) -> list[str]:
+        """The verdicts of the tasks in the sentence's scope, on the scores it names ("AUC",
+        "final return"), or on every score if it names none."""
+        named = [name for name in SCORE_NAMES if name in sentence.text]
+        return [verdict for env in self.scope(sentence) for name in named or SCORE_NAMES
+                for verdict in self.comparison_verdicts[env, name]]
 
     def disjoint_pairs(self, env: str, metric: str) -> int:
         """Pairs of policies of one condition whose CIs on ``metric`` do not overlap."""
@@ -455,13 +472,14 @@ class CountChecker:
                          for e in facts.scope(sentence) for name in m.groups()[1:] if name},
               lambda m: {(e, name): facts.disjoint_pairs(e, METRIC_NAMES[name])
                          for e in facts.scope(sentence) for name in m.groups()[1:] if name})
-        cis = [ci for env in facts.scope(sentence) for ci in facts.comparisons[env]]
+        found = facts.verdicts(sentence)
         check("comparisons", r"\bOf the (\d+) comparisons\b", lambda m: int(m[1]),
-              lambda m: len(cis))
+              lambda m: len(found))
         check("comparisons", r"\bnone has a CI entirely above 0\.5\b", lambda m: 0,
-              lambda m: sum(low > 0.5 for low, _ in cis))
-        check("comparisons", r"\b(\d+) (?:comparisons )?are (?:clearly worse|entirely below)",
-              lambda m: int(m[1]), lambda m: sum(high < 0.5 for _, high in cis))
+              lambda m: found.count(BETTER))
+        check("comparisons", r"\b(\d+) (?:comparisons )?(?:is|are) (?:clearly|entirely) "
+              r"(better|above|worse|below)", lambda m: int(m[1]),
+              lambda m: found.count(BETTER if m[2] in ("better", "above") else WORSE))
         return spans
 
     def _design(self, sentence: Sentence, total: bool) -> object:
@@ -548,8 +566,6 @@ def test_a_count_that_disagrees_with_the_data_fails(name: str, quoted: str, wron
 
 def test_the_top_level_readme_figures_about_the_standard_design_are_the_data() -> None:
     """The README's reading of the standard benchmark: ceiling shares and power at 10 seeds."""
-    from rl_lr.metrics.power import power
-
     readme = " ".join((RESULTS.parent / "README.md").read_text().split())
     rows = load_results(RESULTS / "standard").summary
     shares = {}
@@ -581,20 +597,31 @@ def test_final_median_is_the_median_over_the_groups_runs(directory: Path) -> Non
 
 
 @pytest.mark.parametrize("directory", DIRECTORIES, ids=lambda p: p.name)
-def test_the_readmes_long_term_risk_is_the_maximum_drawdown_of_11_points(directory: Path
-                                                                         ) -> None:
-    """The READMEs say the long-term risk is each curve's maximum drawdown because every
-    curve has 11 evaluation points: so it is, and the tables are titled so."""
+def test_what_the_readme_says_of_the_drawdown_follows_each_tasks_evaluation_points(
+        directory: Path) -> None:
+    """A curve of n evaluation points has n drawdowns, and the CVaR 5 % of the drawdown (the
+    long-term risk) averages tail_points(n) of them: with one, it is the maximum drawdown.
+    Each task's table title says which, and so does the README, with the task's point count:
+    "with 11 evaluation points" and "maximum drawdown" (one), or "the 2 largest of its 21
+    drawdowns" (more)."""
     readme = " ".join((directory / "README.md").read_text().split())
     if "drawdown" not in readme:
         pytest.skip(f"{directory.name}'s README says nothing of the drawdown")
     data = _results(directory)
-    points = {trace[0].size for run in data.curves.values()
-              if (trace := run.get(schema.EVAL_RETURN_MEAN)) is not None}
-    assert points == {11}
-    assert "with 11 evaluation points" in readme and "maximum drawdown" in readme
-    assert "### Long-term risk = the maximum drawdown of the eval curve" in (
-        directory / "report" / "tables.md").read_text()
+    tables = (directory / "report" / "tables.md").read_text()
+    points: dict[str, set[int]] = defaultdict(set)
+    for row in data.summary:
+        trace = data.curves[row[schema.RUN_ID]].get(schema.EVAL_RETURN_MEAN)
+        if trace is not None:
+            points[row[schema.ENV]].add(trace[0].size)
+    for env, sizes in points.items():
+        (n,) = sizes  # every run of a task is evaluated at the same steps
+        section = tables.split(f"\n## {env} · ")[1].split("\n## ")[0]
+        assert f"### {risk_titles(n)[1]}" in section
+        tail = tail_points(n)
+        said = (f"with {n} evaluation points" if tail == 1
+                else f"the {tail} largest of its {n} drawdowns")
+        assert said in readme and ("maximum drawdown" in readme or tail > 1)
 
 
 @pytest.mark.parametrize("status", sorted(RESULTS.glob("*/STATUS.md")), ids=lambda p: p.parent.name)
@@ -628,3 +655,64 @@ def test_the_friction_switch_leaves_inverted_pendulum_unchanged() -> None:
     assert len(seeds) == 4
     assert [by["friction", s] for s in seeds] == [by["clean", s] for s in seeds]
     assert [by["damping", s] for s in seeds] != [by["clean", s] for s in seeds]
+
+
+@pytest.mark.parametrize("directory", DIRECTORIES, ids=lambda p: p.name)
+def test_the_readmes_core_hours_are_the_runs_durations(directory: Path) -> None:
+    """The core-hours a README's opening quotes are the sum of its runs' wall-clock seconds
+    (timing.csv: one core per run), to the quoted precision."""
+    opening = " ".join((directory / "README.md").read_text().split("\n## ")[0].split())
+    quoted = re.findall(r"(\d+(?:\.\d+)?) core-hours", opening)
+    if not quoted:
+        pytest.skip(f"{directory.name}'s README quotes no core-hours")
+    timing = read_csv(directory / schema.TIMING_CSV)
+    hours = sum(float(row[schema.WALL_TIME_S]) for row in timing) / 3600
+    for figure in quoted:
+        decimals = len(figure.partition(".")[2])
+        assert figure == f"{hours:.{decimals}f}"
+
+
+FAIR = RESULTS / "fair" / "README.md"
+CHANGED = "## What the protocol changed, cell by cell"
+
+
+def _verdict_cells(directory: Path, score: str) -> dict[tuple[str, str, str], str]:
+    """(env, condition, policy) -> "verdict (vs rival)" of every comparison on ``score``."""
+    cells = {}
+    for task in tasks(_results(directory)):
+        for found in verdicts(task.comparisons(score)):
+            c = found.comparison
+            cells[task.env, task.condition(c.panel), c.policy] = (
+                f"{short_verdict(found.words)} (vs {c.rival})")
+    return cells
+
+
+@pytest.mark.skipif(not FAIR.is_file(), reason="results/fair is not complete")
+def test_the_fair_readme_says_what_the_protocol_changed_cell_by_cell() -> None:
+    """results/fair/README.md's table of the cells it shares with results/standard: each
+    adaptive policy's verdict there (final return, best fixed picked on the runs compared)
+    beside its verdicts under the protocol (AUC, then final return; best fixed chosen on
+    the tuning seeds), every cell recomputed from both directories."""
+    section = FAIR.read_text().split(CHANGED)[1].split("\n## ")[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| ")][1:]
+    standard = _verdict_cells(RESULTS / "standard", schema.FINAL_EVAL_RETURN)
+    fair_auc = _verdict_cells(RESULTS / "fair", schema.EVAL_AUC)
+    fair_final = _verdict_cells(RESULTS / "fair", schema.FINAL_EVAL_RETURN)
+    expected = [[f"{env} · {condition}", policy, standard[env, condition, policy],
+                 fair_auc[env, condition, policy], fair_final[env, condition, policy]]
+                for (env, condition, policy) in fair_auc if (env, condition, policy) in standard]
+    assert expected  # the two experiments share cells
+    assert rows == expected
+
+
+@pytest.mark.skipif(not FAIR.is_file(), reason="results/fair is not complete")
+def test_the_fair_readmes_power_figures_are_computed() -> None:
+    """The power the fair README quotes for 10 and 32 runs per side at a true P of 0.7, and
+    the smallest P its 32 test runs per side detect with 80 % power (the report's figure)."""
+    readme = " ".join(FAIR.read_text().split())
+    ten, full = (round(100 * power(0.7, n, n, sims=1000, rng=0)) for n in (10, 32))
+    assert f"| power at a true P(improvement) of 0.70 | {ten} % | {full} % |" in readme
+    assert f"detected with {full} % power here, with {ten} % by the standard" in readme
+    assert (f"detects P(improvement) >= {min_detectable(32, 32):.2f} with {POWER * 100:.0f} % "
+            "power") in readme
