@@ -657,19 +657,29 @@ def test_the_friction_switch_leaves_inverted_pendulum_unchanged() -> None:
     assert [by["damping", s] for s in seeds] != [by["clean", s] for s in seeds]
 
 
+def _rounded_as(figure: str, value: float) -> str:
+    """``value`` with as many decimals as ``figure`` has."""
+    return f"{value:.{len(figure.partition('.')[2])}f}"
+
+
 @pytest.mark.parametrize("directory", DIRECTORIES, ids=lambda p: p.name)
-def test_the_readmes_core_hours_are_the_runs_durations(directory: Path) -> None:
-    """The core-hours a README's opening quotes are the sum of its runs' wall-clock seconds
-    (timing.csv: one core per run), to the quoted precision."""
+def test_the_readmes_run_times_are_the_runs_durations(directory: Path) -> None:
+    """The run times a README's opening quotes come from timing.csv (wall-clock seconds of
+    each run, one core each): "N core-hours" is their sum, "median S s per run [on TASK]"
+    the median over the task's runs (or all runs), to the quoted precision."""
     opening = " ".join((directory / "README.md").read_text().split("\n## ")[0].split())
-    quoted = re.findall(r"(\d+(?:\.\d+)?) core-hours", opening)
-    if not quoted:
-        pytest.skip(f"{directory.name}'s README quotes no core-hours")
-    timing = read_csv(directory / schema.TIMING_CSV)
-    hours = sum(float(row[schema.WALL_TIME_S]) for row in timing) / 3600
-    for figure in quoted:
-        decimals = len(figure.partition(".")[2])
-        assert figure == f"{hours:.{decimals}f}"
+    hours = re.findall(r"(\d+(?:\.\d+)?) core-hours", opening)
+    medians = re.findall(r"median (\d+(?:\.\d+)?) s per run(?: on ([\w/.-]+))?", opening)
+    if not hours and not medians:
+        pytest.skip(f"{directory.name}'s README quotes no run times")
+    seconds = {row[schema.RUN_ID]: float(row[schema.WALL_TIME_S])
+               for row in read_csv(directory / schema.TIMING_CSV)}
+    env = {row[schema.RUN_ID]: row[schema.ENV] for row in _results(directory).summary}
+    assert [figure for figure in hours
+            if figure != _rounded_as(figure, sum(seconds.values()) / 3600)] == []
+    for figure, task in medians:
+        runs = [s for run, s in seconds.items() if task in ("", env[run])]
+        assert runs and figure == _rounded_as(figure, float(np.median(runs))), (figure, task)
 
 
 FAIR = RESULTS / "fair" / "README.md"

@@ -258,15 +258,14 @@ def write_report(experiment_dir: Path | str, *, data: Results | None = None,
     data = data if data is not None else load_results(experiment_dir)
     out = experiment_dir / schema.REPORT_DIR
     report = Report(out / schema.REPORT_INDEX, "", kinds=report_kinds(data))
-    shown = report.kinds
-    chosen = shown if kinds is None else list(kinds)
+    chosen = report.kinds if kinds is None else list(kinds)
     unknown = [k for k in chosen if k not in FIGURES]
     if unknown:
         raise ValueError(f"kinds must be among {', '.join(FIGURES)}; got {unknown}")
-    report.missing.update({k: "not asked for (write_report kinds=...)" for k in shown
+    report.missing.update({k: "not asked for (write_report kinds=...)" for k in report.kinds
                            if k not in chosen})
     if kinds is None:  # a kind the page does not show leaves no stale file behind
-        for kind in FIGURES.keys() - set(shown):
+        for kind in FIGURES.keys() - set(report.kinds):
             for suffix in (".png", ".svg"):
                 (out / schema.REPORT_FIGURES / f"{kind}{suffix}").unlink(missing_ok=True)
     for kind in chosen:
