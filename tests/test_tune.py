@@ -16,6 +16,7 @@ from typing import Any
 
 import optuna
 import pytest
+import yaml
 
 import rl_lr
 from rl_lr.run import TrainConfig, train
@@ -197,6 +198,7 @@ def test_study_interrupted_then_resumed_keeps_its_trials(tmp_path: Path) -> None
     assert {"state", "value", "spec", "params_policy", "env_steps"} <= set(rows[0])
     for name in ("history.png", "importance.png", "importance.csv", "study.yaml"):
         assert (out / name).stat().st_size > 0
+    assert yaml.safe_load((out / "study.yaml").read_text())["storage"] == storage  # not study.db
     assert (out / "trials" / "0000" / "seed_0" / "progress.csv").exists()
     assert not (out / "trials" / "0000" / "seed_0" / "checkpoint").exists()
 

@@ -23,6 +23,7 @@ from rl_lr.schema import (
     HISTORY_PNG,
     IMPORTANCE_CSV,
     IMPORTANCE_PNG,
+    STUDY_DB,
     STUDY_YAML,
     TRIALS_CSV,
 )
@@ -48,6 +49,23 @@ class TuneResult:
 
     def count(self, state: str) -> int:
         return sum(row["state"] == state for row in self.trials)
+
+
+def default_storage(out: Path) -> str:
+    """The SQLite URL of a study's default storage, ``study.db`` in its output directory."""
+    return f"sqlite:///{out.resolve() / STUDY_DB}"
+
+
+def storage_record(url: str, out: Path) -> str:
+    """How ``study.yaml`` names the storage: the default one by its file name (the directory
+    can move: ``rl-lr tune --out`` there opens it again), any other URL without its password.
+
+    >>> storage_record(default_storage(Path("runs")), Path("runs"))
+    'study.db'
+    >>> storage_record("postgresql://me:secret@db/rl", Path("runs"))
+    'postgresql://me:***@db/rl'
+    """
+    return STUDY_DB if url == default_storage(out) else hide_password(url)
 
 
 def hide_password(url: str) -> str:
@@ -153,7 +171,7 @@ def write_outputs(study: Any, out: Path, identity: Mapping[str, Any], url: str,
     counts = {state: sum(r["state"] == state for r in rows)
               for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
     write_yaml(out / STUDY_YAML, {
-        "study_name": study.study_name, "storage": hide_password(url), **identity,
+        "study_name": study.study_name, "storage": storage_record(url, out), **identity,
         "trials": counts, "best": {"spec": best["spec"], "value": best["value"],
                                    "number": best["number"]} if best else None,
         "total_env_steps": total, "notes": notes,

@@ -59,12 +59,11 @@ from rl_lr.schema import (
     FINAL_EVAL_RETURN,
     PROGRESS_CSV,
     SEED_DIR_PREFIX,
-    STUDY_DB,
     STUDY_YAML,
     TIMESTEPS,
     trial_dir,
 )
-from rl_lr.tuning.outputs import TuneResult, hide_password, write_outputs
+from rl_lr.tuning.outputs import TuneResult, default_storage, hide_password, write_outputs
 from rl_lr.tuning.space import SearchSpace, load_space, parse_space
 
 __all__ = ["OBJECTIVES", "PRUNERS", "TrialSeededSampler", "TuneSettings", "open_storage",
@@ -485,7 +484,7 @@ def run_study(
     check_output_kind(out, STUDY_YAML)
     study_name = study_name or f"rl-lr-{settings.env.replace('/', '-')}-{settings.algo}"
     identity = _identity(settings, space)
-    url = storage or f"sqlite:///{out.resolve() / STUDY_DB}"
+    url = storage or default_storage(out)
     if storage is None:
         out.mkdir(parents=True, exist_ok=True)
     rdb = open_storage(url)
