@@ -26,7 +26,7 @@ from rl_lr.metrics import Interval, tail_points
 from rl_lr.metrics.power import BETTER, WORSE, power
 from rl_lr.report.base_lr import short_verdict
 from rl_lr.report.tables import headline_tables, risk_titles
-from rl_lr.report.task import tasks
+from rl_lr.report.task import SCORES, tasks
 from rl_lr.report.verdicts import POWER, min_detectable, verdicts
 from rl_lr.results import CURVE_METRICS, Results, load_results
 from rl_lr.results.scores import (
@@ -156,8 +156,8 @@ def test_bootstrap_seeds_keep_their_committed_numerics() -> None:
 SUBJECT_JOIN = r"(?:, and |, | and | or )"
 METRIC_NAMES = {"long-term risk": schema.LONG_TERM_RISK, "short-term risk": schema.SHORT_TERM_RISK,
                 "dispersion across time": schema.DISPERSION_TIME}
-SCORE_NAMES = {"AUC": "on the time-averaged clean return (AUC)",  # a README's name: the
-               "final return": "on the final clean return"}  # P table's title in tables.md
+SCORE_NAMES = {"AUC": f"on {SCORES[schema.EVAL_AUC]}",  # a README's name: what the P table's
+               "final return": f"on {SCORES[schema.FINAL_EVAL_RETURN]}"}  # title in tables.md says
 COUNT = r"\d[\d,]*"
 UNPARSED = {  # prose that quotes a count outside the patterns above
     "k/n count": r"\b\d+/\d+\b",
