@@ -159,6 +159,24 @@ def test_one_colour_per_policy_in_every_figure(data: Results) -> None:
         colours["plateau"]]
 
 
+def test_a_legend_names_a_policys_spec_only_when_all_its_runs_share_it(data: Results) -> None:
+    """``label: spec`` when every run of the policy has that spec; the label alone when its
+    runs have several (an LR per env, a configuration tuned per condition), never one of
+    them as if it were the policy's."""
+    def legend(results: Results) -> list[str]:
+        return [t.get_text() for t in make_figure(results, "curves").legends[0].get_texts()]
+
+    assert data.specs["plateau"]
+    assert f"plateau: {data.specs['plateau']}" in legend(data)
+    first = data.summary.index(next(r for r in data.summary if r["lr"] == "plateau"))
+    rows = [dict(r, lr_spec="plateau(0.5)") if i == first else r
+            for i, r in enumerate(data.summary)]
+    mixed = replace(data, summary=rows)
+    assert mixed.specs["plateau"] == ""
+    assert "plateau" in legend(mixed)
+    assert not any(text.startswith("plateau:") for text in legend(mixed))
+
+
 def test_regime_switches_and_divergence_are_marked(data: Results) -> None:
     noise = data.panels[1]
     summary = []

@@ -105,8 +105,6 @@ def base_lr_figure(data: Results) -> Figure:
                 ax.set_xlabel("base LR, as a multiple of the tuned constant's", fontsize=9)
     extra = [(Line2D([], [], color="#000000", linestyle=":"), "the tuned constant at x1 (IQM)"),
              (Patch(color="#000000", alpha=0.08), "its 95 % CI")]
-    # labels alone: a policy's spec differs at each start
-    add_legend(figure, data, extra, policies=[p for p in data.policies if p in shown],
-               specs=False)
+    add_legend(figure, data, extra, policies=[p for p in data.policies if p in shown])
     add_title(figure, data, "score against the base LR each policy started from")
     return figure

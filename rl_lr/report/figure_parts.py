@@ -20,17 +20,16 @@ LEGEND_FONTSIZE = 10  # legends stay readable when a wide figure is scaled to a 
 
 
 def add_legend(figure: Figure, data: Results, extra: Sequence[tuple[Any, str]] = (),
-               ax: Axes | None = None, policies: Sequence[str] | None = None,
-               specs: bool = True) -> None:
-    """The policies (``label: spec``, or the label alone without ``specs``; default every
-    policy with runs) and what the marks mean (``extra``: handle, label): below the figure,
-    or in ``ax``."""
+               ax: Axes | None = None, policies: Sequence[str] | None = None) -> None:
+    """The policies (``label: spec``, or the label alone when its runs have several specs;
+    default every policy with runs) and what the marks mean (``extra``: handle, label):
+    below the figure, or in ``ax``."""
     palette = data.palette_policies
     colours, styles = policy_colours(palette), policy_linestyles(palette)
     shown = data.policies if policies is None else policies
     handles: list[Any] = [Line2D([], [], color=colours[p], linestyle=styles[p], linewidth=2)
                           for p in shown]
-    labels = [f"{p}: {data.specs[p]}" if specs and data.specs.get(p) else p for p in shown]
+    labels = [f"{p}: {data.specs[p]}" if data.specs.get(p) else p for p in shown]
     handles += [h for h, _ in extra]
     labels += [label for _, label in extra]
     if ax is not None:

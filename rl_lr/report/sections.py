@@ -186,10 +186,9 @@ def ranking_section(data: Results) -> str:
     headers += [auc_header, "P(beats next)", "runs", "diverged"]
     rows = []
     for rank, policy in enumerate(order, 1):
-        c = cis[policy]
+        c, spec = cis[policy], data.specs.get(policy, "")
         row = [cell(str(rank), rank), cell(escape(policy), policy),
-               cell(f"<code>{escape(data.specs.get(policy, ''))}</code>",
-                     data.specs.get(policy, ""))]
+               cell(f"<code>{escape(spec)}</code>" if spec else "several: one per panel", spec)]
         stats = ["iqm", "mean", "median"] + (["optimality_gap"] if scores.normalised else [])
         row += [cell(ci_html(*c[s]), c[s].point) for s in stats]
         auc = auc_cis.get(policy)

@@ -196,8 +196,13 @@ class Results:
 
     @cached_property
     def specs(self) -> dict[str, str]:
-        """Spec text of each policy (``lr`` label -> ``lr_spec``)."""
-        return {row.get(schema.LR, ""): row.get(schema.LR_SPEC, "") for row in self.summary}
+        """Spec text of each policy (``lr`` label -> ``lr_spec``), ``""`` for a policy whose
+        runs have several (an LR per env, a configuration tuned per condition, a grid of
+        base LRs): no one spec names it, so a legend shows its label alone."""
+        seen: dict[str, set[str]] = defaultdict(set)
+        for row in self.summary:
+            seen[row.get(schema.LR, "")].add(row.get(schema.LR_SPEC, ""))
+        return {policy: specs.pop() if len(specs) == 1 else "" for policy, specs in seen.items()}
 
     @cached_property
     def panel_axes(self) -> list[str]:
