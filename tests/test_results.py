@@ -727,3 +727,19 @@ def test_the_fair_readmes_power_figures_are_computed() -> None:
     assert f"detected with {full} % power here, with {ten} % by the standard" in readme
     assert (f"detects P(improvement) >= {min_detectable(32, 32):.2f} with {POWER * 100:.0f} % "
             "power") in readme
+
+
+@pytest.mark.skipif(not FAIR.is_file(), reason="results/fair is not complete")
+def test_the_top_level_readmes_summary_of_the_fair_benchmark_is_the_data() -> None:
+    """The top-level README's summary of results/fair: how many comparisons on each score,
+    how many are better or worse, and the power of 32 runs per side at a true P of 0.7."""
+    readme = " ".join((RESULTS.parent / "README.md").read_text().split())
+    on_auc = _verdict_cells(RESULTS / "fair", schema.EVAL_AUC).values()
+    on_final = _verdict_cells(RESULTS / "fair", schema.FINAL_EVAL_RETURN).values()
+    worse = sum(v.startswith(f"{WORSE} ") for v in on_auc)
+    better = sum(v.startswith(f"{BETTER} ") for v in on_final)
+    assert not any(v.startswith(f"{BETTER} ") for v in on_auc)
+    full = round(100 * power(0.7, 32, 32, sims=1000, rng=0))
+    assert (f"none of its {len(on_auc)} comparisons on the AUC, each with {full} % power "
+            f"for a true P(improvement) of 0.7), and {worse} of them are clearly worse") in readme
+    assert f"{better} of its {len(on_final)} comparisons on the final return" in readme
