@@ -202,7 +202,8 @@ class Results:
         seen: dict[str, set[str]] = defaultdict(set)
         for row in self.summary:
             seen[row.get(schema.LR, "")].add(row.get(schema.LR_SPEC, ""))
-        return {policy: specs.pop() if len(specs) == 1 else "" for policy, specs in seen.items()}
+        return {policy: next(iter(texts)) if len(texts) == 1 else ""
+                for policy, texts in seen.items()}
 
     @cached_property
     def panel_axes(self) -> list[str]:
