@@ -799,3 +799,19 @@ def test_the_fair_readmes_tuning_figures_are_the_selections() -> None:
     lr = chosen.removeprefix("constant(").removesuffix(")")
     assert max(tried, key=lambda spec: float(spec[9:-1])) == chosen
     assert f"({lr}, the highest of the {len(tried)} LRs its search tried)" in readme
+
+
+REPORTED = sorted(p.parents[1] for p in RESULTS.glob("*/report/tables.md"))
+
+
+@pytest.mark.parametrize("directory", REPORTED, ids=lambda p: p.name)
+def test_no_table_of_a_committed_report_is_empty(directory: Path) -> None:
+    """Every table of ``report/tables.md`` has a row of data and a column beyond the policy's
+    (results/nonstationary has no clean condition, so no sensitivity table; the prechecks
+    have no adaptive policy, so no comparison tables)."""
+    empty = []
+    for section in (directory / "report" / "tables.md").read_text().split("\n### ")[1:]:
+        rows = [line for line in section.splitlines() if line.startswith("|")]
+        if len(rows) < 3 or all(row.count("|") < 3 for row in rows):
+            empty.append(section.splitlines()[0])
+    assert empty == []

@@ -16,7 +16,8 @@ conditions (the perturbations of training) as columns:
 4. stability of the clean eval curves: dispersion across time, long-term risk (Chan et al.;
    titled the maximum drawdown when the curves have too few points for a 5 % tail:
    :func:`risk_titles`);
-5. sensitivity: final return under the perturbation over the same policy's clean one;
+5. sensitivity: final return under the perturbation over the same policy's clean one (none
+   without a clean condition: :func:`sensitivity_tables`);
    - where a perturbation switches regime on a schedule (``switch(...)``, the dynamics
      switches), the regime switches: the return drop after a switch, IQM [CI] over runs, and
      the switches recovered with the steps to recover, IQM [CI], a never-recovered switch
@@ -52,7 +53,7 @@ line.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rl_lr import schema
@@ -71,11 +72,11 @@ from rl_lr.report.task import (
 )
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
 from rl_lr.report.verdicts import POWER, ceiling_table, summary_lines, verdict_table, verdicts
-from rl_lr.results import REPS, Results
+from rl_lr.results import REPS, Panel, Results
 from rl_lr.results.scores import number
 
 __all__ = ["comparison_tables", "format_number", "headline_tables", "is_fixed_schedule",
-           "risk_titles", "switch_tables", "write_headline_tables"]
+           "risk_titles", "sensitivity_tables", "switch_tables", "write_headline_tables"]
 
 
 def _final(row: Mapping[str, str]) -> str:
@@ -131,6 +132,17 @@ def switch_tables(task: Task) -> list[tuple[str, str]]:
          f"regime's full length (censored: a lower bound), {SWITCH_NOTE}",
          task.matrix(task.of_metrics(_recovery), panels)),
     ]
+
+
+def sensitivity_tables(task: Task, perturbed: Sequence[Panel]) -> list[tuple[str, str]]:
+    """The sensitivity table of a task (title, table), the ``perturbed`` conditions as columns;
+    none when no condition has a clean counterpart to divide by (an experiment whose every
+    run is perturbed)."""
+    if not perturbed:
+        return []
+    return [("Sensitivity: final return under the perturbation / clean (1 = unaffected), "
+             "IQM [CI]",
+             task.matrix(task.of_metrics(lambda r: ci_text(r, schema.SENSITIVITY)), perturbed))]
 
 
 def evaluation_points(task: Task) -> int:
@@ -225,9 +237,7 @@ def headline_tables(data: Results) -> str:
              task.matrix(task.of_metrics(lambda r: ci_text(r, schema.DISPERSION_TIME)))),
             (f"{long_risk}, IQM [CI]",
              task.matrix(task.of_metrics(lambda r: ci_text(r, schema.LONG_TERM_RISK)))),
-            ("Sensitivity: final return under the perturbation / clean (1 = unaffected), "
-             "IQM [CI]",
-             task.matrix(task.of_metrics(lambda r: ci_text(r, schema.SENSITIVITY)), perturbed)),
+            *sensitivity_tables(task, perturbed),
             *switch_tables(task),
             ("LR actually used: final LR, median [min, max] over the runs · runs whose LR "
              "moved · distinct LR traces (1: the same LR sequence in every run); the LR at "
@@ -244,8 +254,11 @@ def headline_tables(data: Results) -> str:
 
 def comparison_tables(task: Task, score: str, *, named: bool) -> list[tuple[str, str]]:
     """The P(improvement) matrix and the verdict table of a task's comparisons on ``score``
-    (title, table); ``named``: the verdict table's title names the score too."""
+    (title, table); ``named``: the verdict table's title names the score too. None without
+    an adaptive policy to compare."""
     comparisons = task.comparisons(score)
+    if not comparisons:
+        return []
     rival = "best fixed schedule" + (", chosen on the tuning seeds" if task.data.tuned else "")
     selection = ", the protocol's selection metric" if score == task.data.primary_score \
         and task.data.tuned else ""
