@@ -177,6 +177,21 @@ def test_a_legend_names_a_policys_spec_only_when_all_its_runs_share_it(data: Res
     assert not any(text.startswith("plateau:") for text in legend(mixed))
 
 
+def test_a_legend_names_the_optimizer_and_fits_the_figure(data: Results) -> None:
+    """A policy run with its own optimizer is named with it (``spec with optimizer``), and
+    the legend below a one-panel figure fits inside it, its long labels wrapped."""
+    rows = [dict(r, optimizer_spec="adam(betas=[0.99, 0.99], eps=1e-5)",
+                 lr_spec="reset_on_change(constant(0.002597), window=6, threshold=3.147)")
+            if r["lr"] == "plateau" else r for r in data.summary]
+    one_panel = replace(data, summary=[r for r in rows if data.panel_of(r) == data.panels[0]])
+    assert one_panel.specs["plateau"].endswith(" with adam(betas=[0.99, 0.99], eps=1e-5)")
+    figure = make_figure(one_panel, "curves")
+    figure.draw_without_rendering()  # lays the figure out
+    legend = figure.legends[0].get_window_extent()
+    assert legend.x0 >= 0 and legend.x1 <= figure.bbox.width
+    assert "adam(betas" in " ".join(t.get_text() for t in figure.legends[0].get_texts())
+
+
 def test_regime_switches_and_divergence_are_marked(data: Results) -> None:
     noise = data.panels[1]
     summary = []

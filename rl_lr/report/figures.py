@@ -91,12 +91,16 @@ def _group_label(data: Results, panel: Panel) -> str:
 # --------------------------------------------------------------------------- curves and LR
 
 
+MIN_WIDTH = 8.0  # inches: a figure of one panel still has room for its legend below
+
+
 def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
     need_runs(data)
     nrows, ncols, where = _grid(data)
     colours = policy_colours(data.palette_policies)
     per_row = (2 if with_returns else 1)
-    figure = new_figure(0.4 + 4.3 * ncols, 1.0 + (4.6 if with_returns else 2.6) * nrows)
+    figure = new_figure(max(0.4 + 4.3 * ncols, MIN_WIDTH),  # one panel: room for the legend
+                        1.0 + (4.6 if with_returns else 2.6) * nrows)
     grid = figure.add_gridspec(nrows * per_row, ncols,
                                height_ratios=[2.2, 1.0] * nrows if with_returns else None)
     first_lr: Any = None
@@ -148,7 +152,7 @@ def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
     if any_zero:
         extra.append((Line2D([], [], color="0.3", marker="v", linestyle="none"),
                       "LR = 0 (off the log axis)"))
-    add_legend(figure, data, extra)
+    add_legend(figure, data, extra, grow=True)
     add_title(figure, data, "learning curves and applied LR" if with_returns else "applied LR")
     return figure
 

@@ -196,12 +196,15 @@ class Results:
 
     @cached_property
     def specs(self) -> dict[str, str]:
-        """Spec text of each policy (``lr`` label -> ``lr_spec``), ``""`` for a policy whose
-        runs have several (an LR per env, a configuration tuned per condition, a grid of
-        base LRs): no one spec names it, so a legend shows its label alone."""
+        """Spec text of each policy (``lr`` label -> ``lr_spec``, and ``with <optimizer_spec>``
+        when its runs name an optimizer), ``""`` for a policy whose runs have several (an LR
+        per env, a configuration tuned per condition, a grid of base LRs): no one spec names
+        it, so a legend shows its label alone."""
         seen: dict[str, set[str]] = defaultdict(set)
         for row in self.summary:
-            seen[row.get(schema.LR, "")].add(row.get(schema.LR_SPEC, ""))
+            optimizer = row.get(schema.OPTIMIZER_SPEC, "")
+            seen[row.get(schema.LR, "")].add(row.get(schema.LR_SPEC, "")
+                                             + (f" with {optimizer}" if optimizer else ""))
         return {policy: next(iter(texts)) if len(texts) == 1 else ""
                 for policy, texts in seen.items()}
 
