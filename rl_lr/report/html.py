@@ -38,6 +38,7 @@ from rl_lr.files import atomic_write_text
 from rl_lr.plots import save_figure
 from rl_lr.report.figures import FIGURES, make_figure, report_kinds
 from rl_lr.report.sections import (
+    against_constant_section,
     code_block,
     comparisons_section,
     conditions_section,
@@ -205,6 +206,8 @@ def _page(data: Results, report: Report) -> str:
         *(["<h2>Tuning</h2>", tuning] if (tuning := tuning_section(data)) else []),
         "<h2>Per condition</h2>", conditions_section(data),
         "<h2>Comparisons with the best fixed schedule</h2>", comparisons_section(data),
+        *(["<h2>Against the tuned constant</h2>", constant]
+          if (constant := against_constant_section(data)) else []),
         *(["<h2>Robustness to the base LR: against the tuned constant</h2>", robustness]
           if (robustness := robustness_section(data)) else []),
         "<h2>Figures</h2>", _figures(data, report),

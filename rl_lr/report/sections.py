@@ -2,12 +2,13 @@
 """The sections of the HTML report (:mod:`.html`): the verdict in words, the setup, the
 ranking, the tuning of a tune-then-test protocol, the per-condition tables (with the regime
 switches where a perturbation switches on a schedule), the comparisons with their power and
-verdicts (on the primary score first: :func:`comparisons_section`), the robustness to the
-base LR of an experiment with a ``base_lr`` axis (:func:`robustness_section`), failed and
-diverged runs, the versions and the commands that reproduce it, each an HTML fragment drawn from a
-:class:`~rl_lr.results.Results`. Runs are scored and ranked by the rules of
-:mod:`rl_lr.results.scores`; the ranking and the per-condition tables are sortable (the page's
-script reads ``data-sort``).
+verdicts (on the primary score first: :func:`comparisons_section`), those with the tuned
+constant where it is not the best fixed schedule (:func:`against_constant_section`), the
+robustness to the base LR of an experiment with a ``base_lr`` axis
+(:func:`robustness_section`), failed and diverged runs, the versions and the commands that
+reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
+scored and ranked by the rules of :mod:`rl_lr.results.scores`; the ranking and the
+per-condition tables are sortable (the page's script reads ``data-sort``).
 
     >>> cell("<b>0.5</b>", 0.5), cell("x")
     ('<td data-sort="0.5"><b>0.5</b></td>', '<td>x</td>')
@@ -41,11 +42,12 @@ from rl_lr.report.base_lr import (
 from rl_lr.report.tables import risk_titles
 from rl_lr.report.task import SCORES, Task, compared_scores, format_number, tasks
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
-from rl_lr.report.verdicts import POWER, summary_lines, verdicts
+from rl_lr.report.verdicts import POWER, Verdict, summary_lines, verdicts
 from rl_lr.results import REPS, SEED, Results
 from rl_lr.results.scores import at_maximum, env_maximum, is_diverged, number
 
-__all__ = ["cell", "ci_html", "code_block", "comparisons_section", "conditions_section",
+__all__ = ["against_constant_section", "cell", "ci_html", "code_block", "comparisons_section",
+           "conditions_section",
            "experiment_yaml", "problems_section", "ranking_section", "reproduce_commands",
            "robustness_section",
            "setup_section", "switches_section", "table", "tuning_section", "verdict_section",
@@ -266,16 +268,22 @@ def comparisons_section(data: Results) -> str:
                    for score in compared)
 
 
+def _verdict_rows(data: Results, found: Sequence[Verdict]) -> list[list[str]]:
+    """One row per comparison: condition, policy, rival, P [CI], runs, P needed, verdict."""
+    rows = []
+    for v in found:
+        c = v.comparison
+        rows.append([cell(escape(data.panel_title(c.panel))), cell(escape(c.policy)),
+                     cell(escape(c.rival)), cell(ci_html(*c.ci, digits=2), c.ci.point),
+                     cell(f"{c.n_x} vs {c.n_y}"), cell(f"{v.needed:.2f}", v.needed),
+                     cell(escape(v.words))])
+    return rows
+
+
 def _comparisons(data: Results, score: str) -> str:
     """The comparisons table on ``score`` with its note."""
-    rows = []
-    for task in tasks(data):
-        for v in verdicts(task.comparisons(score)):
-            c = v.comparison
-            rows.append([cell(escape(data.panel_title(c.panel))), cell(escape(c.policy)),
-                         cell(escape(c.rival)), cell(ci_html(*c.ci, digits=2), c.ci.point),
-                         cell(f"{c.n_x} vs {c.n_y}"), cell(f"{v.needed:.2f}", v.needed),
-                         cell(escape(v.words))])
+    rows = [row for task in tasks(data) for row in _verdict_rows(
+        data, verdicts(task.comparisons(score)))]
     if not rows:
         return "<p class=note>No adaptive policy and fixed schedule share a condition.</p>"
     tuned = data.tuned
@@ -297,6 +305,24 @@ def _comparisons(data: Results, score: str) -> str:
         "unseen." + ("" if score == schema.EVAL_AUC else " Where the rival is at the env's "
                      "maximum return in every run no run can beat it, so P cannot exceed 0.5 "
                      "and no win is possible.") + "</p>")
+
+
+def against_constant_section(data: Results) -> str:
+    """A tune-then-test experiment's comparisons of every policy with the tuned constant on
+    its primary score, in the conditions where another fixed schedule is the best
+    (:meth:`~rl_lr.report.task.Task.against_constant`); "" where there are none."""
+    score = compared_scores(data)[0]
+    rows = [row for task in tasks(data) for row in _verdict_rows(
+        data, verdicts(task.against_constant(score)))]
+    if not rows:
+        return ""
+    return ("<div class=scroll>" + table(
+        ["condition", "policy", "vs (the tuned constant)", "P(improvement)", "runs",
+         f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows, sortable=False)
+        + "</div><p class=note>Where the best fixed schedule on the tuning seeds is not the "
+        "constant LR, does a policy beat the constant tuned with the same budget, the schedule "
+        f"most users would have tuned? P(improvement) on {SCORES[score]}, read as above; a "
+        "secondary question, beside the comparisons with the best fixed schedule.</p>")
 
 
 def robustness_section(data: Results) -> str:

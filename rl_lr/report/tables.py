@@ -75,8 +75,9 @@ from rl_lr.report.verdicts import POWER, ceiling_table, summary_lines, verdict_t
 from rl_lr.results import REPS, Panel, Results
 from rl_lr.results.scores import number
 
-__all__ = ["comparison_tables", "format_number", "headline_tables", "is_fixed_schedule",
-           "risk_titles", "sensitivity_tables", "switch_tables", "write_headline_tables"]
+__all__ = ["against_constant_tables", "comparison_tables", "format_number", "headline_tables",
+           "is_fixed_schedule", "risk_titles", "sensitivity_tables", "switch_tables",
+           "write_headline_tables"]
 
 
 def _final(row: Mapping[str, str]) -> str:
@@ -244,6 +245,7 @@ def headline_tables(data: Results) -> str:
              "the evaluation points", task.matrix(task.lr_used)),
             *(section for score in compared for section in
               comparison_tables(task, score, named=len(compared) > 1)),
+            *against_constant_tables(task, compared[0]),
             *robustness_tables(task, robustness_scores(data)),
         ]
         lines += [f"## {env} · {algo}", ""]
@@ -273,6 +275,21 @@ def comparison_tables(task: Task, score: str, *, named: bool) -> list[tuple[str,
          f"the P(improvement) its runs detect with {POWER * 100:.0f} % power{ceiling}",
          verdict_table(task, verdicts(comparisons))),
     ]
+
+
+def against_constant_tables(task: Task, score: str) -> list[tuple[str, str]]:
+    """The verdicts of every policy against the tuned constant on ``score`` where another
+    fixed schedule is the best (:meth:`Task.against_constant`; title, table); none where the
+    constant is the best fixed schedule or the experiment has no protocol."""
+    found = verdicts(task.against_constant(score))
+    if not found:
+        return []
+    return [(f"Against the tuned constant ({task.constant}, chosen on the tuning seeds), where "
+             f"another fixed schedule is the best: each policy's P(beats it) on {SCORES[score]} "
+             "[CI] and verdict, better (CI above 0.5), worse (CI below 0.5), or no difference "
+             f"detectable at this power, with the P(improvement) its runs detect with "
+             f"{POWER * 100:.0f} % power; a secondary question beside the comparisons with the "
+             "best fixed schedule", verdict_table(task, found))]
 
 
 def write_headline_tables(data: Results, path: Path) -> Path:

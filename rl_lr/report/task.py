@@ -34,7 +34,7 @@ from rl_lr.metrics import (
 )
 from rl_lr.results import REPS, Panel, Results, name_seed
 from rl_lr.results.scores import at_maximum, env_maximum, env_range, number, ranking
-from rl_lr.schedules import POLICIES
+from rl_lr.schedules import POLICIES, Constant
 
 __all__ = ["SCORES", "Comparison", "Ranked", "Task", "ci_text", "compared_scores",
            "format_number", "is_fixed_schedule", "markdown", "tasks"]
@@ -65,6 +65,14 @@ def is_fixed_schedule(lr_spec: str, optimizer_spec: str = "") -> bool:
     except SpecError:
         return False  # per-network mappings and plugins: not claimed as fixed
     return not policy.stateful and not optimizer_spec
+
+
+def _is_constant(lr_spec: str, optimizer_spec: str) -> bool:
+    """A constant LR with the algorithm's own optimizer (``constant(3e-4)``)."""
+    try:
+        return isinstance(POLICIES.parse(lr_spec), Constant) and not optimizer_spec
+    except SpecError:
+        return False
 
 
 def format_number(value: Any, digits: int = 3, missing: str = "") -> str:
@@ -114,6 +122,12 @@ class Task:
                  for p in self.panels for row in data.rows(p)}
         self.fixed = sorted(p for p, s in specs.items() if is_fixed_schedule(*s))
         self.adaptive = sorted(p for p in specs if p not in self.fixed)
+        kinds: dict[str, set[bool]] = {}
+        for row in (row for p in self.panels for row in data.rows(p)):
+            kinds.setdefault(row[schema.LR], set()).add(_is_constant(
+                row.get(schema.LR_SPEC, ""), row.get(schema.OPTIMIZER_SPEC, "")))
+        constants = [p for p, kind in kinds.items() if kind == {True}]
+        self.constant = constants[0] if len(constants) == 1 else None  # the constant LR policy
         self.metrics = {(panel, row.get(schema.LR, "")): row for panel in self.panels
                         for row in data.metric_rows(panel) if row.get(schema.ALGO) == algo}
 
@@ -219,6 +233,28 @@ class Task:
                 out.append(self.compare(panel, policy, x, rival, y, score,
                                         names if score == schema.FINAL_EVAL_RETURN
                                         else (*names, score)))
+        return out
+
+    def against_constant(self, score: str) -> list[Comparison]:
+        """In a tune-then-test experiment, every other policy (fixed or adaptive) against the
+        tuned constant (:attr:`constant`) on ``score``, in the conditions where another fixed
+        schedule is the best (where the constant is, :meth:`comparisons` has them already):
+        does a policy beat the schedule most users would have tuned? A secondary question,
+        seeded apart from the main comparisons ("vs tuned constant")."""
+        constant = self.constant
+        if not self.data.tuned or constant is None:
+            return []
+        out = []
+        for panel in self.panels:
+            y = self.scores(panel, constant, score)
+            if not y or self.best_fixed(panel, score) in (constant, None):
+                continue
+            for policy in self.fixed + self.adaptive:
+                x = self.scores(panel, policy, score)
+                if x and policy != constant:
+                    out.append(self.compare(panel, policy, x, constant, y, score, (
+                        self.env, self.algo, self.condition(panel), policy, "vs tuned constant",
+                        score)))
         return out
 
     def compare(self, panel: Panel, policy: str, x: Sequence[float], rival: str,
