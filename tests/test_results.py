@@ -146,6 +146,7 @@ def test_bootstrap_seeds_keep_their_committed_numerics() -> None:
 #   Of the N comparisons | none has a CI entirely above 0.5 | N is|are clearly better/entirely
 #   above | N is|are clearly worse/entirely below      the verdict tables of report/tables.md,
 #       on the scores the sentence names ("AUC", "final return"), else on every score
+#   N comparisons with the tuned constant                      its table in report/tables.md
 #   All N runs of `experiments/NAME.yaml` | K of N runs, D diverged, F failed | D diverged, F
 #   failed | TASK N runs | P x C x S = N runs | P policies x C conditions x S seeds
 #
@@ -158,6 +159,7 @@ METRIC_NAMES = {"long-term risk": schema.LONG_TERM_RISK, "short-term risk": sche
                 "dispersion across time": schema.DISPERSION_TIME}
 SCORE_NAMES = {"AUC": f"on {SCORES[schema.EVAL_AUC]}",  # a README's name: what the P table's
                "final return": f"on {SCORES[schema.FINAL_EVAL_RETURN]}"}  # title in tables.md says
+TUNED_CONSTANT = "tuned constant"  # the verdict table against the tuned constant (tables.md)
 COUNT = r"\d[\d,]*"
 UNPARSED = {  # prose that quotes a count outside the patterns above
     "k/n count": r"\b\d+/\d+\b",
@@ -271,16 +273,18 @@ class Facts:
         difference ...", from each comparison's CI at full precision), by task and score (a
         key of :data:`SCORE_NAMES`: the score of the P(improvement) table above it)."""
         out: dict[tuple[str, str], list[str]] = defaultdict(list)
-        env, score, inside = "", "", False
+        env, score, inside = "", "", ""
         for line in (self.directory / "report" / "tables.md").read_text().splitlines():
             if line.startswith("## "):
                 env = line[3:].split(" · ")[0]
             elif line.startswith("### "):
-                inside = line.startswith("### Each comparison's verdict")
+                inside = (score if line.startswith("### Each comparison's verdict") else
+                          TUNED_CONSTANT if line.startswith("### Against the tuned constant")
+                          else "")
                 if line.startswith("### P("):
                     score = next(name for name, title in SCORE_NAMES.items() if title in line)
             elif inside and line.startswith("| ") and not line.startswith("| condition"):
-                out[env, score].append(line.strip("| ").split(" | ")[-1])
+                out[env, inside].append(line.strip("| ").split(" | ")[-1])
         return out
 
     def verdicts(self, sentence: Sentence) -> list[str]:
@@ -475,6 +479,9 @@ class CountChecker:
         found = facts.verdicts(sentence)
         check("comparisons", r"\bOf the (\d+) comparisons\b", lambda m: int(m[1]),
               lambda m: len(found))
+        check("comparisons", r"\b(\d+) comparisons with the tuned constant\b",
+              lambda m: int(m[1]), lambda m: sum(len(facts.comparison_verdicts[e, TUNED_CONSTANT])
+                                                 for e in facts.scope(sentence)))
         check("comparisons", r"\bnone has a CI entirely above 0\.5\b", lambda m: 0,
               lambda m: found.count(BETTER))
         check("comparisons", r"\b(\d+) (?:comparisons )?(?:is|are) (?:clearly|entirely) "
@@ -838,3 +845,69 @@ def test_policies_meet_the_tuned_constant_where_another_fixed_schedule_is_best(
             else:
                 assert rivals == []
     assert found == expected
+
+
+NONSTATIONARY = RESULTS / "nonstationary"
+
+
+def _lr_of(spec: str) -> float:
+    """The first number of a spec: a configuration's base LR."""
+    found = re.search(r"\(([\d.e-]+)", spec)
+    assert found is not None, spec
+    return float(found[1])
+
+
+def test_the_nonstationary_readmes_figures_are_the_data() -> None:
+    """The E2 README's figures that no table carries: the tuning scores and costs it quotes,
+    the LR the constant's search ended at (its highest), the resets each reset arm made, the
+    borderline CI of oracle_reset against the tuned constant and the chance count beside it,
+    the arms with the lowest and widest AUCs, the drops, the design's evaluations, power and
+    precheck figures."""
+    readme = " ".join((NONSTATIONARY / "README.md").read_text().split())
+    data = load_results(NONSTATIONARY, curve_metrics=(*CURVE_METRICS, "controller/resets",
+                                                      "controller/cleared"))
+    chosen = {row[schema.FAMILY]: row for row in read_csv(NONSTATIONARY / schema.SELECTION_CSV)}
+    score = {family: f"{number(row[schema.TUNING_SCORE]):.0f}" for family, row in chosen.items()}
+    assert f"(tuning AUC {score['cosine_warmup']} against the constant's {score['constant']})" \
+        in readme
+    assert (f"({score['adam_equal_betas']} and {score['adam_rel']} against "
+            f"{score['constant']})") in readme
+    assert sorted(score, key=lambda f: float(score[f]))[:2] == ["adam_equal_betas", "adam_rel"]
+    assert {row[schema.TUNING_STEPS] for row in chosen.values()} == {"480000"}
+    assert "= 16 runs, 480,000 env steps" in readme
+    tried = {_lr_of(r[schema.LR_SPEC]) for r in read_csv(NONSTATIONARY / schema.SUMMARY_CSV)
+             if r[schema.PHASE] == schema.TUNE and r[schema.LR] == "constant"}
+    highest = [f for f, row in chosen.items() if _lr_of(row[schema.LR_SPEC]) == max(tried)]
+    assert len(tried) == 8 and sorted(highest) == ["constant", "oracle_reset", "volatility"]
+    assert f"same LR the constant's search chose ({max(tried):g})" in readme
+
+    def last(policy: str, metric: str) -> list[int]:
+        return sorted(int(data.curves[r[schema.RUN_ID]][metric][1][-1]) for r in data.summary
+                      if r[schema.LR] == policy)
+
+    assert set(last("oracle_reset", "controller/cleared")) == {5}
+    detected = last("reset_on_change", "controller/resets")
+    assert f"between {detected[0]} and {detected[-1]} times per run for 5 switches" in readme
+
+    task = tasks(_results(NONSTATIONARY))[0]
+    against = {c.policy: c for c in task.against_constant(schema.EVAL_AUC)}
+    oracle = against["oracle_reset"].ci
+    assert 0.5 < oracle.low < 0.505 and "above 0.5 only in the third decimal" in readme
+    assert f"one of the {len(against)} comparisons" in readme
+    assert f"about {round(len(against) * 0.025, 1)} CIs above 0.5" in readme
+
+    metrics = {r[schema.LR]: r for r in data.metric_rows()}
+    auc = sorted(metrics, key=lambda p: number(metrics[p][schema.AUC_IQM]))
+    assert auc[:2] == ["adam_rel", "adam_equal_betas"]
+    widest = max(metrics, key=lambda p: number(metrics[p][f"{schema.AUC_IQM}_high"])
+                 - number(metrics[p][f"{schema.AUC_IQM}_low"]))
+    assert widest == "trac" and "TRAC is level" in readme
+    drop = sorted(metrics, key=lambda p: number(metrics[p][schema.SWITCH_DROP_IQM]))
+    assert drop[0] == "bandit" and set(drop[-2:]) == {"constant", "oracle_reset"}
+
+    assert {r["evaluations"] for r in data.summary} == {"16"} and "16 clean evaluations" in readme
+    assert (f"P(improvement) = 0.75 with {power(0.75, 24, 24, sims=1000, rng=0):.0%} power and "
+            f"0.70 with {power(0.7, 24, 24, sims=1000, rng=0):.0%}").replace("%", " %") in readme
+    precheck = {r[schema.PERTURB]: f"{number(r[schema.AUC_IQM]):.0f}"
+                for r in load_results(RESULTS / "dynamics_precheck").metric_rows()}
+    assert f"({precheck['damping']} against {precheck['clean']} clean, 4 seeds)" in readme
