@@ -911,3 +911,28 @@ def test_the_nonstationary_readmes_figures_are_the_data() -> None:
     precheck = {r[schema.PERTURB]: f"{number(r[schema.AUC_IQM]):.0f}"
                 for r in load_results(RESULTS / "dynamics_precheck").metric_rows()}
     assert f"({precheck['damping']} against {precheck['clean']} clean, 4 seeds)" in readme
+
+
+def test_the_top_level_readmes_summary_of_the_nonstationary_experiment_is_the_data() -> None:
+    """The top-level README's summary of results/nonstationary: the rival, how many
+    comparisons on the AUC, the P they detect, which are worse, and the two resets against
+    the tuned constant."""
+    readme = " ".join((RESULTS.parent / "README.md").read_text().split())
+    on_auc = _verdicts(NONSTATIONARY, schema.EVAL_AUC)
+    rivals = {found.comparison.rival for found in on_auc.values()}
+    needed = {f"{found.needed:.2f}" for found in on_auc.values()}
+    worse = {policy for (_, _, policy), found in on_auc.items() if found.words == WORSE}
+    assert rivals == {"cosine_warmup"} and len(needed) == 1
+    assert not any(found.words == BETTER for found in on_auc.values())
+    assert (f"none of its {len(on_auc)} comparisons on the AUC, each detecting P(improvement) "
+            f">= {needed.pop()} with 80 % power), and {len(worse)} of them are clearly worse "
+            "(Adam with equal betas and Adam-Rel)") in readme
+    assert worse == {"adam_equal_betas", "adam_rel"}
+    task = tasks(_results(NONSTATIONARY))[0]
+    against = {v.comparison.policy: v for v in verdicts(task.against_constant(schema.EVAL_AUC))}
+    for policy, words, said in (("oracle_reset", BETTER, "beats the tuned constant at the edge"),
+                                ("reset_on_change", None, "does not")):
+        ci = against[policy].comparison.ci
+        assert (words is None) == (against[policy].words not in (BETTER, WORSE))
+        assert f"{said} of its CI (P {ci.point:.2f} [{ci.low:.2f}, {ci.high:.2f}])" in readme \
+            or f"{said} ({ci.point:.2f} [{ci.low:.2f}, {ci.high:.2f}])" in readme
