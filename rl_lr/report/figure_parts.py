@@ -45,7 +45,8 @@ def add_legend(figure: Figure, data: Results, extra: Sequence[tuple[Any, str]] =
     labels, ncols = fit_legend(labels, width)
     if grow:
         lines = sum(label.count("\n") + 1 for label in labels)
-        figure.set_size_inches(width, height + LEGEND_LINE * math.ceil(lines / ncols))
+        grown = LEGEND_LINE * math.ceil(lines / ncols)
+        figure.set_size_inches(width, height + math.ceil(grown / 0.2) * 0.2)  # whole pixels
     figure.legend(handles, labels, loc="outside lower center", frameon=False,
                   fontsize=LEGEND_FONTSIZE, ncols=ncols)
 
