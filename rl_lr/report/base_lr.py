@@ -34,6 +34,7 @@ from typing import NamedTuple
 from rl_lr import schema
 from rl_lr.metrics.power import BETTER, CEILING, TOO_FEW, WORSE
 from rl_lr.report.task import (
+    AGAINST_CONSTANT,
     SCORES,
     Task,
     ci_text,
@@ -50,7 +51,7 @@ __all__ = ["CENTRE", "IQM_COLUMNS", "REFERENCE", "TAG", "Extreme", "Robustness",
 
 CENTRE = "x1"  # the base_lr label of the centre: the tuned constant's LR
 REFERENCE = "reference"  # the tuned constant's own cell
-TAG = "vs tuned constant"  # in every bootstrap seed of these comparisons
+TAG = AGAINST_CONSTANT  # in every bootstrap seed of these comparisons
 IQM_COLUMNS = {schema.FINAL_EVAL_RETURN: schema.FINAL_IQM, schema.EVAL_AUC: schema.AUC_IQM}
 
 

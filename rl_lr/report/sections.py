@@ -47,11 +47,9 @@ from rl_lr.results import REPS, SEED, Results
 from rl_lr.results.scores import at_maximum, env_maximum, is_diverged, number
 
 __all__ = ["against_constant_section", "cell", "ci_html", "code_block", "comparisons_section",
-           "conditions_section",
-           "experiment_yaml", "problems_section", "ranking_section", "reproduce_commands",
-           "robustness_section",
-           "setup_section", "switches_section", "table", "tuning_section", "verdict_section",
-           "versions_text"]
+           "conditions_section", "experiment_yaml", "problems_section", "ranking_section",
+           "reproduce_commands", "robustness_section", "setup_section", "switches_section",
+           "table", "tuning_section", "verdict_section", "versions_text"]
 
 
 # --------------------------------------------------------------------------- formatting

@@ -36,8 +36,10 @@ from rl_lr.results import REPS, Panel, Results, name_seed
 from rl_lr.results.scores import at_maximum, env_maximum, env_range, number, ranking
 from rl_lr.schedules import POLICIES, Constant
 
-__all__ = ["SCORES", "Comparison", "Ranked", "Task", "ci_text", "compared_scores",
-           "format_number", "is_fixed_schedule", "markdown", "tasks"]
+__all__ = ["AGAINST_CONSTANT", "SCORES", "Comparison", "Ranked", "Task", "ci_text",
+           "compared_scores", "format_number", "is_fixed_schedule", "markdown", "tasks"]
+
+AGAINST_CONSTANT = "vs tuned constant"  # in the bootstrap seed of a comparison with it
 
 # The scores a comparison can be on (summary.csv column -> words for titles and verdicts)
 SCORES = {schema.FINAL_EVAL_RETURN: "the final clean return",
@@ -118,15 +120,14 @@ class Task:
         self.data, self.env, self.algo = data, env, algo
         self.panels = [p for p in data.panels if dict(p)[schema.ENV] == env
                        and all(r.get(schema.ALGO) == algo for r in data.rows(p))]
-        specs = {row[schema.LR]: (row.get(schema.LR_SPEC, ""), row.get(schema.OPTIMIZER_SPEC, ""))
-                 for p in self.panels for row in data.rows(p)}
-        self.fixed = sorted(p for p, s in specs.items() if is_fixed_schedule(*s))
+        rows = [row for p in self.panels for row in data.rows(p)]
+        specs: dict[str, set[tuple[str, str]]] = {}
+        for row in rows:
+            specs.setdefault(row[schema.LR], set()).add(
+                (row.get(schema.LR_SPEC, ""), row.get(schema.OPTIMIZER_SPEC, "")))
+        self.fixed = sorted(p for p, s in specs.items() if is_fixed_schedule(*max(s)))
         self.adaptive = sorted(p for p in specs if p not in self.fixed)
-        kinds: dict[str, set[bool]] = {}
-        for row in (row for p in self.panels for row in data.rows(p)):
-            kinds.setdefault(row[schema.LR], set()).add(_is_constant(
-                row.get(schema.LR_SPEC, ""), row.get(schema.OPTIMIZER_SPEC, "")))
-        constants = [p for p, kind in kinds.items() if kind == {True}]
+        constants = [p for p, s in specs.items() if all(_is_constant(*spec) for spec in s)]
         self.constant = constants[0] if len(constants) == 1 else None  # the constant LR policy
         self.metrics = {(panel, row.get(schema.LR, "")): row for panel in self.panels
                         for row in data.metric_rows(panel) if row.get(schema.ALGO) == algo}
@@ -253,7 +254,7 @@ class Task:
                 x = self.scores(panel, policy, score)
                 if x and policy != constant:
                     out.append(self.compare(panel, policy, x, constant, y, score, (
-                        self.env, self.algo, self.condition(panel), policy, "vs tuned constant",
+                        self.env, self.algo, self.condition(panel), policy, AGAINST_CONSTANT,
                         score)))
         return out
 
