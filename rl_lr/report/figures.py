@@ -415,9 +415,9 @@ def _stability_figure(data: Results) -> Figure:
                 ax, groups[key], len(data.summary)):
             continue
         if not groups[key]:
-            ax.text(0.5, 0.5, "no values\n(clean panels only)" if key == schema.SENSITIVITY
-                    else "no values yet", ha="center", va="center", transform=ax.transAxes,
-                    color="0.4")
+            ax.text(0.5, 0.5, "no values: a perturbed panel\nneeds a clean one beside it"
+                    if key == schema.SENSITIVITY else "no values yet", ha="center", va="center",
+                    transform=ax.transAxes, color="0.4")
             ax.set_xlabel(unit)
             ax.set_yticks([])
             continue
