@@ -53,7 +53,7 @@ line.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from rl_lr import schema
@@ -72,7 +72,7 @@ from rl_lr.report.task import (
 )
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
 from rl_lr.report.verdicts import POWER, ceiling_table, summary_lines, verdict_table, verdicts
-from rl_lr.results import REPS, Panel, Results
+from rl_lr.results import REPS, Results
 from rl_lr.results.scores import number
 
 __all__ = ["against_constant_tables", "comparison_tables", "format_number", "headline_tables",
@@ -135,10 +135,13 @@ def switch_tables(task: Task) -> list[tuple[str, str]]:
     ]
 
 
-def sensitivity_tables(task: Task, perturbed: Sequence[Panel]) -> list[tuple[str, str]]:
-    """The sensitivity table of a task (title, table), the ``perturbed`` conditions as columns;
-    none when no condition has a clean counterpart to divide by (an experiment whose every
-    run is perturbed)."""
+def sensitivity_tables(task: Task) -> list[tuple[str, str]]:
+    """The sensitivity table of a task (title, table), the conditions with a sensitivity as
+    columns; none when no condition has a clean counterpart to divide by (an experiment whose
+    every run is perturbed)."""
+    perturbed = [p for p in task.panels if any(
+        task.metrics.get((p, policy), {}).get(schema.SENSITIVITY) not in (None, "", "nan")
+        for policy in task.fixed + task.adaptive)]
     if not perturbed:
         return []
     return [("Sensitivity: final return under the perturbation / clean (1 = unaffected), "
@@ -203,9 +206,6 @@ def headline_tables(data: Results) -> str:
     compared = compared_scores(data)
     for task in tasks(data):
         env, algo = task.env, task.algo
-        perturbed = [p for p in task.panels if any(
-            task.metrics.get((p, policy), {}).get(schema.SENSITIVITY) not in (None, "", "nan")
-            for policy in task.fixed + task.adaptive)]
         long_risk = risk_titles(evaluation_points(task))[1]
         auc = ("normalised AUC: the time-averaged clean return mapped by the env's range, 0 = "
                "random, 1 = reference" if task.range is not None else
@@ -238,7 +238,7 @@ def headline_tables(data: Results) -> str:
              task.matrix(task.of_metrics(lambda r: ci_text(r, schema.DISPERSION_TIME)))),
             (f"{long_risk}, IQM [CI]",
              task.matrix(task.of_metrics(lambda r: ci_text(r, schema.LONG_TERM_RISK)))),
-            *sensitivity_tables(task, perturbed),
+            *sensitivity_tables(task),
             *switch_tables(task),
             ("LR actually used: final LR, median [min, max] over the runs · runs whose LR "
              "moved · distinct LR traces (1: the same LR sequence in every run); the LR at "
