@@ -351,7 +351,12 @@ def test_user_registered_controller_runs_in_the_harness(tmp_path: Path) -> None:
     assert _rows(tmp_path / "summary.csv")[0]["lr_spec"] == "halve_on_dip(cosine(1e-3))"
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["ctrl_c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_cleanly_and_keeps_finished_runs(stop: str,
+                                                                 tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group) and SIGTERM to the driver alone
+    (``kill``, a batch scheduler's time limit) both stop the workers, collect the finished runs
+    and exit 130 with one line."""
     command = [sys.executable, "-m", "rl_lr.cli", "bench", str(SMOKE), "--out", str(tmp_path),
                "--workers", "1", "--quiet"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE,
@@ -362,7 +367,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path: Path) -> None:
     while time.monotonic() < deadline and not (
             runs.exists() and any((p / "summary.json").exists() for p in runs.iterdir())):
         time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    if stop == "ctrl_c":
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    else:
+        process.terminate()
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "interrupted; run the same command again to finish" in stderr

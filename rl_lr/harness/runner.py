@@ -25,16 +25,19 @@ unfinished experiment has whole panels of seeds to compare. The experiment-level
 refreshed while runs finish, at most every ``COLLECT_EVERY_S`` seconds and at most
 ``COLLECT_SHARE`` of the driver's time (a large experiment's collection takes seconds), and
 always at the end.
-Running the same command again skips finished runs and redoes the others; Ctrl-C stops cleanly
-and keeps what finished.
+Running the same command again skips finished runs and redoes the others; Ctrl-C, or SIGTERM
+(``kill``, a batch scheduler's time limit), stops cleanly and keeps what finished.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -221,29 +224,55 @@ class _Session:
         pool = self.pool
         progress = _Progress(len(pending), self.stream, self.quiet)
         last_collect, every = time.monotonic(), COLLECT_EVERY_S
-        try:
-            for outcome in pool.map([_payload(run, runs_dir, self.imports) for run in pending]):
-                run_id = outcome["run_id"]
-                if outcome["status"] == "failed":
-                    result.failed[run_id] = outcome["error"]
-                else:
-                    result.finished += 1
-                    if outcome["status"] == "diverged":
-                        summary = outcome.get("summary") or {}
-                        result.diverged[run_id] = (f"at step {summary.get('diverged_at')}: "
-                                                   f"{summary.get('divergence_reason')}")
-                progress.update(outcome, labels[run_id], [labels[a] for a in pool.active()])
-                if time.monotonic() - last_collect >= every:
-                    started = time.monotonic()
-                    collect(out, plan, result.failed)
-                    last_collect = time.monotonic()
-                    every = max(COLLECT_EVERY_S, (last_collect - started) / COLLECT_SHARE)
-        except KeyboardInterrupt:
-            result.interrupted = True
+        payloads = [_payload(run, runs_dir, self.imports) for run in pending]
+        with _terminate_as_interrupt():
+            try:
+                for outcome in pool.map(payloads):
+                    run_id = outcome["run_id"]
+                    self._record(outcome)
+                    progress.update(outcome, labels[run_id], [labels[a] for a in pool.active()])
+                    if time.monotonic() - last_collect >= every:
+                        started = time.monotonic()
+                        collect(out, plan, result.failed)
+                        last_collect = time.monotonic()
+                        every = max(COLLECT_EVERY_S, (last_collect - started) / COLLECT_SHARE)
+            except KeyboardInterrupt:
+                result.interrupted = True
+
+    def _record(self, outcome: Mapping[str, Any]) -> None:
+        """Count one run's outcome in the result: failed, diverged (a result) or finished."""
+        result, run_id = self.result, outcome["run_id"]
+        if outcome["status"] == "failed":
+            result.failed[run_id] = outcome["error"]
+            return
+        result.finished += 1
+        if outcome["status"] == "diverged":
+            summary = outcome.get("summary") or {}
+            result.diverged[run_id] = (f"at step {summary.get('diverged_at')}: "
+                                       f"{summary.get('divergence_reason')}")
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Within it, SIGTERM (``kill``, a batch scheduler's time limit) stops the runs as Ctrl-C
+    does: the workers are stopped, the finished runs collected, and the same command finishes
+    the rest. Signal handlers belong to the main thread: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def planned_runs(experiment: Experiment, out: Path) -> list[PlannedRun]:
