@@ -7,6 +7,7 @@ of the committed runs. And the scoring rules every file shares (:mod:`rl_lr.resu
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 import re
@@ -21,10 +22,12 @@ import pytest
 import yaml
 
 from rl_lr import schema
+from rl_lr.bandit import Bandit
+from rl_lr.controllers import KLAdaptive
 from rl_lr.files import read_csv
 from rl_lr.metrics import Interval, tail_points
 from rl_lr.metrics.power import BETTER, WORSE, power
-from rl_lr.report.base_lr import short_verdict
+from rl_lr.report.base_lr import Robustness, against_tuned, extremes, short_verdict
 from rl_lr.report.tables import headline_tables, risk_titles
 from rl_lr.report.task import SCORES, tasks
 from rl_lr.report.verdicts import POWER, Verdict, min_detectable, verdicts
@@ -147,12 +150,15 @@ def test_bootstrap_seeds_keep_their_committed_numerics() -> None:
 #   above | N is|are clearly worse/entirely below      the verdict tables of report/tables.md,
 #       on the scores the sentence names ("AUC", "final return"), else on every score
 #   N comparisons with the tuned constant                      its table in report/tables.md
+#   POLICY is worse than the tuned constant at K of N starts on the AUC|final return
+#       the robustness to the base LR (rl_lr.report.base_lr.against_tuned)
 #   All N runs of `experiments/NAME.yaml` | K of N runs, D diverged, F failed | D diverged, F
 #   failed | TASK N runs | P x C x S = N runs | P policies x C conditions x S seeds
 #
-# The task of a claim is its own "on TASK", else the tasks its sentence names, else its "##"
-# section's, else every task of the directory. A count written any other way in prose ("k/n",
-# "k of n" outside a claim, "N updates", "N distinct", "moved the LR in every run") is an error.
+# The task of a claim is its own "on TASK", else the tasks its sentence names (for "starts":
+# its paragraph or list item), else its "##" section's, else every task of the directory. A
+# count written any other way in prose ("k/n", "k of n" outside a claim, "N updates",
+# "N distinct", "moved the LR in every run") is an error.
 
 SUBJECT_JOIN = r"(?:, and |, | and | or )"
 METRIC_NAMES = {"long-term risk": schema.LONG_TERM_RISK, "short-term risk": schema.SHORT_TERM_RISK,
@@ -160,6 +166,7 @@ METRIC_NAMES = {"long-term risk": schema.LONG_TERM_RISK, "short-term risk": sche
 SCORE_NAMES = {"AUC": f"on {SCORES[schema.EVAL_AUC]}",  # a README's name: what the P table's
                "final return": f"on {SCORES[schema.FINAL_EVAL_RETURN]}"}  # title in tables.md says
 TUNED_CONSTANT = "tuned constant"  # the verdict table against the tuned constant (tables.md)
+ROBUSTNESS_SCORES = {"AUC": schema.EVAL_AUC, "final return": schema.FINAL_EVAL_RETURN}
 COUNT = r"\d[\d,]*"
 UNPARSED = {  # prose that quotes a count outside the patterns above
     "k/n count": r"\b\d+/\d+\b",
@@ -195,6 +202,7 @@ class Sentence:
     text: str
     section: str  # the "##" heading above it
     prose: bool  # not a table row
+    block: str = ""  # its paragraph or list item
 
 
 def _blocks(readme: str) -> Iterator[str]:
@@ -226,7 +234,8 @@ def _sentences(readme: str) -> Iterator[Sentence]:
         if block.startswith("|"):
             yield Sentence(block, section, prose=False)
         else:
-            yield from (Sentence(t, section, True) for t in re.split(r"(?<=[.;?!])\s+", block))
+            yield from (Sentence(t, section, True, block)
+                        for t in re.split(r"(?<=[.;?!])\s+", block))
 
 
 class Facts:
@@ -244,6 +253,10 @@ class Facts:
         self.updates = {env: self._ppo_updates(env) for env in self.tasks
                         if self.rows(env)[0][schema.ALGO] == "ppo"}
         self.comparison_verdicts = self._comparisons()
+        self.worse_starts = {  # (task, score name) -> policy -> (worse, compared) starts
+            (task.env, name): {p: found.worse(p) for p in task.fixed + task.adaptive}
+            for task in tasks(data) for name, score in ROBUSTNESS_SCORES.items()
+            for found in against_tuned(task, score)}
 
     def rows(self, env: str, policy: str | None = None, cond: str | None = None
              ) -> list[dict[str, str]]:
@@ -327,6 +340,7 @@ class CountChecker:
         tasks = [n for env in facts.tasks for n in _task_names(env)]
         policies = [p for env in facts.tasks for p in facts.labels(env, schema.LR)]
         self.task = _words(tasks)
+        self.policy = _words(policies)
         subject = rf"every policy|{_words(policies)}(?:{SUBJECT_JOIN}{_words(policies)})*"
         conds = _words(c for env in facts.tasks for c in facts.labels(env, schema.PERTURB))
         where = rf"(?: (?P<cond>{conds}))? runs(?: on (?P<task>{self.task}))?"
@@ -487,7 +501,19 @@ class CountChecker:
         check("comparisons", r"\b(\d+) (?:comparisons )?(?:is|are) (?:clearly|entirely) "
               r"(better|above|worse|below)", lambda m: int(m[1]),
               lambda m: found.count(BETTER if m[2] in ("better", "above") else WORSE))
+        check("starts", rf"\b(?P<policy>{self.policy}) is worse than the tuned constant at "
+              rf"(\d+) of (\d+) starts on the ({'|'.join(ROBUSTNESS_SCORES)})",
+              lambda m: (int(m[2]), int(m[3])), lambda m: self._worse_starts(sentence, m))
         return spans
+
+    def _worse_starts(self, sentence: Sentence, found: re.Match[str]) -> object:
+        """(starts where the policy is worse than the tuned constant, starts compared) on the
+        one task the sentence names, else its paragraph or list item, else its scope."""
+        tasks = (self.facts.named_tasks(sentence.text) or self.facts.named_tasks(sentence.block)
+                 or self.facts.scope(sentence))
+        if len(tasks) != 1:
+            return f"one task, not {tasks}"
+        return self.facts.worse_starts.get((tasks[0], found[4]), {}).get(found["policy"])
 
     def _design(self, sentence: Sentence, total: bool) -> object:
         """Policies x conditions x seeds per group (and their product's runs) of the task."""
@@ -563,6 +589,12 @@ def test_the_standard_readme_quotes_every_kind_of_count() -> None:
      "(plateau moved the LR in 0/10 clean runs"),
     ("controllers_act", "With 59 PPO updates, constant reached 950 in 20 of 20 runs",
      "With 59 updates, constant reached 950 in all 20 runs"),
+    ("lr_robustness", "trend is worse than the tuned constant at 4 of 7 starts on the AUC",
+     "trend is worse than the tuned constant at 3 of 7 starts on the AUC"),
+    ("lr_robustness", "kl_adaptive is worse than the tuned constant at 0 of 7 starts on the final",
+     "kl_adaptive is worse than the tuned constant at 0 of 7 starts on the AUC"),
+    ("lr_robustness", "hypergradient is worse than the tuned constant at 7 of 7",
+     "bandit is worse than the tuned constant at 7 of 7"),
 ])
 def test_a_count_that_disagrees_with_the_data_fails(name: str, quoted: str, wrong: str) -> None:
     readme = (RESULTS / name / "README.md").read_text()
@@ -942,3 +974,147 @@ def test_the_top_level_readmes_summary_of_the_nonstationary_experiment_is_the_da
     assert f"beats the tuned constant at the edge of its CI (P {ci('oracle_reset')})" in readme
     assert against["reset_on_change"].words not in (BETTER, WORSE)
     assert f"on the returns does not ({ci('reset_on_change')})" in readme
+
+
+LR_ROBUSTNESS = RESULTS / "lr_robustness"
+
+
+def _robustness(env: str, score: str) -> Robustness:
+    """E3's robustness to the base LR of one task on ``score``: its one group of starts."""
+    task = next(t for t in tasks(_results(LR_ROBUSTNESS)) if t.env == env)
+    (found,) = against_tuned(task, score)
+    return found
+
+
+def _starts(found: Robustness, policy: str, words: Callable[[str], bool]) -> list[str]:
+    """The starts at which ``policy``'s verdict against the tuned constant satisfies ``words``."""
+    return [start for start, _ in found.starts
+            if (policy, start) in found.found and words(found.found[policy, start].words)]
+
+
+def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
+    """The E3 README's figures that no table and no count pattern carries: the design, the
+    diverged runs, the extremes it names, kl_adaptive's cap and its identical runs, the LR
+    moves it quotes, the power, the starts it names, and the compute to match the tuned
+    constant (the fair search's cost, Optuna's random start, the 7-point grid on seed pairs)."""
+    readme = " ".join((LR_ROBUSTNESS / "README.md").read_text().split())
+    data = _results(LR_ROBUSTNESS)
+    runs = defaultdict(list)
+    for row in data.summary:
+        runs[row[schema.ENV], row[schema.LR], row[schema.BASE_LR]].append(row)
+    per_env = {env: sum(1 for r in data.summary if r[schema.ENV] == env)
+               for env in ("CartPole-v1", "Pendulum-v1")}
+    assert (f"{per_env['CartPole-v1']} PPO runs on CartPole-v1 and {per_env['Pendulum-v1']} SAC "
+            "runs on Pendulum-v1") in readme
+    diverged = {(r[schema.ENV], r[schema.LR], r[schema.BASE_LR], r["divergence_reason"])
+                for r in data.summary if is_diverged(r)}
+    assert diverged == {("Pendulum-v1", "hypergradient", "x10", "train/critic_loss is inf")}
+    assert "hypergradient's on Pendulum-v1 started at `x10` (the critic's loss became" in readme
+    assert {r["evaluations"] for r in data.summary if not is_diverged(r)} == {"21"}
+
+    def final_lrs(env: str, policy: str, start: str) -> list[float]:
+        return [float(data.curves[r[schema.RUN_ID]][schema.LR][1][-1])
+                for r in runs[env, policy, start]]
+
+    # CartPole-v1: every adaptive policy's AUC from most starts, and where it is level
+    auc, final = (_robustness("CartPole-v1", s) for s in (schema.EVAL_AUC,
+                                                            schema.FINAL_EVAL_RETURN))
+    task = next(t for t in tasks(data) if t.env == "CartPole-v1")
+    policies = task.fixed + task.adaptive
+    level = {p: _starts(auc, p, lambda w: w != WORSE) for p in task.adaptive}
+    assert level["hypergradient"] == ["x1", "x2.154"]
+    assert "(level with it only at `x1` and `x2.154`)" in readme
+    assert _starts(auc, "constant", lambda w: w != WORSE) == ["x2.154"]
+    assert all(set(s) <= {"x0.4642", "x1", "x2.154"} for s in level.values())
+    assert "only from a start within a factor of about 2 of the tuned LR" in readme
+    lows = {p: number(extremes(task, auc, p)[0].row[schema.AUC_IQM]) for p in policies}
+    assert max(lows, key=lambda p: lows[p]) == "kl_adaptive"
+    kl_low, kl_high = extremes(task, auc, "kl_adaptive")
+    assert (kl_low.start, kl_high.start) == ("x0.4642", "x2.154")
+    assert extremes(task, auc, "constant")[0].start == "x10"
+    assert "its AUC stays between 271 [244, 310] and 337 [292, 373]" in readme
+    assert "falls to 167 [132, 220] at `x10` and hypergradient's to 197 [97.4, 249]" in readme
+
+    cap = KLAdaptive(1e-3).max_lr
+    centre = _lr_of(next(r[schema.LR_SPEC] for r in data.summary
+                         if r[schema.ENV] == "CartPole-v1" and r[schema.BASE_LR] == "x1"))
+    for start, _ in auc.starts:
+        assert np.median(final_lrs("CartPole-v1", "kl_adaptive", start)) == cap
+    assert f"up to its default cap of {cap:g}" in readme
+    assert f"about {cap / centre:.1f} times the tuned constant" in readme
+    high = [runs["CartPole-v1", "kl_adaptive", s] for s in ("x4.642", "x10")]
+    above = [_lr_of(rows[0][schema.LR_SPEC]) for rows in high]
+    assert min(above) > cap
+    assert (f"({above[0]:.3g} and {above[1]:.3g}, both above the cap) are the same runs, seed for "
+            "seed") in readme
+    skip = {schema.RUN_ID, schema.BASE_LR, schema.LR_SPEC}
+    assert [{k: v for k, v in r.items() if k not in skip} for r in high[0]] == \
+        [{k: v for k, v in r.items() if k not in skip} for r in high[1]]
+    kl_p = sorted(final.found["kl_adaptive", s].comparison.ci.point for s, _ in final.starts)
+    assert f"lies between {kl_p[0]:.2f} and {kl_p[-1]:.2f} at every start" in readme
+    assert f"detect only P(improvement) >= {min_detectable(16, 16):.2f}" in readme
+    assert _starts(final, "hypergradient", lambda w: w == WORSE) == ["x0.1", "x10"]
+    moved = np.median(final_lrs("CartPole-v1", "hypergradient", "x0.1")) / (centre * 0.1)
+    assert f"its LR ends {moved:.1f} times higher than it started" in readme
+    ranked = task.ranked()
+    assert ranked is not None and ranked.order[-1] == "bandit"  # the lowest on both scores
+    assert min(ranked.auc_cis, key=lambda p: ranked.auc_cis[p].point) == "bandit"
+    assert extremes(task, auc, "bandit")[1].start == "x1"
+    bandit = Bandit(1e-3)
+    updates = _facts(LR_ROBUSTNESS).updates["CartPole-v1"]
+    assert (len(bandit.arms), bandit.period, min(bandit.arms), max(bandit.arms)) == (5, 5, 0.25, 4)
+    assert (f"59 PPO updates make {59 // bandit.period} periods" in readme and updates == {59})
+    final_max = sum(at_maximum(data.final_score(r), 500.0)
+                    for r in runs["CartPole-v1", "constant", "x1"])
+    assert final_max > len(runs["CartPole-v1", "constant", "x1"]) / 2  # "in most runs"
+
+    # Pendulum-v1: who is worse where, hypergradient's LR, bandit's fixed sequences
+    sac, sac_auc = (_robustness("Pendulum-v1", s) for s in (schema.FINAL_EVAL_RETURN,
+                                                            schema.EVAL_AUC))
+    assert f"only P >= {min_detectable(5, 5):.2f} detectable" in readme
+    assert _starts(sac, "constant", lambda w: w == WORSE) == ["x0.1"]
+    assert all(set(_starts(sac, p, lambda w: w == WORSE)) <= {"x0.1", "x0.2154"}
+               for p in ("bandit", "trend"))
+    third = np.median(final_lrs("Pendulum-v1", "hypergradient", "x1")) / 1e-3
+    assert 0.25 < third < 0.4 and "falls to about a third of the start at `x1`" in readme
+    assert max(final_lrs("Pendulum-v1", "hypergradient", "x10")) == 1.0
+    assert "(up to 1.0 at `x10`, where 2 runs diverged)" in readme
+    for start, _ in sac.starts:
+        traces = {tuple(data.curves[r[schema.RUN_ID]][schema.LR][1])
+                  for r in runs["Pendulum-v1", "bandit", start]}
+        assert len(traces) == 1, start
+    sac_task = next(t for t in tasks(data) if t.env == "Pendulum-v1")
+    assert extremes(sac_task, sac_auc, "constant")[1].start == "x4.642"
+    assert sac_auc.found["constant", "x4.642"].words not in (BETTER, WORSE)
+    assert "the constant's AUC is highest at `x4.642` (-732 [-816, -699]" in readme
+
+    # the compute to match the tuned constant
+    chosen = next(r for r in read_csv(RESULTS / "fair" / schema.SELECTION_CSV)
+                  if r[schema.ENV] == "CartPole-v1" and r[schema.PERTURB] == "clean"
+                  and r[schema.FAMILY] == "constant")
+    assert _lr_of(chosen[schema.LR_SPEC]) == centre
+    seeds = chosen["tuning_seeds"].split()
+    assert (f"{chosen['configurations']} configurations x {len(seeds)} tuning seeds = "
+            f"{int(chosen['configurations']) * len(seeds)} runs, "
+            f"{int(chosen[schema.TUNING_STEPS]):,} env steps") in readme
+    import optuna  # ~1 s: only here
+
+    startup = inspect.signature(optuna.samplers.TPESampler).parameters["n_startup_trials"]
+    assert f"(`n_startup_trials={startup.default}`, its default)" in readme
+    scores = {(start, int(r[schema.SEED])): float(r[schema.EVAL_AUC])
+              for start, _ in auc.starts for r in runs["CartPole-v1", "constant", start]}
+    test_seeds = sorted({seed for _, seed in scores})
+    picks, gaps = [], []
+    for pair in (test_seeds[i:i + 2] for i in range(0, len(test_seeds), 2)):
+        pick = max((s for s, _ in auc.starts), key=lambda s: np.mean([scores[s, x] for x in pair]))
+        rest = [x for x in test_seeds if x not in pair]
+        picks.append(pick)
+        gaps.append(np.mean([scores[pick, x] for x in rest]) / np.mean(
+            [scores["x1", x] for x in rest]) - 1)
+    counts = {s: picks.count(s) for s in set(picks)}
+    assert counts == {"x1": len(picks) // 2, "x2.154": 3, "x4.642": 1}
+    assert (f"chooses `x1` for half of the {len(picks)} disjoint pairs of seeds here, `x2.154` "
+            "for 3 and `x4.642` for 1") in readme
+    assert f"on average {-np.mean(gaps):.0%} below the tuned constant's".replace(
+        "%", " %") in readme
+    assert f"(14 runs, {14 * 15_000:,} env steps)" in readme
