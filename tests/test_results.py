@@ -29,7 +29,7 @@ from rl_lr.metrics import Interval, tail_points
 from rl_lr.metrics.power import BETTER, WORSE, power
 from rl_lr.report.base_lr import Robustness, against_tuned, extremes, short_verdict
 from rl_lr.report.tables import headline_tables, risk_titles
-from rl_lr.report.task import SCORES, tasks
+from rl_lr.report.task import SCORES, ci_text, tasks
 from rl_lr.report.verdicts import POWER, Verdict, min_detectable, verdicts
 from rl_lr.results import CURVE_METRICS, Results, load_results
 from rl_lr.results.scores import (
@@ -1118,3 +1118,34 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
     assert f"on average {-np.mean(gaps):.0%} below the tuned constant's".replace(
         "%", " %") in readme
     assert f"(14 runs, {14 * 15_000:,} env steps)" in readme
+
+
+def test_the_top_level_readmes_summary_of_the_lr_robustness_experiment_is_the_data() -> None:
+    """The top-level README's summary of results/lr_robustness: the range of starts where each
+    adaptive policy is worse on CartPole's AUC, where any is level, kl_adaptive's range and
+    final-return verdicts, the grid's shortfall and hypergradient on SAC."""
+    readme = " ".join((RESULTS.parent / "README.md").read_text().split())
+    auc = _robustness("CartPole-v1", schema.EVAL_AUC)
+    task = next(t for t in tasks(_results(LR_ROBUSTNESS)) if t.env == "CartPole-v1")
+    worse = sorted(auc.worse(p)[0] for p in task.adaptive)
+    starts = {auc.worse(p)[1] for p in task.adaptive}
+    assert starts == {7}
+    assert (f"each is worse than the tuned constant from {worse[0]} to {worse[-1]} of the 7 "
+            "starts") in readme
+    level = {s for p in task.adaptive for s in _starts(auc, p, lambda w: w != WORSE)}
+    assert level <= {"x0.4642", "x1", "x2.154"}
+    assert "none is level with it from a start more than about twice or half the tuned LR" \
+        in readme
+    low, high = extremes(task, auc, "kl_adaptive")
+    cis = [ci_text(end.row, schema.AUC_IQM) for end in (low, high)]
+    assert f"(its AUC between {cis[0]} and {cis[1]} over the 100-fold range)" in readme
+    final = _robustness("CartPole-v1", schema.FINAL_EVAL_RETURN)
+    assert final.worse("kl_adaptive") == (0, 7)
+    assert "not detectably worse than the tuned constant on the final return from any start" \
+        in readme
+    assert "within 5 % of the tuned constant's AUC on average" in readme  # the E3 README's test
+    assert "on average 5 % below the tuned constant's" in " ".join(
+        (LR_ROBUSTNESS / "README.md").read_text().split())
+    sac = _robustness("Pendulum-v1", schema.FINAL_EVAL_RETURN)
+    assert sac.worse("hypergradient") == (7, 7)
+    assert "hypergradient is worse than the tuned constant from every start" in readme
