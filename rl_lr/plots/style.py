@@ -30,7 +30,6 @@ __all__ = [
     "policy_colours",
     "policy_linestyles",
     "save_figure",
-    "stamp_status",
 ]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
@@ -85,14 +84,6 @@ def new_axes(width: float = 6.0, height: float = 3.5) -> Axes:
     """A fresh ``Axes`` on its own figure (no pyplot)."""
     axes: Axes = new_figure(width, height).subplots()
     return axes
-
-
-def stamp_status(figure: Figure, status: str) -> None:
-    """Mark a figure drawn from an experiment still running (``status`` as
-    :attr:`rl_lr.results.Results.status`; nothing when empty)."""
-    if status:
-        figure.text(0.995, 0.995, status, ha="right", va="top", fontsize=9,
-                    color="#B00020", fontweight="bold")
 
 
 def _compact_png(data: bytes, dpi: int) -> bytes:

@@ -1,5 +1,5 @@
 """What every figure of the report shares: the legend of the policies (label: spec), the
-title with the PARTIAL stamp of an experiment still running, and the refusal to draw an
+title with the PARTIAL status of an experiment still running, and the refusal to draw an
 experiment without finished runs."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from rl_lr.plots.style import policy_colours, policy_linestyles, stamp_status
+from rl_lr.plots.style import policy_colours, policy_linestyles
 from rl_lr.results import Results, ResultsError
 
 __all__ = ["LEGEND_FONTSIZE", "add_legend", "add_title", "fit_legend", "need_runs"]
@@ -70,9 +70,11 @@ def fit_legend(labels: Sequence[str], width: float) -> tuple[list[str], int]:
 
 
 def add_title(figure: Figure, data: Results, what: str) -> None:
-    """``<experiment>: <what>``, and the PARTIAL stamp while runs are missing."""
-    figure.suptitle(f"{data.name}: {what}", fontsize=11, fontweight="bold")
-    stamp_status(figure, data.status)
+    """``<experiment>: <what>``, and below it the PARTIAL status while runs are missing (a
+    line of its own: beside a long title it would overlap it)."""
+    title = f"{data.name}: {what}"
+    figure.suptitle(f"{title}\n{data.status}" if data.status else title, fontsize=11,
+                    fontweight="bold")
 
 
 def need_runs(data: Results) -> None:

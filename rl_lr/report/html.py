@@ -9,7 +9,7 @@ base LR against the tuned constant), every figure of
 window's width, SVG linked, both in ``report/figures/``), failed and diverged runs, and the
 exact commands that reproduce it (the sections: :mod:`.sections`). An experiment still
 running (or interrupted, or with failed runs) gets a ``PARTIAL: k of n runs finished`` banner
-and the same stamp on every figure.
+and the same line under the title of every figure.
 
 Every file is written atomically, so the report can be rebuilt while an experiment runs; the
 page carries no timestamp, so rebuilding a finished experiment's report rewrites the same
