@@ -26,12 +26,13 @@ from rl_lr.bandit import Bandit
 from rl_lr.controllers import KLAdaptive
 from rl_lr.files import read_csv
 from rl_lr.metrics import Interval, tail_points
+from rl_lr.metrics.comparisons import probability_of_improvement_ci
 from rl_lr.metrics.power import BETTER, WORSE, power
 from rl_lr.report.base_lr import Robustness, against_tuned, extremes, short_verdict
 from rl_lr.report.tables import headline_tables, risk_titles
 from rl_lr.report.task import SCORES, ci_text, tasks
 from rl_lr.report.verdicts import POWER, Verdict, min_detectable, verdicts
-from rl_lr.results import CURVE_METRICS, Results, load_results
+from rl_lr.results import CURVE_METRICS, REPS, Results, load_results
 from rl_lr.results.scores import (
     at_maximum,
     env_maximum,
@@ -1144,8 +1145,54 @@ def test_the_top_level_readmes_summary_of_the_lr_robustness_experiment_is_the_da
     assert "not detectably worse than the tuned constant on the final return from any start" \
         in readme
     assert "within 5 % of the tuned constant's AUC on average" in readme  # the E3 README's test
-    assert "on average 5 % below the tuned constant's" in " ".join(
-        (LR_ROBUSTNESS / "README.md").read_text().split())
+    e3 = " ".join((LR_ROBUSTNESS / "README.md").read_text().split())
+    assert "on average 5 % below the tuned constant's" in e3
+    assert "a 16-trial Optuna study's choice within 6 %" in readme  # the study's test
+    assert "16 trials of 2 runs" in e3 and "mean AUC is 6 % below the tuned constant's" in e3
     sac = _robustness("Pendulum-v1", schema.FINAL_EVAL_RETURN)
     assert sac.worse("hypergradient") == (7, 7)
     assert "hypergradient is worse than the tuned constant from every start" in readme
+
+
+def test_the_lr_robustness_optuna_study_is_the_data() -> None:
+    """E3's small Optuna study (results/lr_robustness/optuna, `rl-lr tune`'s files) and its
+    choice scored on the seeds it never saw (optuna_test): the same agent as E3's runs, the
+    study's size and choice, and the comparison with the tuned constant the README quotes."""
+    readme = " ".join((LR_ROBUSTNESS / "README.md").read_text().split())
+    study = LR_ROBUSTNESS / "optuna"
+    settings = yaml.safe_load((study / "study.yaml").read_text())
+    data = _results(LR_ROBUSTNESS)
+    centre = [r for r in data.summary if r[schema.ENV] == "CartPole-v1"
+              and r[schema.LR] == "constant" and r[schema.BASE_LR] == "x1"]
+    config = yaml.safe_load((schema.run_dir(LR_ROBUSTNESS, centre[0][schema.RUN_ID])
+                             / schema.CONFIG_YAML).read_text())
+    assert settings["agent"]["hyperparams"] == config["agent"]["hyperparams"]
+    assert settings["settings"]["seeds"] == [0, 1] and settings["settings"]["steps"] == 15_000
+    space = yaml.safe_load((RESULTS.parent / "experiments"
+                            / "lr_robustness_optuna_space.yaml").read_text())
+    assert space == {"policies": {"constant": {"lr": ["1e-4", "1e-2", "log"]}}}  # YAML strings
+    trials = read_csv(study / "trials.csv")
+    assert {t["state"] for t in trials} == {"COMPLETE"}
+    best = max(trials, key=lambda t: float(t["value"]))
+    assert best["spec"] == (study / "best.txt").read_text().strip()
+    lr = _lr_of(best["spec"])
+    tuned = _lr_of(centre[0][schema.LR_SPEC])
+    assert (f"{len(trials)} trials of 2 runs on seeds 0-1, "
+            f"{sum(int(t['env_steps']) for t in trials):,} env steps") in readme
+    assert int(best["number"]) < 10  # among the random start-up trials
+    assert (f"found its best LR at trial {best['number']} ({lr:.3g}, {lr / tuned:.1f} times the "
+            "tuned one)") in readme
+
+    scored = read_csv(LR_ROBUSTNESS / "optuna_test" / schema.SUMMARY_CSV)
+    assert {r[schema.LR_SPEC] for r in scored} == {best["spec"]}
+    seeds = sorted(int(r[schema.SEED]) for r in scored)
+    assert seeds == list(range(2, 16))
+    rival = [r for r in centre if int(r[schema.SEED]) in seeds]
+    x, y = ([float(r[schema.EVAL_AUC]) for r in rows] for rows in (scored, rival))
+    gap = 1 - np.mean(x) / np.mean(y)
+    assert f"mean AUC is {gap:.0%} below the tuned constant's".replace("%", " %") in readme
+    ci = probability_of_improvement_ci(np.array(x)[:, None], np.array(y)[:, None], reps=REPS,
+                                       rng=name_seed("CartPole-v1", "ppo", "optuna"))
+    assert ci.low < 0.5 < ci.high
+    assert (f"{len(x)} runs a side do not resolve (P {ci.point:.2f}, 95 % CI {ci.low:.2f}-"
+            f"{ci.high:.2f})") in readme
