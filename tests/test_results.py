@@ -796,6 +796,13 @@ def test_the_top_level_readmes_summary_of_the_fair_benchmark_is_the_data() -> No
     assert (f"{len(better)} of its {len(on_final)} comparisons on the final return favours an "
             "adaptive policy (bandit under random x10 reward-scale regimes on CartPole)") in readme
     assert better == {("CartPole", "markov", "bandit")}
+    rows = {r[schema.LR]: r for r in _results(RESULTS / "fair").metric_rows()
+            if r[schema.ENV] == "CartPole-v1" and r[schema.PERTURB] == "markov"}
+    cosine, constant = (rows[p] for p in ("cosine_warmup", "constant"))
+    iqm = [f"{number(r[schema.FINAL_IQM]):.0f}" for r in (cosine, constant)]
+    assert number(cosine[f"{schema.FINAL_IQM}_low"]) < number(constant[f"{schema.FINAL_IQM}_high"])
+    assert (f"also ends higher than the tuned constant (IQM {iqm[0]} against {iqm[1]}, their CIs "
+            "overlapping)") in readme
 
 
 @pytest.mark.skipif(not FAIR.is_file(), reason="results/fair is not complete")
