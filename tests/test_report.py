@@ -24,7 +24,7 @@ from rl_lr.cli import main
 from rl_lr.experiment import load_experiment, plan_runs
 from rl_lr.metrics import probability_of_improvement
 from rl_lr.report import write_report
-from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure, report_kinds
+from rl_lr.report.figures import FIGURES, REPORT_KINDS, make_figure, panel_grid, report_kinds
 from rl_lr.report.tables import format_number
 from rl_lr.results import collect, load_results
 from tests.test_plots import SMOKE, smoke_experiment
@@ -189,6 +189,19 @@ def test_partial_experiment_report_is_marked_and_names_failed_runs(
     assert all((out / "report" / "figures" / f"{k}.png").is_file() for k in report_kinds(data))
     title = make_figure(data, "curves").get_suptitle().splitlines()
     assert title[-1] == "PARTIAL: 5 of 8 runs finished"  # a line of its own, below the title
+
+
+def test_panels_of_a_row_with_fewer_perturbations_leave_no_gap() -> None:
+    """results/fair: CartPole-v1 under clean, heavy_tailed and markov rewards, PointNav-v0
+    under clean and gaussian; a column per perturbation would leave two empty panels in
+    PointNav's row (there were)."""
+    data = load_results(Path(__file__).resolve().parents[1] / "results" / "fair")
+    rows, columns, where = panel_grid(data)
+    found = {(dict(p)["env"], dict(p)["perturb"]): cell for p, cell in where.items()}
+    assert (rows, columns) == (2, 3)
+    assert found == {("CartPole-v1", "clean"): (0, 0), ("CartPole-v1", "heavy_tailed"): (0, 1),
+                     ("CartPole-v1", "markov"): (0, 2), ("rl_lr/PointNav-v0", "clean"): (1, 0),
+                     ("rl_lr/PointNav-v0", "gaussian"): (1, 1)}
 
 
 def test_report_of_an_experiment_that_has_just_started(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ from rl_lr.report.figure_parts import add_legend, add_title, need_runs
 from rl_lr.results import REPS, SEED, Panel, Results, ResultsError, name_seed
 from rl_lr.results.scores import last_finite_evaluation, number
 
-__all__ = ["FIGURES", "REPORT_KINDS", "FigureKind", "make_figure", "report_kinds"]
+__all__ = ["FIGURES", "REPORT_KINDS", "FigureKind", "make_figure", "panel_grid", "report_kinds"]
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,25 @@ class FigureKind:
 # --------------------------------------------------------------------------- helpers
 
 
-def _grid(data: Results) -> tuple[int, int, dict[Panel, tuple[int, int]]]:
-    """Panels on a grid: one column per perturbation (up to four), one row per rest."""
+def panel_grid(data: Results) -> tuple[int, int, dict[Panel, tuple[int, int]]]:
+    """Panels on a grid: one row per rest (env, algorithm, ...), its perturbations left to
+    right in the experiment's order (up to four: a row with every perturbation puts each in
+    its own column; a row with fewer packs them, leaving no empty panel between them); more
+    perturbations: three panels a row. Returns (rows, columns, each panel's (row, column)):
+    ``results/fair``, CartPole-v1 under 3 conditions and rl_lr/PointNav-v0 under 2, gives 2
+    rows of 3 columns, PointNav's 2 panels in the first two."""
     panels = data.panels
     if schema.PERTURB in data.panel_axes:
         def rest(p: Panel) -> Panel:
             return tuple(kv for kv in p if kv[0] != schema.PERTURB)
 
-        columns = list(dict.fromkeys(dict(p)[schema.PERTURB] for p in panels))
-        rows = list(dict.fromkeys(rest(p) for p in panels))
-        if len(columns) <= 4:
-            return len(rows), len(columns), {
-                p: (rows.index(rest(p)), columns.index(dict(p)[schema.PERTURB]))
-                for p in panels}
+        order = list(dict.fromkeys(dict(p)[schema.PERTURB] for p in panels))
+        rows: dict[Panel, list[Panel]] = {rest(p): [] for p in panels}  # in plan order
+        for p in sorted(panels, key=lambda p: order.index(dict(p)[schema.PERTURB])):
+            rows[rest(p)].append(p)
+        if len(order) <= 4:
+            return len(rows), max(map(len, rows.values())), {
+                p: (r, row.index(p)) for r, row in enumerate(rows.values()) for p in row}
     ncols = min(len(panels), 3)
     return math.ceil(len(panels) / ncols), ncols, {p: divmod(i, ncols)
                                                    for i, p in enumerate(panels)}
@@ -96,7 +102,7 @@ MIN_WIDTH = 8.0  # inches: a figure of one panel still has room for its legend b
 
 def _curves_figure(data: Results, *, with_returns: bool = True) -> Figure:
     need_runs(data)
-    nrows, ncols, where = _grid(data)
+    nrows, ncols, where = panel_grid(data)
     colours = policy_colours(data.palette_policies)
     per_row = (2 if with_returns else 1)
     figure = new_figure(max(0.4 + 4.3 * ncols, MIN_WIDTH),  # one panel: room for the legend
