@@ -1043,6 +1043,8 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
     assert "its AUC stays between 271 [244, 310] and 337 [292, 373]" in readme
     assert "falls to 167 [132, 220] at `x10` and hypergradient's to 197 [97.4, 249]" in readme
 
+    assert (KLAdaptive(1e-3).target, KLAdaptive(1e-3).max_lr) == (0.008, 0.01)
+    assert "(kl_adaptive's target KL 0.008 and cap 0.01" in readme
     cap = KLAdaptive(1e-3).max_lr
     centre = _lr_of(next(r[schema.LR_SPEC] for r in data.summary
                          if r[schema.ENV] == "CartPole-v1" and r[schema.BASE_LR] == "x1"))
