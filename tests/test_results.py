@@ -1177,8 +1177,8 @@ def test_the_lr_robustness_optuna_study_is_the_data() -> None:
                              / schema.CONFIG_YAML).read_text())
     assert settings["agent"]["hyperparams"] == config["agent"]["hyperparams"]
     assert settings["settings"]["seeds"] == [0, 1] and settings["settings"]["steps"] == 15_000
-    space = yaml.safe_load((RESULTS.parent / "experiments"
-                            / "lr_robustness_optuna_space.yaml").read_text())
+    space = yaml.safe_load((RESULTS.parent / "experiments" / "spaces"
+                            / "lr_robustness_constant.yaml").read_text())
     assert space == {"policies": {"constant": {"lr": ["1e-4", "1e-2", "log"]}}}  # YAML strings
     trials = read_csv(study / "trials.csv")
     assert {t["state"] for t in trials} == {"COMPLETE"}
