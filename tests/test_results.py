@@ -697,6 +697,28 @@ def test_the_friction_switch_leaves_inverted_pendulum_unchanged() -> None:
     assert [by["damping", s] for s in seeds] != [by["clean", s] for s in seeds]
 
 
+def test_the_dose_precheck_readme_is_the_data() -> None:
+    """results/dose_precheck/README.md: its clean runs are dynamics_precheck's to the bit, the
+    budget it quotes, and which doses pass the 10 % bar on the AUC (IQM against the clean
+    IQM), below it, or raise it (CI entirely above the clean one)."""
+    readme = " ".join((RESULTS / "dose_precheck" / "README.md").read_text().split())
+    rows = read_csv(RESULTS / "dose_precheck" / schema.SUMMARY_CSV)
+    before = {r[schema.SEED]: r[schema.EVAL_AUC]
+              for r in read_csv(RESULTS / "dynamics_precheck" / schema.SUMMARY_CSV)
+              if r[schema.PERTURB] == "clean"}
+    clean = {r[schema.SEED]: r[schema.EVAL_AUC] for r in rows if r[schema.PERTURB] == "clean"}
+    assert clean == before and "to the bit (the same eval AUC seed for seed)" in readme
+    assert {(r[schema.TIMESTEPS], r["evaluations"]) for r in rows} == {("30720", "16")}
+    assert "30k steps: 30,720, whole rollouts of 2,048 steps; 16 evaluation points" in readme
+    auc = {r[schema.PERTURB]: r for r in _results(RESULTS / "dose_precheck").metric_rows()}
+    iqm = {dose: number(row[schema.AUC_IQM]) for dose, row in auc.items()}
+    assert [d for d in iqm if iqm[d] < 0.9 * iqm["clean"]] == ["std_3", "std_10"]
+    assert "**Passes the 10 % bar**: std 3" in readme and "and std 10 (" in readme
+    assert 0.9 * iqm["clean"] <= iqm["std_1"] and "**Below it**: std 1" in readme
+    assert number(auc["std_0.3"][f"{schema.AUC_IQM}_low"]) > number(
+        auc["clean"][f"{schema.AUC_IQM}_high"]) and "std 0.3 *raised* the AUC" in readme
+
+
 def _rounded_as(figure: str, value: float) -> str:
     """``value`` with as many decimals as ``figure`` has."""
     return f"{value:.{len(figure.partition('.')[2])}f}"
