@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -268,14 +269,18 @@ class Facts:
         return list(dict.fromkeys(r[axis] for r in self.rows(env)))
 
     def _ppo_updates(self, env: str) -> set[int]:
-        """Rollouts per run: timesteps / (n_steps x n_envs) from the task's config, checked
-        against SB3's own counter (train/n_updates = rollouts x n_epochs) in every run."""
-        rows = self.rows(env)
-        config = schema.run_dir(self.directory, rows[0][schema.RUN_ID]) / schema.CONFIG_YAML
-        agent = yaml.safe_load(config.read_text())["agent"]
-        rollout = agent["hyperparams"]["n_steps"] * agent["n_envs"]
+        """Rollouts per run: timesteps / (n_steps x n_envs) from the config of the run's
+        hyper-parameter group (its ``set.*`` labels), checked against SB3's own counter
+        (train/n_updates = rollouts x n_epochs) in every run."""
+        agents: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         updates = set()
-        for row in rows:
+        for row in self.rows(env):
+            key = tuple((k, v) for k, v in row.items() if k.startswith(schema.SET_PREFIX))
+            if key not in agents:
+                config = schema.run_dir(self.directory, row[schema.RUN_ID]) / schema.CONFIG_YAML
+                agents[key] = yaml.safe_load(config.read_text())["agent"]
+            agent = agents[key]
+            rollout = agent["hyperparams"]["n_steps"] * agent["n_envs"]
             rollouts, rest = divmod(_count(row[schema.TIMESTEPS]), rollout)
             counter = self.data.curves[row[schema.RUN_ID]][N_UPDATES][1][-1]
             assert rest == 0 and counter == rollouts * agent["hyperparams"]["n_epochs"], row
@@ -698,25 +703,41 @@ def test_the_friction_switch_leaves_inverted_pendulum_unchanged() -> None:
 
 
 def test_the_dose_precheck_readme_is_the_data() -> None:
-    """results/dose_precheck/README.md: its clean runs are dynamics_precheck's to the bit, the
-    budget it quotes, and which doses pass the 10 % bar on the AUC (IQM against the clean
-    IQM), below it, or raise it (CI entirely above the clean one)."""
+    """results/dose_precheck/README.md: its first grid's clean runs are dynamics_precheck's to
+    the bit, the budgets it quotes, which doses pass the 10 % bar on the AUC (IQM against the
+    clean IQM of the same rollout length), fall below it or raise it (CI entirely above the
+    clean one), and what 512-step rollouts change."""
     readme = " ".join((RESULTS / "dose_precheck" / "README.md").read_text().split())
-    rows = read_csv(RESULTS / "dose_precheck" / schema.SUMMARY_CSV)
+    data = _results(RESULTS / "dose_precheck")
+    steps = schema.SET_PREFIX + "n_steps"
     before = {r[schema.SEED]: r[schema.EVAL_AUC]
               for r in read_csv(RESULTS / "dynamics_precheck" / schema.SUMMARY_CSV)
               if r[schema.PERTURB] == "clean"}
-    clean = {r[schema.SEED]: r[schema.EVAL_AUC] for r in rows if r[schema.PERTURB] == "clean"}
+    clean = {r[schema.SEED]: r[schema.EVAL_AUC] for r in data.summary
+             if r[schema.PERTURB] == "clean" and not r[steps]}
     assert clean == before and "to the bit (the same eval AUC seed for seed)" in readme
-    assert {(r[schema.TIMESTEPS], r["evaluations"]) for r in rows} == {("30720", "16")}
+    assert {(r[steps], r[schema.TIMESTEPS], r["evaluations"]) for r in data.summary} == {
+        ("", "30720", "16"), ("512", "30208", "21")}
     assert "30k steps: 30,720, whole rollouts of 2,048 steps; 16 evaluation points" in readme
-    auc = {r[schema.PERTURB]: r for r in _results(RESULTS / "dose_precheck").metric_rows()}
-    iqm = {dose: number(row[schema.AUC_IQM]) for dose, row in auc.items()}
-    assert [d for d in iqm if iqm[d] < 0.9 * iqm["clean"]] == ["std_3", "std_10"]
+    rows = {(r[schema.PERTURB], r[steps]): r for r in data.metric_rows()}
+    iqm = {key: number(row[schema.AUC_IQM]) for key, row in rows.items()}
+    hurt = [dose for (dose, n), v in iqm.items() if v < 0.9 * iqm["clean", n]]
+    assert hurt == ["std_3", "std_10", "std_1", "std_2", "std_3", "std_5"]  # then the 512 grid
     assert "**Passes the 10 % bar**: std 3" in readme and "and std 10 (" in readme
-    assert 0.9 * iqm["clean"] <= iqm["std_1"] and "**Below it**: std 1" in readme
-    assert number(auc["std_0.3"][f"{schema.AUC_IQM}_low"]) > number(
-        auc["clean"][f"{schema.AUC_IQM}_high"]) and "std 0.3 *raised* the AUC" in readme
+    assert "**Below it**: std 1" in readme
+    assert "every dose from std 1 up lowers its AUC by 10 % or more" in readme
+    assert number(rows["std_0.3", ""][f"{schema.AUC_IQM}_low"]) > number(
+        rows["clean", ""][f"{schema.AUC_IQM}_high"]) and "std 0.3 *raised* the AUC" in readme
+    sooner = {n: np.median([steps_to_threshold(r) for r in data.summary
+                            if r[schema.PERTURB] == "clean" and r[steps] == n])
+              for n in ("", "512")}
+    assert round(sooner[""] / sooner["512"]) == 3 and "about three times sooner" in readme
+    assert (f"at a median {sooner['512']:,.0f} steps, against {sooner['']:,.0f} at 2,048-step "
+            "rollouts") in readme
+    for dose in ("std_1", "std_2", "std_3", "std_5"):  # "stays at the maximum in most runs"
+        finals = [data.final_score(r) for r in data.summary
+                  if r[schema.PERTURB] == dose and r[steps] == "512"]
+        assert sum(at_maximum(x, 1000.0) for x in finals) > len(finals) / 2, dose
 
 
 def _rounded_as(figure: str, value: float) -> str:
