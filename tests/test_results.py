@@ -1107,6 +1107,8 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
     assert f"lies between {kl_p[0]:.2f} and {kl_p[-1]:.2f} at every start" in readme
     assert f"detect only P(improvement) >= {min_detectable(16, 16):.2f}" in readme
     assert _starts(final, "hypergradient", lambda w: w == WORSE) == ["x0.1", "x10"]
+    assert _starts(final, "constant", lambda w: w == WORSE) == ["x0.1", "x0.2154", "x10"]
+    assert "final return (`x0.2154` too)" in readme
     moved = np.median(final_lrs("CartPole-v1", "hypergradient", "x0.1")) / (centre * 0.1)
     assert f"its LR ends {moved:.1f} times higher than it started" in readme
     ranked = task.ranked()
