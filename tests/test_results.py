@@ -347,7 +347,7 @@ class CountChecker:
         policies = [p for env in facts.tasks for p in facts.labels(env, schema.LR)]
         self.task = _words(tasks)
         self.policy = _words(policies)
-        subject = rf"every policy|{_words(policies)}(?:{SUBJECT_JOIN}{_words(policies)})*"
+        subject = rf"every policy|{self.policy}(?:{SUBJECT_JOIN}{self.policy})*"
         conds = _words(c for env in facts.tasks for c in facts.labels(env, schema.PERTURB))
         where = rf"(?: (?P<cond>{conds}))? runs(?: on (?P<task>{self.task}))?"
         self.item = re.compile(rf"(?:only )?(?P<k>\d+)(?:-(?P<k2>\d+))? of (?P<n>\d+){where}")
@@ -1119,6 +1119,15 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
     updates = _facts(LR_ROBUSTNESS).updates["CartPole-v1"]
     assert (len(bandit.arms), bandit.period, min(bandit.arms), max(bandit.arms)) == (5, 5, 0.25, 4)
     assert (f"59 PPO updates make {59 // bandit.period} periods" in readme and updates == {59})
+    for start, _ in auc.starts:  # "the first 5 of which try every arm once"
+        for row in runs["CartPole-v1", "bandit", start]:
+            base = _lr_of(row[schema.LR_SPEC])
+            directory = schema.run_dir(LR_ROBUSTNESS, row[schema.RUN_ID])
+            trace = read_csv(directory / schema.LR_TRACE_CSV)
+            levels = [round(float(r[schema.LR]) / base, 6) for r in trace]
+            played = [a for i, a in enumerate(levels) if i == 0 or a != levels[i - 1]]
+            assert played[:len(bandit.arms)] == list(bandit.arms), row[schema.RUN_ID]
+    assert "the first 5 of which try every arm once" in readme
     final_max = sum(at_maximum(data.final_score(r), 500.0)
                     for r in runs["CartPole-v1", "constant", "x1"])
     assert final_max > len(runs["CartPole-v1", "constant", "x1"]) / 2  # "in most runs"
