@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,18 +83,9 @@ def test_a_run_shipped_back_is_the_run_written_in_place(tmp_path: Path) -> None:
     assert (driver / "r" / "summary.json").read_bytes() == files["summary.json"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _node_ports() -> list[str]:
-    """Every port a node would otherwise take at a fixed default: ours, free now."""
-    flags = ("--node-manager-port", "--object-manager-port", "--runtime-env-agent-port",
-             "--metrics-export-port", "--dashboard-agent-listen-port",
-             "--dashboard-agent-grpc-port")
-    return [part for flag in flags for part in (flag, str(_free_port()))]
+NODE_PORT_FLAGS = ("--node-manager-port", "--object-manager-port", "--runtime-env-agent-port",
+                   "--metrics-export-port", "--dashboard-agent-listen-port",
+                   "--dashboard-agent-grpc-port")
 
 
 @dataclass
@@ -106,15 +97,37 @@ class Cluster:
     env: dict[str, str]
     address: str = ""
     nodes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: set[int] = field(default_factory=set)  # every port handed to a node so far
+
+    def free_ports(self, count: int) -> list[int]:
+        """``count`` ports free now, distinct from each other and from every port handed out
+        before. The probing sockets stay open until all are drawn: a port closed and drawn
+        again can come back twice (CI saw Ray refuse a node given one port for two agents)."""
+        drawn: list[int] = []
+        with contextlib.ExitStack() as probes:
+            while len(drawn) < count:
+                probe = probes.enter_context(socket.socket())
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+                if port not in self.ports:
+                    self.ports.add(port)
+                    drawn.append(port)
+        return drawn
+
+    def node_ports(self, *flags: str) -> list[str]:
+        """Every port a node would otherwise take at a fixed default (and ``flags``): ours."""
+        chosen = (*flags, *NODE_PORT_FLAGS)
+        return [part for flag, port in zip(chosen, self.free_ports(len(chosen)), strict=True)
+                for part in (flag, str(port))]
 
     def start_head(self) -> None:
-        port = _free_port()
-        self.address = f"127.0.0.1:{port}"
-        self._start("head", [str(RAY), "start", "--head", "--block", "--port", str(port),
-                             "--num-cpus", "0", "--temp-dir", str(self.temp),
-                             "--include-dashboard", "false", "--disable-usage-stats",
-                             "--dashboard-port", str(_free_port()),
-                             "--ray-client-server-port", str(_free_port()), *_node_ports()])
+        def command() -> list[str]:
+            ports = self.node_ports("--port", "--dashboard-port", "--ray-client-server-port")
+            self.address = f"127.0.0.1:{ports[1]}"
+            return [str(RAY), "start", "--head", "--block", "--num-cpus", "0",
+                    "--temp-dir", str(self.temp), "--include-dashboard", "false",
+                    "--disable-usage-stats", *ports]
+        self._start("head", command)
 
     def start_worker(self, name: str) -> None:
         """A worker node with one CPU whose view of ``base`` is a private, empty tmpfs (its
@@ -122,18 +135,20 @@ class Cluster:
         scratch = self.base / "scratch"
         mount = 'mount -t tmpfs rl-lr-private "$0" && mkdir "$1" && export TMPDIR="$1" && ' \
                 'shift && exec "$@"'
-        self._start(name, ["unshare", "--mount", "--propagation", "private", "--",
-                           "sh", "-c", mount, str(self.base), str(scratch),
-                           str(RAY), "start", "--address", self.address, "--block",
-                           "--num-cpus", "1", "--disable-usage-stats", *_node_ports()])
+        self._start(name, lambda: [
+            "unshare", "--mount", "--propagation", "private", "--",
+            "sh", "-c", mount, str(self.base), str(scratch),
+            str(RAY), "start", "--address", self.address, "--block",
+            "--num-cpus", "1", "--disable-usage-stats", *self.node_ports()])
 
-    def _start(self, name: str, command: list[str], attempts: int = 3) -> None:
-        """Start a node and wait until it is up. Ray gives a node 30 s to register with the
-        head, which a machine busy with other work can exceed: such a node is started again."""
+    def _start(self, name: str, command: Callable[[], list[str]], attempts: int = 3) -> None:
+        """Start a node and wait until it is up; each attempt with fresh ports. Ray gives a node
+        30 s to register with the head, which a machine busy with other work can exceed: such
+        a node is started again."""
         for attempt in range(attempts):
             log = self.temp / f"{name}-{attempt}.log"
             with log.open("wb") as handle:
-                process = subprocess.Popen(command, env=self.env, stdout=handle,
+                process = subprocess.Popen(command(), env=self.env, stdout=handle,
                                            stderr=subprocess.STDOUT, start_new_session=True)
             self.nodes[name] = process
             deadline = time.monotonic() + 180
@@ -175,6 +190,18 @@ class Cluster:
     def stop(self) -> None:
         for name in list(self.nodes):
             self.kill(name)
+
+
+def test_the_ports_handed_to_nodes_never_repeat(tmp_path: Path) -> None:
+    """Two of a node's agents once got one port (drawn twice after its probe closed) and Ray
+    refused the node: every port the cluster hands out is distinct."""
+    nodes = Cluster(tmp_path, tmp_path, {})
+    first = nodes.free_ports(40)
+    second = nodes.node_ports("--port")
+    assert len(set(first)) == 40
+    assert second[0::2] == ["--port", *NODE_PORT_FLAGS]
+    assert not set(first) & {int(port) for port in second[1::2]}
+    assert len(nodes.ports) == 40 + len(NODE_PORT_FLAGS) + 1
 
 
 @pytest.fixture(scope="module")
