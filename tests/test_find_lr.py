@@ -57,8 +57,8 @@ def test_tiny_range_test_writes_its_plot_and_a_suggestion_inside_the_range(
         tmp_path: Path) -> None:
     out = tmp_path / "find"
     result = find_lr("CartPole-v1", "ppo", steps=128, out=out, min_lr=1e-4, max_lr=1e-1,
-                     points=3, seeds=2, eval_every=64, eval_episodes=2, n_envs=1,
-                     overrides=TINY, workers=1)
+                     points=3, seeds=2, first_seed=5, eval_every=64, eval_episodes=2,
+                     n_envs=1, overrides=TINY, workers=1)
     assert 1e-4 <= result.low <= result.lr <= result.high <= 1e-1
     assert result.low < result.high
     assert result.total_env_steps == 3 * 2 * 128
@@ -74,7 +74,9 @@ def test_tiny_range_test_writes_its_plot_and_a_suggestion_inside_the_range(
     assert suggestion["constant"] == result.constant_spec == f"constant({result.lr!r})"
     cyclic = rl_lr.parse(suggestion["cyclic"])
     assert (cyclic.low, cyclic.high, cyclic.cycles) == (result.low, result.high, 4)
-    assert (out / "summary.csv").exists() and (out / "metrics.csv").exists()  # the harness's
+    with (out / "summary.csv").open() as handle:  # the harness's
+        assert {int(r["seed"]) for r in csv.DictReader(handle)} == {5, 6}
+    assert (out / "metrics.csv").exists()
     warned = grid_warnings([float(r["lr"]) for r in rows],
                            *([float(r[k]) for r in rows] for k in ("auc_mean", "auc_low",
                                                                     "auc_high")),

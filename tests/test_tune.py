@@ -306,6 +306,8 @@ def test_tune_cli_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path) -
                     f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"], "cannot open"),
         "postgres": ([*base, "--space", str(tmp_path / "ok.yaml"), "--storage",
                       "postgresql://user:secret@127.0.0.1:1/db"], "cannot open"),
+        "first_seed": ([*base, "--space", str(tmp_path / "ok.yaml"), "--first-seed", "-1"],
+                       "--first-seed: expected an integer >= 0, got -1"),
     }
     env = os.environ | {"PYTHONWARNINGS": "ignore"}
     processes = {name: subprocess.Popen([*RL_LR, *argv, "--out", str(tmp_path / name)],
@@ -320,3 +322,20 @@ def test_tune_cli_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path) -
         assert cases[name][1] in stderr, (name, stderr)
         assert "secret" not in stderr
         assert not (tmp_path / name).exists(), name
+
+
+def test_tune_first_seed_trains_every_trial_on_seeds_from_it(tmp_path: Path) -> None:
+    """``--first-seed 3 --seeds 2``: seeds 3 and 4, so a study can choose on seeds an
+    experiment never scores."""
+    (tmp_path / "space.yaml").write_text("policies:\n  constant: {lr: [1e-4, 1e-2, log]}\n")
+    out = tmp_path / "study"
+    done = subprocess.run(
+        [*RL_LR, "tune", "--env", "CartPole-v1", "--algo", "ppo", "--space",
+         str(tmp_path / "space.yaml"), "--trials", "1", "--steps", "128", "--seeds", "2",
+         "--first-seed", "3", "--eval-every", "64", "--eval-episodes", "2", "--n-envs", "1",
+         *[f"--set={k}={v}" for k, v in TINY.items() if k != "policy_kwargs"],
+         "--set", "policy_kwargs.net_arch=[16]", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (out / "trials" / "0000").iterdir()) == ["seed_3", "seed_4"]
+    assert yaml.safe_load((out / "study.yaml").read_text())["settings"]["seeds"] == [3, 4]

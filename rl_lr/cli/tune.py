@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rl_lr.cli.args import positive_int
+from rl_lr.cli.args import non_negative_int, positive_int
 from rl_lr.cli.suggest import warm_start
 from rl_lr.cli.train import overrides_from_pairs
 from rl_lr.errors import UsageError
@@ -49,6 +49,12 @@ def _run_options(parser: Any, *, n_envs: bool = True) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+def _first_seed(parser: argparse.ArgumentParser, unit: str) -> None:
+    parser.add_argument("--first-seed", type=non_negative_int, default=0, metavar="N",
+                        help=f"each {unit} trains seeds N..N+K-1 (default 0): start past the "
+                        "seeds an experiment scores, so the choice is made on seeds never scored")
+
+
 def add_parsers(commands: Any) -> None:
     """Add ``tune``, ``find-lr`` and ``pbt`` to the ``rl-lr`` sub-command parsers."""
     tune = commands.add_parser(
@@ -68,7 +74,8 @@ def add_parsers(commands: Any) -> None:
                       help="finished trials the study should hold (earlier ones count)")
     _run_options(tune)
     tune.add_argument("--seeds", type=positive_int, default=1, metavar="K",
-                      help="seeds 0..K-1 per trial, the same for every trial (default 1)")
+                      help="K seeds per trial, the same for every trial (default 1)")
+    _first_seed(tune, "trial")
     tune.add_argument("--objective", choices=["auc", "final"], default="auc",
                       help="mean over seeds of the eval AUC (default) or final eval return")
     tune.add_argument("--storage", metavar="URL",
@@ -108,7 +115,9 @@ def add_parsers(commands: Any) -> None:
                         help="centre the grid on the LR rl-lr suggest gives from these past "
                         "runs (a decade each way at least; replaces --min/--max)")
     finder.add_argument("--points", type=positive_int, default=8, help="LRs on the grid (>= 2)")
-    finder.add_argument("--seeds", type=positive_int, default=3, help="seeds per LR (default 3)")
+    finder.add_argument("--seeds", type=positive_int, default=3, metavar="K",
+                        help="K seeds per LR (default 3)")
+    _first_seed(finder, "LR")
     finder.add_argument("--eval-every", type=positive_int, metavar="STEPS",
                         help="steps between clean evaluations (default: steps / 20)")
     finder.add_argument("--workers", type=positive_int, default=None,
@@ -184,7 +193,8 @@ def _tune(args: argparse.Namespace) -> int:
     space = load_space(args.space) if args.space else \
         parse_space(found.space, f"the space learned from {found.basis} experience")
     settings = TuneSettings(
-        env=args.env, algo=args.algo, steps=args.steps, seeds=tuple(range(args.seeds)),
+        env=args.env, algo=args.algo, steps=args.steps,
+        seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
         objective=args.objective, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
         n_envs=args.n_envs, preset=args.preset, perturb=args.perturb,
         overrides=overrides_from_pairs(args.set),
@@ -223,6 +233,7 @@ def _find_lr(args: argparse.Namespace) -> int:
              f"{found.start}): [{min_lr:.3g}, {max_lr:.3g}]")
     result = find_lr(args.env, args.algo, steps=args.steps, out=out, min_lr=min_lr,
                      max_lr=max_lr, points=args.points, seeds=args.seeds,
+                     first_seed=args.first_seed,
                      eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                      n_envs=args.n_envs, preset=args.preset, perturb=args.perturb,
                      overrides=overrides_from_pairs(args.set), backend=args.backend,

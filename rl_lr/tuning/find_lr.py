@@ -1,10 +1,10 @@
 """An LR range test for RL: ``rl-lr find-lr`` and :func:`find_lr`.
 
 Short runs over a log grid of constant LRs (``points`` LRs in ``[min_lr, max_lr]`` x
-``seeds`` seeds), run by rl-lr's harness (:func:`rl_lr.harness.run_experiment`: every core or
-a Ray cluster, resumable, the usual ``summary.csv`` / ``curves.csv`` / ``metrics.csv`` /
-``runs/`` in ``out``; ``workers=1`` runs them one after the other in this process, on the
-``serial`` backend), then per LR the mean area under the clean eval curve (``eval_auc``, a
+``seeds`` seeds from ``first_seed`` on), run by rl-lr's harness
+(:func:`rl_lr.harness.run_experiment`: every core or a Ray cluster, resumable, the usual
+``summary.csv`` / ``curves.csv`` / ``metrics.csv`` / ``runs/`` in ``out``; ``workers=1`` runs
+them one after the other in this process, on the ``serial`` backend), then per LR the mean area under the clean eval curve (``eval_auc``, a
 time-averaged return) with a stratified-bootstrap CI
 (:func:`rl_lr.metrics.stratified_bootstrap_ci`, seeded, so the file is reproducible).
 
@@ -179,7 +179,7 @@ def _auc(progress: Path, budget: int, diverged: bool) -> tuple[float, int]:
     return float(auc), steps
 
 
-def _experiment(env: str, algo: str, grid: list[float], seeds: int, steps: int,
+def _experiment(env: str, algo: str, grid: list[float], seeds: range, steps: int,
                 eval_every: int | None, eval_episodes: int, n_envs: int | None, preset: str,
                 perturb: Any, overrides: Mapping[str, Any]) -> Experiment:
     budget: dict[str, Any] = {"steps": steps, "eval_episodes": eval_episodes, "preset": preset}
@@ -189,7 +189,7 @@ def _experiment(env: str, algo: str, grid: list[float], seeds: int, steps: int,
         grid={"env": [env], "algo": [algo], "lr": {repr(Constant(lr)): repr(Constant(lr))
                                                    for lr in grid},
               "perturb": {"none" if perturb is None else "perturbed": perturb},
-              "seed": list(range(seeds)),
+              "seed": list(seeds),
               "set": {k: [v] for k, v in overrides.items()}},
         source="find-lr",
     )
@@ -205,6 +205,7 @@ def find_lr(
     max_lr: float = 1e-1,
     points: int = 8,
     seeds: int = 3,
+    first_seed: int = 0,
     eval_every: int | None = None,
     eval_episodes: int = 10,
     n_envs: int | None = None,
@@ -226,12 +227,15 @@ def find_lr(
     grid = lr_grid(min_lr, max_lr, points)
     if type(seeds) is not int or seeds < 1:
         raise SpecError(f"--seeds must be a positive integer, got {seeds!r}")
+    if type(first_seed) is not int or first_seed < 0:
+        raise SpecError(f"--first-seed must be an integer >= 0, got {first_seed!r}")
     if not 0 < confidence < 1:
         raise SpecError(f"confidence must be in (0, 1), got {confidence!r}")
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {out} is a file, not a directory")
-    experiment = _experiment(env, algo, grid, seeds, steps, eval_every, eval_episodes, n_envs,
-                             preset, perturb, dict(overrides or {}))
+    experiment = _experiment(env, algo, grid, range(first_seed, first_seed + seeds), steps,
+                             eval_every, eval_episodes, n_envs, preset, perturb,
+                             dict(overrides or {}))
     plan = plan_runs(experiment)  # validates everything before anything is written
     serial = workers == 1 and backend == "local"  # one run at a time: no process pool
     # The serial path writes no report/ (figures and HTML, a few seconds), as before.
