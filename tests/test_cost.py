@@ -40,6 +40,25 @@ def test_no_history_is_said_not_guessed() -> None:
     assert math.isnan(seconds) and "no earlier runs" in basis
 
 
+def test_runs_with_the_same_hyper_parameters_price_a_run_when_there_are_any() -> None:
+    short = (("n_steps", "512"),)
+    history = [RunTiming("InvertedPendulum-v5", "ppo", 1000, 2.0, short),
+               RunTiming("InvertedPendulum-v5", "ppo", 1000, 8.0, (("n_steps", "2048"),)),
+               RunTiming("InvertedPendulum-v5", "ppo", 1000, 6.0)]
+    assert estimate_seconds("InvertedPendulum-v5", "ppo", 1000, history, short) == (
+        2.0, "mean of 1 runs of this budget")
+    seconds, basis = estimate_seconds("InvertedPendulum-v5", "ppo", 2000, history,
+                                      (("n_steps", "64"),))
+    assert seconds == pytest.approx(2 * (2.0 + 8.0 + 6.0) / 3)
+    assert basis.endswith("steps, other hyper-parameters")
+
+
+def test_history_keeps_the_hyper_parameters_an_experiment_set() -> None:
+    """results/dose_precheck ran PPO at the preset's 2,048-step rollouts and at 512."""
+    history = read_history([ROOT / "results" / "dose_precheck"])
+    assert {t.hyperparams for t in history} == {(), (("n_steps", "512"),)}
+
+
 def test_history_reads_the_committed_standard_experiment() -> None:
     history = read_history([STANDARD])
     assert len(history) == 1000
@@ -57,6 +76,8 @@ def test_plan_of_the_smoke_suite_prints_runs_and_core_hours(
     row = next(line for line in printed.splitlines() if line.strip().startswith("CartPole-v1"))
     assert row.split()[:4] == ["CartPole-v1", "ppo", "768", "8"]
     assert float(row.split()[4]) > 0 and "scaled from 600 runs" in row
+    assert row.endswith('other hyper-parameters  batch_size=64 n_epochs=2 n_steps=64 '
+                        'policy_kwargs={"net_arch": [16]}')  # the standard runs set none
     assert "core-hours" in printed and "on 2 worker(s)" in printed
     # after the cost table: the smoke suite's groups have 2 seeds each, so one power line,
     # which says the report will not judge them

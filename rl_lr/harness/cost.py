@@ -1,15 +1,18 @@
 """What an experiment will cost before it runs (``rl-lr bench --plan``): the runs still to do,
-grouped by env, algorithm and budget, each group's seconds per run estimated from the measured
-wall time of earlier runs, and the total in core-hours.
+grouped by env, algorithm, budget and the hyper-parameters an experiment sets (its ``set.*``
+labels), each group's seconds per run estimated from the measured wall time of earlier runs,
+and the total in core-hours.
 
 The estimate of a group comes from earlier finished runs of the same env and algorithm
-(``summary.csv`` + ``timing.csv`` of experiment directories): their mean wall time when they
-had the same budget, else their mean seconds per env step times this budget (means, not
-medians: what a plan needs is the sum over its runs). A run uses one
-core (one torch thread), so the core-hours are the sum over runs and the wall-clock time is
-about core-hours / workers. What the estimate ignores: eval settings, hyper-parameters (n_steps,
-batch size, network) and the machine's load when the history was measured; a group with no
-history is reported as such, not guessed.
+(``summary.csv`` + ``timing.csv`` of experiment directories), those that set the same
+hyper-parameters when there are any (a PPO run at 512-step rollouts costs less than one at
+2,048), else all of them, said in the basis: their mean wall time when they had the same
+budget, else their mean seconds per env step times this budget (means, not medians: what a
+plan needs is the sum over its runs). A run uses one core (one torch thread), so the
+core-hours are the sum over runs and the wall-clock time is about core-hours / workers. What
+the estimate ignores: eval settings, hyper-parameters a preset sets differently, and the
+machine's load when the history was measured; a group with no history is reported as such,
+not guessed.
 
 And what the design can show: for each number of seeds per group (runs sharing every label but
 the seed), the smallest P(improvement) that the report's comparison (its 95 % CI above 0.5)
@@ -19,6 +22,8 @@ detects with 80 % power, simulated by :func:`rl_lr.metrics.min_detectable_p`.
     ...            RunTiming("CartPole-v1", "ppo", 30_000, 22.0)]
     >>> estimate_seconds("CartPole-v1", "ppo", 60_000, history)
     (42.0, 'scaled from 2 runs of 30000 steps')
+    >>> estimate_seconds("CartPole-v1", "ppo", 30_000, history, (("n_steps", "512"),))
+    (21.0, 'mean of 2 runs of this budget, other hyper-parameters')
 """
 
 from __future__ import annotations
@@ -49,11 +54,24 @@ from rl_lr.schema import (
     WALL_TIME_S,
 )
 
-__all__ = ["CostRow", "RunTiming", "detectable_improvements", "estimate_seconds", "format_cost",
-           "format_power", "plan_cost", "read_history"]
+__all__ = ["CostRow", "HyperParams", "RunTiming", "detectable_improvements", "estimate_seconds",
+           "format_cost", "format_power", "hyper_params", "plan_cost", "read_history"]
 
 POWER = 0.8  # the power --plan reports the detectable P(improvement) at
+SET_PREFIX = "set."
 
+HyperParams = tuple[tuple[str, str], ...]
+"""The hyper-parameters a run's experiment set: sorted ``(name, label)`` of its ``set.*``."""
+
+
+def hyper_params(labels: Mapping[str, str]) -> HyperParams:
+    """The ``set.*`` labels of a run (a plan's labels or a ``summary.csv`` row), sorted.
+
+        >>> hyper_params({"lr": "constant", "set.n_steps": "512", "set.gamma": ""})
+        (('n_steps', '512'),)
+    """
+    return tuple(sorted((key.removeprefix(SET_PREFIX), value) for key, value in labels.items()
+                        if key.startswith(SET_PREFIX) and value))
 
 
 @dataclass(frozen=True)
@@ -64,12 +82,13 @@ class RunTiming:
     algo: str
     steps: int
     seconds: float
+    hyperparams: HyperParams = ()
 
 
 @dataclass(frozen=True)
 class CostRow:
     """A group of runs still to do: env, algorithm, budget, how many, estimated seconds per run
-    (NaN without history) and where the estimate comes from."""
+    (NaN without history), where the estimate comes from and the hyper-parameters set."""
 
     env: str
     algo: str
@@ -77,6 +96,7 @@ class CostRow:
     runs: int
     seconds_per_run: float
     basis: str
+    hyperparams: HyperParams = ()
 
     @property
     def core_hours(self) -> float:
@@ -92,35 +112,39 @@ def read_history(directories: Iterable[Path]) -> list[RunTiming]:
         for row in read_csv(directory / SUMMARY_CSV, missing_ok=True):
             wall = seconds.get(row[RUN_ID], "")
             if wall and row.get(STEPS):
-                history.append(RunTiming(row[ENV], row[ALGO], int(row[STEPS]), float(wall)))
+                history.append(RunTiming(row[ENV], row[ALGO], int(row[STEPS]), float(wall),
+                                         hyper_params(row)))
     return history
 
 
-def estimate_seconds(env: str, algo: str, steps: int,
-                     history: Sequence[RunTiming]) -> tuple[float, str]:
+def estimate_seconds(env: str, algo: str, steps: int, history: Sequence[RunTiming],
+                     hyperparams: HyperParams = ()) -> tuple[float, str]:
     """Estimated wall seconds of one run and the basis of the estimate (see the module)."""
     same = [t for t in history if (t.env, t.algo) == (env, algo)]
+    if not same:
+        return math.nan, "no earlier runs of this env and algorithm"
+    alike = [t for t in same if t.hyperparams == hyperparams]
+    caveat = "" if alike else ", other hyper-parameters"
+    same = alike or same
     exact = [t.seconds for t in same if t.steps == steps]
     if exact:
-        return statistics.fmean(exact), f"mean of {len(exact)} runs of this budget"
-    if same:
-        per_step = statistics.fmean(t.seconds / t.steps for t in same)
-        budgets = sorted({t.steps for t in same})
-        shown = ", ".join(str(b) for b in budgets[:3]) + (", ..." if len(budgets) > 3 else "")
-        return per_step * steps, f"scaled from {len(same)} runs of {shown} steps"
-    return math.nan, "no earlier runs of this env and algorithm"
+        return statistics.fmean(exact), f"mean of {len(exact)} runs of this budget{caveat}"
+    per_step = statistics.fmean(t.seconds / t.steps for t in same)
+    budgets = sorted({t.steps for t in same})
+    shown = ", ".join(str(b) for b in budgets[:3]) + (", ..." if len(budgets) > 3 else "")
+    return per_step * steps, f"scaled from {len(same)} runs of {shown} steps{caveat}"
 
 
 def plan_cost(pending: Sequence[PlannedRun], history: Sequence[RunTiming]) -> list[CostRow]:
-    """The runs still to do, grouped (in plan order) by env, algorithm and budget."""
-    groups: dict[tuple[str, str, int], int] = {}
-    for run in pending:
-        key = (run.config.env, run.config.algo, run.config.steps)
-        groups[key] = groups.get(key, 0) + 1
+    """The runs still to do, grouped (in plan order) by env, algorithm, budget and the
+    hyper-parameters set."""
+    groups: Counter[tuple[str, str, int, HyperParams]] = Counter(
+        (run.config.env, run.config.algo, run.config.steps, hyper_params(run.labels))
+        for run in pending)
     rows = []
-    for (env, algo, steps), count in groups.items():
-        seconds, basis = estimate_seconds(env, algo, steps, history)
-        rows.append(CostRow(env, algo, steps, count, seconds, basis))
+    for (env, algo, steps, hyperparams), count in groups.items():
+        seconds, basis = estimate_seconds(env, algo, steps, history, hyperparams)
+        rows.append(CostRow(env, algo, steps, count, seconds, basis, hyperparams))
     return rows
 
 
@@ -145,7 +169,7 @@ def protocol_test_cost(tuning: Sequence[PlannedRun], protocol: Protocol,
         runs = protocol.test_runs_for(row.runs) - finished.get(key, 0)
         if runs > 0:
             rows.append(CostRow(row.env, row.algo, row.steps, runs, row.seconds_per_run,
-                                f"test phase: {row.basis}"))
+                                f"test phase: {row.basis}", row.hyperparams))
     return rows
 
 
@@ -154,11 +178,12 @@ def format_cost(rows: Sequence[CostRow], planned: int, finished: int, workers: i
     lines = [f"{planned} runs planned, {finished} finished already, "
              f"{planned - finished} to run"]
     if rows:
-        header = ("env", "algo", "steps", "runs", "s/run", "core-h", "estimate from")
+        header = ("env", "algo", "steps", "runs", "s/run", "core-h", "estimate from", "set")
         table = [header] + [
             (r.env, r.algo, str(r.steps), str(r.runs),
              "?" if math.isnan(r.seconds_per_run) else f"{r.seconds_per_run:.1f}",
-             "?" if math.isnan(r.seconds_per_run) else f"{r.core_hours:.2f}", r.basis)
+             "?" if math.isnan(r.seconds_per_run) else f"{r.core_hours:.2f}", r.basis,
+             " ".join(f"{k}={v}" for k, v in r.hyperparams))
             for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))

@@ -4,9 +4,10 @@ Short runs over a log grid of constant LRs (``points`` LRs in ``[min_lr, max_lr]
 ``seeds`` seeds from ``first_seed`` on), run by rl-lr's harness
 (:func:`rl_lr.harness.run_experiment`: every core or a Ray cluster, resumable, the usual
 ``summary.csv`` / ``curves.csv`` / ``metrics.csv`` / ``runs/`` in ``out``; ``workers=1`` runs
-them one after the other in this process, on the ``serial`` backend), then per LR the mean area under the clean eval curve (``eval_auc``, a
-time-averaged return) with a stratified-bootstrap CI
-(:func:`rl_lr.metrics.stratified_bootstrap_ci`, seeded, so the file is reproducible).
+them one after the other in this process, on the ``serial`` backend), then per LR the mean
+area under the clean eval curve (``eval_auc``, a time-averaged return) with a
+stratified-bootstrap CI (:func:`rl_lr.metrics.stratified_bootstrap_ci`, seeded, so the file is
+reproducible).
 
 A diverged run's curve is extended to the budget at its lowest evaluation, so a divergence
 costs the rest of the run instead of being averaged away.
