@@ -656,6 +656,29 @@ def test_sensitivity() -> None:
         mt.sensitivity([1.0, 2.0], [1.0, 2.0, 3.0])
 
 
+def test_sensitivity_of_means_ci_resamples_seeds_in_pairs() -> None:
+    # seeds of very different levels, each losing 20 %: pairs resampled together keep the
+    # ratio at 0.8 in every resample; resampling the two sides apart would not
+    clean = np.array([100.0, 400.0, 900.0, 1600.0])
+    ci = mt.sensitivity_of_means_ci(0.8 * clean, clean, reps=500, rng=0)
+    assert ci.point == pytest.approx(0.8) and ci.low == pytest.approx(0.8)
+    assert ci.high == pytest.approx(0.8)
+    # noisy pairs: the point is the ratio of the normalised means, inside its interval, and
+    # the same seed gives the same interval
+    rng = np.random.default_rng(1)
+    clean = rng.uniform(600, 900, 20)
+    dosed = clean * rng.uniform(0.5, 1.0, 20)
+    ci = mt.sensitivity_of_means_ci(dosed, clean, low=0.0, high=1000.0, reps=1000, rng=3)
+    assert ci.point == pytest.approx(dosed.mean() / clean.mean())
+    assert ci.low < ci.point < ci.high < 1
+    assert ci == mt.sensitivity_of_means_ci(dosed, clean, low=0.0, high=1000.0, reps=1000,
+                                            rng=3)
+    # a clean mean at or below the low reference has no ratio
+    assert math.isnan(mt.sensitivity_of_means_ci([1.0], [-1.0], reps=10).point)
+    with pytest.raises(ValueError, match="non-empty"):
+        mt.sensitivity_of_means_ci([[1.0]], [[1.0]])
+
+
 def test_lr_oscillations_and_fraction_at_bound() -> None:
     # steps + + - (flat) - +: direction changes + -> - and - -> + : 2
     assert mt.lr_oscillations([1, 2, 3, 2, 2, 1, 3]) == 2

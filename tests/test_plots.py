@@ -114,12 +114,13 @@ def test_an_experiment_is_read_once_into_a_small_structure(data: Results) -> Non
     assert sorted(data.ranking()) == data.policies
 
 
-@pytest.mark.parametrize("kind", [k for k in FIGURES if k != "base_lr"])
+@pytest.mark.parametrize("kind", [k for k in FIGURES if k not in ("base_lr", "dose")])
 def test_every_figure_kind_renders_from_a_real_experiment(experiment_dir: Path, data: Results,
                                                      kind: str, tmp_path: Path) -> None:
     """``rl-lr bench`` wrote every figure of the report into report/figures (PNG at 150 dpi and
     SVG); a kind the report does not show (``lr``: the curves figure has it) is saved here.
-    ``base_lr`` needs an experiment with that axis: tests/test_report_base_lr.py."""
+    ``base_lr`` and ``dose`` need an experiment with that axis: tests/test_report_base_lr.py,
+    tests/test_report_dose.py."""
     figure = make_figure(data, kind)
     width, height = figure.get_size_inches()
     png = experiment_dir / "report" / "figures" / f"{kind}.png"

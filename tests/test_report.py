@@ -210,7 +210,7 @@ def test_report_of_an_experiment_that_has_just_started(tmp_path: Path) -> None:
          "source": "/nowhere.yaml", "grid": {"lr": {"cos": "cosine(1e-3)"}}}))
     report = write_report(tmp_path)
     assert report.figures == {} and report.errors == {}
-    assert set(report.missing) == set(REPORT_KINDS) - {"base_lr"}  # no base_lr axis
+    assert set(report.missing) == set(REPORT_KINDS) - {"base_lr", "dose"}  # no such axes
     assert "PARTIAL: 0 of 2 runs finished" in report.html
     assert "No panel where every policy has a finished run yet." in report.html
     assert "Not drawn: no finished runs" in report.html

@@ -18,7 +18,7 @@ __all__ = ["KINDS", "add_parsers", "run_plot", "run_report"]
 # the keys of rl_lr.report.figures.FIGURES (tests/test_report.py checks they agree), kept
 # here so that `rl-lr --help` does not import matplotlib
 KINDS = ("curves", "lr", "diagnostics", "aggregates", "stability", "profiles", "improvement",
-         "heatmap", "base_lr")
+         "heatmap", "base_lr", "dose")
 FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -46,7 +46,8 @@ def add_parsers(commands: Any) -> None:
         "sensitivity), profiles (performance profiles), improvement (probability of "
         "improvement), heatmap (normalised IQM, policy x condition), base_lr (each "
         "policy's score against the base LR it started from, for an experiment with a "
-        "base_lr axis).",
+        "base_lr axis), dose (each policy's score and the fraction of its clean score it "
+        "keeps against the dose of a perturbation, for an experiment with a dose axis).",
         epilog="Example: rl-lr plot runs/smoke --kind curves --out curves.png",
     )
     plot.add_argument("dir", type=Path, help="experiment directory (rl-lr bench --out)")

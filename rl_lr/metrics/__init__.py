@@ -84,7 +84,12 @@ from rl_lr.metrics.regime_switches import (
     switch_summary,
 )
 from rl_lr.metrics.resampling import Interval
-from rl_lr.metrics.robustness import divergence_rate, sensitivity, sensitivity_of_means
+from rl_lr.metrics.robustness import (
+    divergence_rate,
+    sensitivity,
+    sensitivity_of_means,
+    sensitivity_of_means_ci,
+)
 from rl_lr.metrics.sample_efficiency import area_under_curve, fraction_reaching, steps_to_threshold
 from rl_lr.metrics.stability import (
     MIN_TAIL_POINTS,
@@ -138,6 +143,7 @@ __all__ = [
     "risk_across_runs",
     "sensitivity",
     "sensitivity_of_means",
+    "sensitivity_of_means_ci",
     "shift_for",
     "short_term_risk",
     "simulated_lower_bounds",

@@ -8,6 +8,7 @@ against clean training, same seeds) and the divergence rate with a Wilson interv
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 from typing import Any, Literal
 
@@ -16,9 +17,16 @@ from numpy.typing import ArrayLike
 
 from rl_lr.metrics.aggregates import normalise
 from rl_lr.metrics.arrays import Array, as_float_array, scalar_if_0d
-from rl_lr.metrics.resampling import Interval
+from rl_lr.metrics.resampling import (
+    Interval,
+    Seed,
+    as_generator,
+    check_interval_args,
+    percentile_interval,
+    resample_indices,
+)
 
-__all__ = ["divergence_rate", "sensitivity", "sensitivity_of_means"]
+__all__ = ["divergence_rate", "sensitivity", "sensitivity_of_means", "sensitivity_of_means_ci"]
 
 
 def _sensitivity_parts(
@@ -99,6 +107,43 @@ def sensitivity_of_means(
     """
     p, c = _sensitivity_parts(perturbed, clean, low, high)
     return scalar_if_0d(np.asarray(_compare(p.mean(axis=0), c.mean(axis=0), kind)))
+
+
+def sensitivity_of_means_ci(
+    perturbed: ArrayLike,
+    clean: ArrayLike,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    reps: int = 2000,
+    confidence: float = 0.95,
+    rng: Seed = 0,
+) -> Interval:
+    """:func:`sensitivity_of_means` (``ratio``) of paired runs, ``perturbed[i]`` and
+    ``clean[i]`` of the same seed, with a percentile-bootstrap interval that resamples the seeds
+    (pairs kept together, so what a seed's start shares between both conditions cancels).
+    A resample whose clean mean is not above 0 has no ratio: the interval is over the others;
+    the point is NaN when the clean mean itself is not.
+
+    Example:
+        >>> ci = sensitivity_of_means_ci([80.0, 90.0, 70.0, 100.0], [100.0] * 4, reps=500)
+        >>> round(ci.point, 3), ci.low <= ci.point <= ci.high < 1
+        (0.85, True)
+    """
+    check_interval_args(reps, confidence)
+    p, c = _sensitivity_parts(perturbed, clean, low, high)
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError(f"perturbed and clean must be non-empty (seeds,) arrays, got {p.shape}")
+    point = float(_compare(p.mean(keepdims=True), c.mean(keepdims=True), "ratio")[0])
+    draws = np.concatenate([idx[:, :, 0] for idx in resample_indices(
+        as_generator(rng), reps, p.size, 1)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = _compare(p[draws].mean(axis=1), c[draws].mean(axis=1), "ratio")
+    ratios = ratios[np.isfinite(ratios)]
+    if not ratios.size:
+        return Interval(point, math.nan, math.nan)
+    lo, hi = percentile_interval(ratios, confidence)
+    return Interval(point, float(lo), float(hi))
 
 
 def divergence_rate(diverged: ArrayLike, *, confidence: float = 0.95) -> Interval:

@@ -2,11 +2,11 @@
 """Every figure of an experiment directory, laid out from a :class:`~rl_lr.results.Results`:
 what ``rl-lr plot DIR --kind K`` draws and the report shows (:data:`REPORT_KINDS`: every kind
 but ``lr``, whose traces the ``curves`` figure already shows under the returns; ``base_lr``,
-:mod:`.base_lr_figure`, only for an experiment with a ``base_lr`` axis:
-:attr:`FigureKind.applies`).
+:mod:`.base_lr_figure`, only for an experiment with a ``base_lr`` axis, and ``dose``,
+:mod:`.dose_figure`, only for one with a dose axis: :attr:`FigureKind.applies`).
 
     >>> sorted(FIGURES)
-    ['aggregates', 'base_lr', 'curves', 'diagnostics', 'heatmap', 'improvement', 'lr', \
+    ['aggregates', 'base_lr', 'curves', 'diagnostics', 'dose', 'heatmap', 'improvement', 'lr', \
 'profiles', 'stability']
     >>> "lr" in REPORT_KINDS, "base_lr" in REPORT_KINDS
     (False, True)
@@ -43,6 +43,7 @@ from rl_lr.plots.style import (
     policy_colours,
 )
 from rl_lr.report.base_lr_figure import base_lr_figure, has_starts
+from rl_lr.report.dose_figure import dose_figure, has_doses
 from rl_lr.report.figure_parts import add_legend, add_title, need_runs
 from rl_lr.results import REPS, SEED, Panel, Results, ResultsError, name_seed
 from rl_lr.results.scores import last_finite_evaluation, number
@@ -501,6 +502,13 @@ FIGURES: dict[str, FigureKind] = {
         "and grey band are the tuned constant at x1. A flat curve at the line is a policy "
         "that needs no LR tuning; drawn only for an experiment with a base_lr axis.",
         base_lr_figure, applies=has_starts),
+    "dose": FigureKind(
+        "Score against the dose",
+        "Each policy under each dose of the perturbation (x: clean, then the doses in order): "
+        "top, the IQM of the primary score across seeds, band = 95 % CI; bottom, the fraction "
+        "of its clean score it keeps (1: dotted, unaffected; below the dashed 0.9 line with "
+        "its whole band: clearly loses). Drawn only for an experiment with a dose axis.",
+        dose_figure, applies=has_doses),
 }
 
 
@@ -509,7 +517,7 @@ REPORT_KINDS = tuple(kind for kind, spec in FIGURES.items() if spec.in_report)
 
 def report_kinds(data: Results) -> list[str]:
     """The kinds of :data:`REPORT_KINDS` the report of ``data`` shows: those that apply to it
-    (``base_lr`` needs a ``base_lr`` axis)."""
+    (``base_lr`` needs a ``base_lr`` axis, ``dose`` a dose axis)."""
     return [kind for kind in REPORT_KINDS if FIGURES[kind].applies(data)]
 
 

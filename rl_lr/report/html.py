@@ -42,6 +42,7 @@ from rl_lr.report.sections import (
     code_block,
     comparisons_section,
     conditions_section,
+    dose_section,
     experiment_yaml,
     problems_section,
     ranking_section,
@@ -210,6 +211,7 @@ def _page(data: Results, report: Report) -> str:
           if (constant := against_constant_section(data)) else []),
         *(["<h2>Robustness to the base LR: against the tuned constant</h2>", robustness]
           if (robustness := robustness_section(data)) else []),
+        *(["<h2>Dose response</h2>", dose] if (dose := dose_section(data)) else []),
         "<h2>Figures</h2>", _figures(data, report),
         "<h2>Failed and diverged runs</h2>", problems_section(data),
         "<h2>Reproduce</h2>",

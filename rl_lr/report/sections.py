@@ -5,7 +5,8 @@ switches where a perturbation switches on a schedule), the comparisons with thei
 verdicts (on the primary score first: :func:`comparisons_section`), those with the tuned
 constant where it is not the best fixed schedule (:func:`against_constant_section`), the
 robustness to the base LR of an experiment with a ``base_lr`` axis
-(:func:`robustness_section`), failed and diverged runs, the versions and the commands that
+(:func:`robustness_section`), the dose response of one with a dose axis (:func:`dose_section`),
+failed and diverged runs, the versions and the commands that
 reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
 scored and ranked by the rules of :mod:`rl_lr.results.scores`; the ranking and the
 per-condition tables are sortable (the page's script reads ``data-sort``).
@@ -39,6 +40,7 @@ from rl_lr.report.base_lr import (
     robustness_scores,
     short_verdict,
 )
+from rl_lr.report.dose import dose_tables
 from rl_lr.report.tables import risk_titles
 from rl_lr.report.task import SCORES, Task, compared_scores, format_number, tasks
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
@@ -47,9 +49,9 @@ from rl_lr.results import REPS, SEED, Results
 from rl_lr.results.scores import at_maximum, env_maximum, is_diverged, number
 
 __all__ = ["against_constant_section", "cell", "ci_html", "code_block", "comparisons_section",
-           "conditions_section", "experiment_yaml", "problems_section", "ranking_section",
-           "reproduce_commands", "robustness_section", "setup_section", "switches_section",
-           "table", "tuning_section", "verdict_section", "versions_text"]
+           "conditions_section", "dose_section", "experiment_yaml", "problems_section",
+           "ranking_section", "reproduce_commands", "robustness_section", "setup_section",
+           "switches_section", "table", "tuning_section", "verdict_section", "versions_text"]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -379,6 +381,26 @@ def _robustness(task: Task, found: Robustness) -> str:
             + "</div><p>Worst and best start:</p><div class=scroll>"
             + table(["policy", "lowest IQM [CI]", "at", "highest IQM [CI]", "at"],
                     extreme_rows, sortable=False) + "</div>")
+
+
+def dose_section(data: Results) -> str:
+    """Dose response (:mod:`rl_lr.report.dose`): per task, dose axis and score (the primary
+    one, then the AUC), each policy's score under each dose as a fraction of its clean one
+    [CI] and the lowest dose where it clearly loses; empty without a dose axis."""
+    parts = []
+    for task in tasks(data):
+        for found in dose_tables(task, robustness_scores(data)):
+            rows = [[cell(escape(text)) for text in row] for row in found.rows]
+            parts.append(f"<h3>{escape(task.env)} · {escape(task.algo)}</h3>"
+                         f"<p>{escape(found.title)}:</p><div class=scroll>"
+                         + table(found.headers, rows, sortable=False) + "</div>")
+    if not parts:
+        return ""
+    return "".join(parts) + (
+        "<p class=note>Each cell: the policy's mean score under the dose over its mean in "
+        "clean training, on the seeds both have, with a paired bootstrap 95 % CI over the "
+        f"seeds ({REPS:,} resamples); in a tune-then-test experiment each condition's runs "
+        "use the configuration tuned for it.</p>")
 
 
 _SCORE_COLUMNS = (  # metrics.csv column, header

@@ -39,7 +39,11 @@ conditions (the perturbations of training) as columns:
    :mod:`rl_lr.report.base_lr`), on the primary score and on the AUC: P(each policy started
    at each base LR beats the tuned constant, the best fixed schedule at ``x1``) [CI] with its
    verdict and the starts where it is worse, and each policy's worst and best start (its
-   lowest and highest IQM [CI] over the starts).
+   lowest and highest IQM [CI] over the starts);
+9. with a dose axis (one perturbation at several strengths beside a clean condition,
+   :mod:`rl_lr.report.dose`), on the primary score and on the AUC: each policy's score under
+   each dose as a fraction of its clean one [CI], and the lowest dose at which it clearly
+   keeps less than 90 %.
 
 Above the tasks, the verdict in words (:func:`rl_lr.report.verdicts.summary_lines`), on the
 primary score.
@@ -60,6 +64,7 @@ from rl_lr import schema
 from rl_lr.files import atomic_write_text
 from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
 from rl_lr.report.base_lr import robustness_scores, robustness_tables
+from rl_lr.report.dose import dose_markdown
 from rl_lr.report.task import (
     SCORES,
     Task,
@@ -247,6 +252,7 @@ def headline_tables(data: Results) -> str:
               comparison_tables(task, score, named=len(compared) > 1)),
             *against_constant_tables(task, compared[0]),
             *robustness_tables(task, robustness_scores(data)),
+            *dose_markdown(task, robustness_scores(data)),
         ]
         lines += [f"## {env} · {algo}", ""]
         for title, table in sections:

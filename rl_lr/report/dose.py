@@ -1,0 +1,193 @@
+"""Dose response (an experiment whose conditions are one perturbation at several strengths,
+e.g. ``experiments/dose_response.yaml``: clean and ``gaussian(std=1.0)``, ``(std=3.0)``,
+``(std=5.0)``): how much perturbation each policy tolerates.
+
+A **dose axis** (:func:`dose_axes`) is a clean condition and two or more conditions of one
+task that differ only in the perturbation, whose specs call the same perturbation with the
+same arguments but one number: the dose, ordered from the clean condition up. Found from the
+specs in ``summary.csv``, so an experiment declares nothing; one without such conditions is
+unchanged.
+
+Per policy and dose, :func:`retained`: the policy's mean score under the dose over its mean in
+clean training, on the seeds both have (:func:`rl_lr.metrics.sensitivity_of_means_ci`:
+normalised to the env's range where it is known, a paired bootstrap over the seeds,
+:data:`~rl_lr.results.REPS` resamples seeded by the task, the dose's condition, the policy,
+:data:`TAG` and the score). 1 = unaffected; a policy *clearly loses* at a dose when the whole
+CI lies below :data:`KEEPS` (it keeps less than 90 % of its clean score, the bar of
+``results/dose_precheck/``), and :func:`first_clear_loss` is the lowest such dose: the policy
+tolerates the doses below it. In a tune-then-test experiment every condition has its own tuned
+configuration, so this is the cost of the dose to a policy tuned for it.
+
+    >>> dose_argument(parse_text("gaussian(std=1.0)"), parse_text("gaussian(std=3.0)"))
+    'std'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from rl_lr import schema
+from rl_lr.grammar import Call, parse_text
+from rl_lr.metrics import Interval, sensitivity_of_means_ci
+from rl_lr.report.task import SCORES, Task, format_number, markdown
+from rl_lr.results import REPS, Panel, name_seed
+from rl_lr.results.scores import env_range, number
+
+__all__ = ["CLEAN", "KEEPS", "TAG", "DoseAxis", "DoseTable", "dose_argument", "dose_axes",
+           "dose_markdown", "dose_tables", "first_clear_loss", "retained", "retained_text"]
+
+CLEAN = "clean"  # the dose label of the condition without perturbation
+KEEPS = 0.9  # a policy clearly loses at a dose when its retained fraction's CI is below this
+TAG = "dose"  # in every bootstrap seed of the retained fractions
+
+
+class DoseAxis(NamedTuple):
+    """One task's doses of one perturbation: the other conditions (``rest``), the
+    perturbation's name and the argument that varies, and ``(label, value, panel)`` per dose
+    from the clean condition (value None) up."""
+
+    rest: Panel
+    perturbation: str
+    argument: str
+    doses: list[tuple[str, float | None, Panel]]
+
+    def title(self) -> str:
+        """``gaussian std`` (the perturbation and its varying argument)."""
+        return f"{self.perturbation} {self.argument}"
+
+
+def _arguments(call: Call) -> dict[str, Any]:
+    """A call's arguments by name (positional ones as ``argument 1``, ...)."""
+    return {**{f"argument {i + 1}": v for i, v in enumerate(call.args)}, **dict(call.kwargs)}
+
+
+def dose_argument(*calls: Any) -> str | None:
+    """The one numeric argument in which perturbation calls of the same name and arguments
+    differ, each call a different value; None when they are not such a series."""
+    if not all(isinstance(c, Call) for c in calls) or len({c.name for c in calls}) != 1:
+        return None
+    arguments = [_arguments(c) for c in calls]
+    if len({tuple(sorted(a)) for a in arguments}) != 1:
+        return None
+    varying = [k for k in arguments[0] if len({repr(a[k]) for a in arguments}) > 1]
+    if len(varying) != 1:
+        return None
+    values = [a[varying[0]] for a in arguments]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return varying[0] if numeric and len(set(values)) == len(values) else None
+
+
+def dose_axes(task: Task) -> list[DoseAxis]:
+    """The task's dose axes (module docstring), in the order of their first panel."""
+    groups: dict[Panel, list[Panel]] = {}
+    for panel in task.panels:
+        rest = tuple((k, v) for k, v in panel if k != schema.PERTURB)
+        groups.setdefault(rest, []).append(panel)
+    axes = []
+    for rest, panels in groups.items():
+        specs = {panel: next((row.get(schema.PERTURB_SPEC, "") for row in task.data.rows(panel)),
+                             "") for panel in panels}
+        clean = [panel for panel in panels if not specs[panel]]
+        dosed = [panel for panel in panels if specs[panel]]
+        if len(clean) != 1 or len(dosed) < 2:
+            continue
+        try:
+            calls = [parse_text(specs[panel]) for panel in dosed]
+        except ValueError:
+            continue
+        argument = dose_argument(*calls)
+        if argument is None:
+            continue
+        values = [float(_arguments(call)[argument]) for call in calls]
+        label = dict(clean[0]).get(schema.PERTURB, CLEAN)
+        doses: list[tuple[str, float | None, Panel]] = [(label, None, clean[0])]
+        doses += sorted(((dict(p)[schema.PERTURB], v, p) for v, p in zip(values, dosed,
+                                                                         strict=True)),
+                        key=lambda dose: dose[1] or 0.0)
+        axes.append(DoseAxis(rest, calls[0].name, argument, doses))
+    return axes
+
+
+def retained(task: Task, axis: DoseAxis, policy: str, score: str) -> dict[str, Interval]:
+    """``{dose label: retained fraction [CI]}`` of ``policy`` on ``score`` at every dose but
+    the clean one (module docstring); a dose without runs on common seeds is left out."""
+    clean_panel = axis.doses[0][2]
+    clean = _by_seed(task, clean_panel, policy, score)
+    bounds = env_range(task.env)
+    low, high = bounds if bounds is not None else (None, None)
+    out = {}
+    for label, _, panel in axis.doses[1:]:
+        dosed = _by_seed(task, panel, policy, score)
+        seeds = [seed for seed in dosed if seed in clean]
+        if not seeds:
+            continue
+        out[label] = sensitivity_of_means_ci(
+            [dosed[s] for s in seeds], [clean[s] for s in seeds], low=low, high=high,
+            reps=REPS, rng=name_seed(task.env, task.algo, task.condition(panel), policy, TAG,
+                                     score))
+    return out
+
+
+def _by_seed(task: Task, panel: Panel, policy: str, score: str) -> dict[str, float]:
+    """``{seed: score}`` of a group's runs with a finite score, scored as everywhere else (a
+    diverged run's final return is its last finite evaluation: :mod:`rl_lr.results.scores`)."""
+    values = {}
+    for row in task.data.rows(panel, policy):
+        value = (task.data.final_score(row) if score == schema.FINAL_EVAL_RETURN
+                 else number(row.get(score)))
+        if math.isfinite(value):
+            values[row[schema.SEED]] = value
+    return values
+
+
+def first_clear_loss(found: dict[str, Interval], axis: DoseAxis) -> str | None:
+    """The lowest dose at which the CI of the retained fraction lies below :data:`KEEPS`."""
+    return next((label for label, _, _ in axis.doses[1:]
+                 if label in found and found[label].high < KEEPS), None)
+
+
+def retained_text(ci: Interval) -> str:
+    """``0.84 [0.77, 0.9]``."""
+    return f"{format_number(ci.point)} [{format_number(ci.low)}, {format_number(ci.high)}]"
+
+
+class DoseTable(NamedTuple):
+    """One dose axis on one score, as the report's tables show it (:func:`dose_tables`)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def dose_tables(task: Task, scores: Sequence[str]) -> list[DoseTable]:
+    """Per dose axis and score, a table: the policies as rows, the doses as columns, each cell
+    the retained fraction [CI], the last column the lowest dose where the policy clearly loses
+    (``none``: it tolerates every dose). Empty without a dose axis."""
+    out = []
+    for axis in dose_axes(task):
+        where = task.condition(axis.rest)
+        where = "" if where == "all runs" else f" ({where})"
+        labels = [label for label, _, _ in axis.doses[1:]]
+        for score in scores:
+            rows = []
+            for policy in task.fixed + task.adaptive:
+                found = retained(task, axis, policy, score)
+                cells = [retained_text(found[label]) if label in found else "–"
+                         for label in labels]
+                rows.append([task.name(policy), *cells,
+                             first_clear_loss(found, axis) or ("none" if found else "–")])
+            title = (f"Dose response{where}: {SCORES[score]} under each dose of "
+                     f"{axis.title()} as a fraction of the same policy's in clean training "
+                     "(ratio of the means over the seeds both have"
+                     + (", normalised to the env's range" if env_range(task.env) else "")
+                     + "; 1 = unaffected) [95 % CI]; the last column: the lowest dose at which "
+                     f"it keeps clearly less than {KEEPS * 100:.0f} % (CI below {KEEPS})")
+            out.append(DoseTable(title, ["policy", *labels, "clearly loses from"], rows))
+    return out
+
+
+def dose_markdown(task: Task, scores: Sequence[str]) -> list[tuple[str, str]]:
+    """:func:`dose_tables` as (title, Markdown table) for ``tables.md``."""
+    return [(t.title, markdown(t.headers, t.rows)) for t in dose_tables(task, scores)]
