@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.lines import Line2D
 
 from rl_lr import schema
 from rl_lr.grammar import parse_text
@@ -107,6 +108,10 @@ def test_the_report_shows_the_dose_tables_section_and_figure() -> None:
     assert (PRECHECK / schema.REPORT_DIR / "figures" / "dose.png").stat().st_size > 0
 
 
+def _ys(line: Line2D) -> list[float]:
+    return [float(y) for y in np.asarray(line.get_ydata(), dtype=float)]
+
+
 def test_the_figure_draws_each_dose_and_the_fraction_kept() -> None:
     """Two columns (the axes); top row the final return's IQM per dose from metrics.csv,
     bottom row the retained fraction, 1 at the clean dose, with lines at 1 and 0.9."""
@@ -118,12 +123,12 @@ def test_the_figure_draws_each_dose_and_the_fraction_kept() -> None:
         iqm = {r[schema.PERTURB]: float(r[schema.FINAL_IQM]) for r in csv.DictReader(handle)
                if not r["set.n_steps"]}
     (curve,) = [line for line in top.get_lines() if line.get_marker() == "o"]
-    assert list(curve.get_ydata()) == pytest.approx([iqm[label] for label in LONG])
+    assert _ys(curve) == pytest.approx([iqm[label] for label in LONG])
     (kept,) = [line for line in bottom.get_lines() if line.get_marker() == "o"]
     task = tasks(data)[0]
     found = retained(task, dose_axes(task)[0], "constant", schema.FINAL_EVAL_RETURN)
-    assert list(kept.get_ydata()) == pytest.approx([1.0, *(found[d].point for d in LONG[1:])])
-    assert sorted(line.get_ydata()[0] for line in bottom.get_lines()
+    assert _ys(kept) == pytest.approx([1.0, *(found[d].point for d in LONG[1:])])
+    assert sorted(_ys(line)[0] for line in bottom.get_lines()
                   if line.get_marker() != "o") == [KEEPS, 1.0]
 
 

@@ -19,12 +19,20 @@ from rl_lr.controllers import KLAdaptive
 from rl_lr.files import read_csv
 from rl_lr.metrics.comparisons import probability_of_improvement_ci
 from rl_lr.metrics.power import BETTER, WORSE
-from rl_lr.report.base_lr import Robustness, against_tuned, extremes
-from rl_lr.report.task import ci_text, tasks
+from rl_lr.report.base_lr import Extreme, Robustness, against_tuned, extremes
+from rl_lr.report.task import Task, ci_text, tasks
 from rl_lr.report.verdicts import min_detectable
 from rl_lr.results import REPS
 from rl_lr.results.scores import at_maximum, is_diverged, name_seed, number
+from rl_lr.schedules import Constant
 from tests.readme_facts import RESULTS, facts, lr_of, results
+
+
+def _ends(task: Task, found: Robustness, policy: str) -> tuple[Extreme, Extreme]:
+    """``policy``'s worst and best start, which every policy of this experiment has."""
+    ends = extremes(task, found, policy)
+    assert ends is not None, policy
+    return ends
 
 LR_ROBUSTNESS = RESULTS / "lr_robustness"
 
@@ -77,17 +85,18 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
     assert _starts(auc, "constant", lambda w: w != WORSE) == ["x2.154"]
     assert all(set(s) <= {"x0.4642", "x1", "x2.154"} for s in level.values())
     assert "only from a start within a factor of about 2 of the tuned LR" in readme
-    lows = {p: number(extremes(task, auc, p)[0].row[schema.AUC_IQM]) for p in policies}  # type: ignore[index]
+    lows = {p: number(_ends(task, auc, p)[0].row[schema.AUC_IQM]) for p in policies}
     assert max(lows, key=lambda p: lows[p]) == "kl_adaptive"
-    kl_low, kl_high = extremes(task, auc, "kl_adaptive")  # type: ignore[misc]
+    kl_low, kl_high = _ends(task, auc, "kl_adaptive")
     assert (kl_low.start, kl_high.start) == ("x0.4642", "x2.154")
-    assert extremes(task, auc, "constant")[0].start == "x10"  # type: ignore[index]
+    assert _ends(task, auc, "constant")[0].start == "x10"
     assert "its AUC stays between 271 [244, 310] and 337 [292, 373]" in readme
     assert "falls to 167 [132, 220] at `x10` and hypergradient's to 197 [97.4, 249]" in readme
 
-    assert (KLAdaptive(1e-3).target, KLAdaptive(1e-3).max_lr) == (0.008, 0.01)  # type: ignore[arg-type]
+    default = KLAdaptive(Constant(1e-3))
+    assert (default.target, default.max_lr) == (0.008, 0.01)
     assert "(kl_adaptive's target KL 0.008 and cap 0.01" in readme
-    cap = KLAdaptive(1e-3).max_lr  # type: ignore[arg-type]
+    cap = default.max_lr
     centre = lr_of(next(r[schema.LR_SPEC] for r in data.summary
                          if r[schema.ENV] == "CartPole-v1" and r[schema.BASE_LR] == "x1"))
     for start, _ in auc.starts:
@@ -113,8 +122,8 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
     ranked = task.ranked()
     assert ranked is not None and ranked.order[-1] == "bandit"  # the lowest on both scores
     assert min(ranked.auc_cis, key=lambda p: ranked.auc_cis[p].point) == "bandit"
-    assert extremes(task, auc, "bandit")[1].start == "x1"  # type: ignore[index]
-    bandit = Bandit(1e-3)  # type: ignore[arg-type]
+    assert _ends(task, auc, "bandit")[1].start == "x1"
+    bandit = Bandit(Constant(1e-3))
     updates = facts(LR_ROBUSTNESS).updates["CartPole-v1"]
     assert (len(bandit.arms), bandit.period, min(bandit.arms), max(bandit.arms)) == (5, 5, 0.25, 4)
     assert (f"59 PPO updates make {59 // bandit.period} periods" in readme and updates == {59})
@@ -147,7 +156,7 @@ def test_the_lr_robustness_readmes_figures_are_the_data() -> None:
                   for r in runs["Pendulum-v1", "bandit", start]}
         assert len(traces) == 1, start
     sac_task = next(t for t in tasks(data) if t.env == "Pendulum-v1")
-    assert extremes(sac_task, sac_auc, "constant")[1].start == "x4.642"  # type: ignore[index]
+    assert _ends(sac_task, sac_auc, "constant")[1].start == "x4.642"
     assert sac_auc.found["constant", "x4.642"].words not in (BETTER, WORSE)
     assert "the constant's AUC is highest at `x4.642` (-732 [-816, -699]" in readme
 
@@ -199,7 +208,7 @@ def test_the_top_level_readmes_summary_of_the_lr_robustness_experiment_is_the_da
     assert level <= {"x0.4642", "x1", "x2.154"}
     assert "none is level with it from a start more than about twice or half the tuned LR" \
         in readme
-    low, high = extremes(task, auc, "kl_adaptive")  # type: ignore[misc]
+    low, high = _ends(task, auc, "kl_adaptive")
     cis = [ci_text(end.row, schema.AUC_IQM) for end in (low, high)]
     assert f"(its AUC between {cis[0]} and {cis[1]} over the 100-fold range)" in readme
     final = _robustness("CartPole-v1", schema.FINAL_EVAL_RETURN)
