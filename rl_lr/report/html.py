@@ -44,6 +44,7 @@ from rl_lr.report.sections import (
     conditions_section,
     dose_section,
     experiment_yaml,
+    oracle_section,
     problems_section,
     ranking_section,
     reproduce_commands,
@@ -209,6 +210,8 @@ def _page(data: Results, report: Report) -> str:
         "<h2>Comparisons with the best fixed schedule</h2>", comparisons_section(data),
         *(["<h2>Against the tuned constant</h2>", constant]
           if (constant := against_constant_section(data)) else []),
+        *(["<h2>Oracles against their rules</h2>", oracle]
+          if (oracle := oracle_section(data)) else []),
         *(["<h2>Robustness to the base LR: against the tuned constant</h2>", robustness]
           if (robustness := robustness_section(data)) else []),
         *(["<h2>Dose response</h2>", dose] if (dose := dose_section(data)) else []),

@@ -4,10 +4,10 @@ ranking, the tuning of a tune-then-test protocol, the per-condition tables (with
 switches where a perturbation switches on a schedule), the comparisons with their power and
 verdicts (on the primary score first: :func:`comparisons_section`), those with the tuned
 constant where it is not the best fixed schedule (:func:`against_constant_section`), the
-robustness to the base LR of an experiment with a ``base_lr`` axis
-(:func:`robustness_section`), the dose response of one with a dose axis (:func:`dose_section`),
-failed and diverged runs, the versions and the commands that
-reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
+oracles against their rules (:func:`oracle_section`), the robustness to the base LR of an
+experiment with a ``base_lr`` axis (:func:`robustness_section`), the dose response of one with
+a dose axis (:func:`dose_section`), failed and diverged runs, the versions and the commands
+that reproduce it, each an HTML fragment drawn from a :class:`~rl_lr.results.Results`. Runs are
 scored and ranked by the rules of :mod:`rl_lr.results.scores`; the ranking and the
 per-condition tables are sortable (the page's script reads ``data-sort``).
 
@@ -41,6 +41,7 @@ from rl_lr.report.base_lr import (
     short_verdict,
 )
 from rl_lr.report.dose import dose_tables
+from rl_lr.report.oracle_gap import against_rule
 from rl_lr.report.tables import risk_titles
 from rl_lr.report.task import SCORES, Task, compared_scores, format_number, tasks
 from rl_lr.report.tuning import TUNING_HEADERS, tuning_rows
@@ -49,9 +50,10 @@ from rl_lr.results import REPS, SEED, Results
 from rl_lr.results.scores import at_maximum, env_maximum, is_diverged, number
 
 __all__ = ["against_constant_section", "cell", "ci_html", "code_block", "comparisons_section",
-           "conditions_section", "dose_section", "experiment_yaml", "problems_section",
-           "ranking_section", "reproduce_commands", "robustness_section", "setup_section",
-           "switches_section", "table", "tuning_section", "verdict_section", "versions_text"]
+           "conditions_section", "dose_section", "experiment_yaml", "oracle_section",
+           "problems_section", "ranking_section", "reproduce_commands", "robustness_section",
+           "setup_section", "switches_section", "table", "tuning_section", "verdict_section",
+           "versions_text"]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -323,6 +325,23 @@ def against_constant_section(data: Results) -> str:
         "constant LR, does a policy beat the constant tuned with the same budget, the schedule "
         f"most users would have tuned? P(improvement) on {SCORES[score]}, read as above; a "
         "secondary question, beside the comparisons with the best fixed schedule.</p>")
+
+
+def oracle_section(data: Results) -> str:
+    """Every oracle against the same rule on the observed reward, on the primary score
+    (:mod:`rl_lr.report.oracle_gap`); "" without an oracle and its rule."""
+    score = compared_scores(data)[0]
+    rows = [row for task in tasks(data) for row in _verdict_rows(
+        data, verdicts(against_rule(task, score)))]
+    if not rows:
+        return ""
+    return ("<div class=scroll>" + table(
+        ["condition", "oracle", "vs (its rule)", "P(improvement)", "runs",
+         f"P needed ({POWER * 100:.0f} % power)", "verdict"], rows, sortable=False)
+        + "</div><p class=note>An oracle runs a rule on the clean reward, which no deployed "
+        "agent sees: if it beats the same rule on the observed reward, the noise in the signal "
+        "costs the rule; if not, the rule itself is what fails. P(improvement) on "
+        f"{SCORES[score]}, read as above.</p>")
 
 
 def robustness_section(data: Results) -> str:

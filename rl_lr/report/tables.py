@@ -35,6 +35,9 @@ conditions (the perturbations of training) as columns:
    :attr:`rl_lr.results.Results.primary_score`) gets this pair on the AUC first (the rival:
    the highest AUC IQM; P over the runs' ``eval_auc``), then the pair on the final return,
    each titled with its score (:func:`rl_lr.report.task.compared_scores`);
+   - with an oracle (``oracle(X)``) and the policy running its rule X on the observed
+     reward, the oracle against that rule on the primary score, with its verdict: the gap the
+     noisy signal costs the rule (:mod:`rl_lr.report.oracle_gap`);
 8. with a ``base_lr`` axis centred on ``x1`` (robustness to the base LR,
    :mod:`rl_lr.report.base_lr`), on the primary score and on the AUC: P(each policy started
    at each base LR beats the tuned constant, the best fixed schedule at ``x1``) [CI] with its
@@ -65,6 +68,7 @@ from rl_lr.files import atomic_write_text
 from rl_lr.metrics import MIN_TAIL_POINTS, tail_points
 from rl_lr.report.base_lr import robustness_scores, robustness_tables
 from rl_lr.report.dose import dose_markdown
+from rl_lr.report.oracle_gap import against_rule
 from rl_lr.report.task import (
     SCORES,
     Task,
@@ -81,8 +85,8 @@ from rl_lr.results import REPS, Results
 from rl_lr.results.scores import number
 
 __all__ = ["against_constant_tables", "comparison_tables", "format_number", "headline_tables",
-           "is_fixed_schedule", "risk_titles", "sensitivity_tables", "switch_tables",
-           "write_headline_tables"]
+           "is_fixed_schedule", "oracle_tables", "risk_titles", "sensitivity_tables",
+           "switch_tables", "write_headline_tables"]
 
 
 def _final(row: Mapping[str, str]) -> str:
@@ -251,6 +255,7 @@ def headline_tables(data: Results) -> str:
             *(section for score in compared for section in
               comparison_tables(task, score, named=len(compared) > 1)),
             *against_constant_tables(task, compared[0]),
+            *oracle_tables(task, compared[0]),
             *robustness_tables(task, robustness_scores(data)),
             *dose_markdown(task, robustness_scores(data)),
         ]
@@ -296,6 +301,20 @@ def against_constant_tables(task: Task, score: str) -> list[tuple[str, str]]:
              f"detectable at this power, with the P(improvement) its runs detect with "
              f"{POWER * 100:.0f} % power; a secondary question beside the comparisons with the "
              "best fixed schedule", verdict_table(task, found))]
+
+
+def oracle_tables(task: Task, score: str) -> list[tuple[str, str]]:
+    """The verdicts of every oracle against the same rule on the observed reward on ``score``
+    (:mod:`rl_lr.report.oracle_gap`; title, table); none without an oracle and its rule."""
+    found = verdicts(against_rule(task, score))
+    if not found:
+        return []
+    return [("Oracle gap: each oracle (the rule fed the clean reward, not deployable) against "
+             f"the same rule on the observed reward, P(the oracle beats it) on {SCORES[score]} "
+             "[CI] and verdict, better (CI above 0.5: the signal's noise costs the rule), worse "
+             "(CI below 0.5), or no difference detectable at this power, with the "
+             f"P(improvement) its runs detect with {POWER * 100:.0f} % power",
+             verdict_table(task, found))]
 
 
 def write_headline_tables(data: Results, path: Path) -> Path:
