@@ -101,11 +101,10 @@ def dose_axes(task: Task) -> list[DoseAxis]:
         if argument is None:
             continue
         values = [float(_arguments(call)[argument]) for call in calls]
-        label = dict(clean[0]).get(schema.PERTURB, CLEAN)
-        doses: list[tuple[str, float | None, Panel]] = [(label, None, clean[0])]
-        doses += sorted(((dict(p)[schema.PERTURB], v, p) for v, p in zip(values, dosed,
-                                                                         strict=True)),
-                        key=lambda dose: dose[1] or 0.0)
+        ordered = sorted(zip(values, dosed, strict=True), key=lambda pair: pair[0])
+        doses: list[tuple[str, float | None, Panel]] = [
+            (dict(clean[0]).get(schema.PERTURB, CLEAN), None, clean[0]),
+            *((dict(panel)[schema.PERTURB], value, panel) for value, panel in ordered)]
         axes.append(DoseAxis(rest, calls[0].name, argument, doses))
     return axes
 
