@@ -15,8 +15,10 @@ normalised to the env's range where it is known, a paired bootstrap over the see
 :data:`TAG` and the score). 1 = unaffected; a policy *clearly loses* at a dose when the whole
 CI lies below :data:`KEEPS` (it keeps less than 90 % of its clean score, the bar of
 ``results/dose_precheck/``), and :func:`first_clear_loss` is the lowest such dose: the policy
-tolerates the doses below it. In a tune-then-test experiment every condition has its own tuned
-configuration, so this is the cost of the dose to a policy tuned for it.
+tolerates the doses below it. As for every verdict of the report, a dose with fewer than
+:data:`~rl_lr.metrics.power.MIN_RUNS` common seeds is too few runs to judge. In a
+tune-then-test experiment every condition has its own tuned configuration, so this is the cost
+of the dose to a policy tuned for it.
 
     >>> dose_argument(parse_text("gaussian(std=1.0)"), parse_text("gaussian(std=3.0)"))
     'std'
@@ -31,12 +33,14 @@ from typing import Any, NamedTuple
 from rl_lr import schema
 from rl_lr.grammar import Call, parse_text
 from rl_lr.metrics import Interval, sensitivity_of_means_ci
+from rl_lr.metrics.power import MIN_RUNS
 from rl_lr.report.task import SCORES, Task, format_number, markdown
 from rl_lr.results import REPS, Panel, name_seed
 from rl_lr.results.scores import env_range, number
 
-__all__ = ["CLEAN", "KEEPS", "TAG", "DoseAxis", "DoseTable", "dose_argument", "dose_axes",
-           "dose_markdown", "dose_tables", "first_clear_loss", "retained", "retained_text"]
+__all__ = ["CLEAN", "KEEPS", "TAG", "DoseAxis", "DoseTable", "Kept", "dose_argument",
+           "dose_axes", "dose_markdown", "dose_tables", "first_clear_loss", "retained",
+           "retained_text"]
 
 CLEAN = "clean"  # the dose label of the condition without perturbation
 KEEPS = 0.9  # a policy clearly loses at a dose when its retained fraction's CI is below this
@@ -109,9 +113,22 @@ def dose_axes(task: Task) -> list[DoseAxis]:
     return axes
 
 
-def retained(task: Task, axis: DoseAxis, policy: str, score: str) -> dict[str, Interval]:
-    """``{dose label: retained fraction [CI]}`` of ``policy`` on ``score`` at every dose but
-    the clean one (module docstring); a dose without runs on common seeds is left out."""
+class Kept(NamedTuple):
+    """A policy's retained fraction at one dose [CI] and the seeds it is computed on."""
+
+    ci: Interval
+    seeds: int
+
+    @property
+    def judged(self) -> bool:
+        """Enough seeds for a verdict (:data:`~rl_lr.metrics.power.MIN_RUNS`)."""
+        return self.seeds >= MIN_RUNS
+
+
+def retained(task: Task, axis: DoseAxis, policy: str, score: str) -> dict[str, Kept]:
+    """``{dose label: retained fraction [CI] and seeds}`` of ``policy`` on ``score`` at every
+    dose but the clean one (module docstring); a dose without runs on common seeds is left
+    out."""
     clean_panel = axis.doses[0][2]
     clean = _by_seed(task, clean_panel, policy, score)
     bounds = env_range(task.env)
@@ -122,10 +139,10 @@ def retained(task: Task, axis: DoseAxis, policy: str, score: str) -> dict[str, I
         seeds = [seed for seed in dosed if seed in clean]
         if not seeds:
             continue
-        out[label] = sensitivity_of_means_ci(
+        out[label] = Kept(sensitivity_of_means_ci(
             [dosed[s] for s in seeds], [clean[s] for s in seeds], low=low, high=high,
             reps=REPS, rng=name_seed(task.env, task.algo, task.condition(panel), policy, TAG,
-                                     score))
+                                     score)), len(seeds))
     return out
 
 
@@ -141,15 +158,31 @@ def _by_seed(task: Task, panel: Panel, policy: str, score: str) -> dict[str, flo
     return values
 
 
-def first_clear_loss(found: dict[str, Interval], axis: DoseAxis) -> str | None:
-    """The lowest dose at which the CI of the retained fraction lies below :data:`KEEPS`."""
-    return next((label for label, _, _ in axis.doses[1:]
-                 if label in found and found[label].high < KEEPS), None)
+def first_clear_loss(found: dict[str, Kept], axis: DoseAxis) -> str | None:
+    """The lowest dose judged (:attr:`Kept.judged`) at which the CI of the retained fraction
+    lies below :data:`KEEPS`."""
+    return next((label for label, _, _ in axis.doses[1:] if label in found
+                 and found[label].judged and found[label].ci.high < KEEPS), None)
 
 
-def retained_text(ci: Interval) -> str:
-    """``0.84 [0.77, 0.9]``."""
-    return f"{format_number(ci.point)} [{format_number(ci.low)}, {format_number(ci.high)}]"
+def retained_text(kept: Kept) -> str:
+    """``0.84 [0.77, 0.9]``, with its seeds when too few to judge.
+
+    >>> retained_text(Kept(Interval(0.84, 0.77, 0.9), 2))
+    '0.84 [0.77, 0.9] (2 seeds: too few to judge)'
+    """
+    ci = kept.ci
+    text = f"{format_number(ci.point)} [{format_number(ci.low)}, {format_number(ci.high)}]"
+    return text if kept.judged else f"{text} ({kept.seeds} seeds: too few to judge)"
+
+
+def _verdict(found: dict[str, Kept], axis: DoseAxis) -> str:
+    """The last column: the first clear loss, ``none``, ``too few runs`` or ``–``."""
+    if not found:
+        return "–"
+    if not any(kept.judged for kept in found.values()):
+        return "too few runs"
+    return first_clear_loss(found, axis) or "none"
 
 
 class DoseTable(NamedTuple):
@@ -175,8 +208,7 @@ def dose_tables(task: Task, scores: Sequence[str]) -> list[DoseTable]:
                 found = retained(task, axis, policy, score)
                 cells = [retained_text(found[label]) if label in found else "–"
                          for label in labels]
-                rows.append([task.name(policy), *cells,
-                             first_clear_loss(found, axis) or ("none" if found else "–")])
+                rows.append([task.name(policy), *cells, _verdict(found, axis)])
             title = (f"Dose response{where}: {SCORES[score]} under each dose of "
                      f"{axis.title()} as a fraction of the same policy's in clean training "
                      "(ratio of the means over the seeds both have"

@@ -73,7 +73,7 @@ def dose_figure(data: Results) -> Figure:
                              linewidth=0)
             found = retained(task, axis, policy, score)
             kept = np.array([[1.0, 1.0, 1.0]] + [
-                list(found[label]) if label in found else [np.nan] * 3
+                list(found[label].ci) if label in found else [np.nan] * 3
                 for label, _, _ in axis.doses[1:]])
             bottom.plot(xs, kept[:, 0], marker="o", markersize=4, linewidth=1.8, **style)
             bottom.fill_between(xs, kept[:, 1], kept[:, 2], color=colours[policy], alpha=0.15,
