@@ -31,6 +31,7 @@ from rl_lr.report.figures import make_figure, report_kinds
 from rl_lr.report.sections import dose_section
 from rl_lr.report.tables import headline_tables
 from rl_lr.report.task import tasks
+from rl_lr.report.verdicts import summary_lines
 from rl_lr.results import REPS, ResultsError, load_results, name_seed
 from rl_lr.results.scores import env_range
 
@@ -144,3 +145,13 @@ def test_an_experiment_without_a_dose_axis_gets_none() -> None:
     assert dose_section(data) == ""
     with pytest.raises(ResultsError, match="no dose axis"):
         make_figure(data, "dose")
+
+
+def test_the_verdict_at_the_top_says_where_each_policy_clearly_loses() -> None:
+    (line,) = summary_lines(load_results(PRECHECK))
+    assert line.endswith(
+        "Dose response to gaussian std, on the final clean return (the lowest dose at which a "
+        "policy keeps clearly less than 90 % of its clean score): std_10 for constant (fixed). "
+        "Dose response to gaussian std (set.n_steps=512), on the final clean return (the "
+        "lowest dose at which a policy keeps clearly less than 90 % of its clean score): no "
+        "dose for constant (fixed).")

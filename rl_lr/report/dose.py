@@ -39,8 +39,8 @@ from rl_lr.results import REPS, Panel, name_seed
 from rl_lr.results.scores import env_range, number
 
 __all__ = ["CLEAN", "KEEPS", "TAG", "DoseAxis", "DoseTable", "Kept", "dose_argument",
-           "dose_axes", "dose_markdown", "dose_tables", "first_clear_loss", "retained",
-           "retained_text"]
+           "dose_axes", "dose_markdown", "dose_summary", "dose_tables", "first_clear_loss",
+           "retained", "retained_text"]
 
 CLEAN = "clean"  # the dose label of the condition without perturbation
 KEEPS = 0.9  # a policy clearly loses at a dose when its retained fraction's CI is below this
@@ -183,6 +183,37 @@ def _verdict(found: dict[str, Kept], axis: DoseAxis) -> str:
     if not any(kept.judged for kept in found.values()):
         return "too few runs"
     return first_clear_loss(found, axis) or "none"
+
+
+def dose_summary(task: Task, score: str) -> list[str]:
+    """One sentence per dose axis for the verdict at the top of the report: the policies by
+    the lowest dose at which they clearly lose (:func:`first_clear_loss`) on ``score``.
+
+    Example (results/dose_precheck, 2,048-step rollouts): "Dose response to gaussian std, on
+    the final clean return (the lowest dose at which a policy keeps clearly less than 90 % of
+    its clean score): std_10 for constant (fixed)."
+    """
+    out = []
+    for axis in dose_axes(task):
+        groups: dict[str, list[str]] = {}
+        for policy in task.fixed + task.adaptive:
+            found = retained(task, axis, policy, score)
+            if found:
+                groups.setdefault(_verdict(found, axis), []).append(task.name(policy))
+        if not groups:
+            continue
+        where = task.condition(axis.rest)
+        parts = [f"{label} for {', '.join(groups[label])}"
+                 for label, _, _ in axis.doses[1:] if label in groups]
+        if "none" in groups:
+            parts.append(f"no dose for {', '.join(groups['none'])}")
+        if "too few runs" in groups:
+            parts.append(f"too few runs to judge for {', '.join(groups['too few runs'])}")
+        out.append(f"Dose response to {axis.title()}"
+                   + ("" if where == "all runs" else f" ({where})")
+                   + f", on {SCORES[score]} (the lowest dose at which a policy keeps clearly "
+                   f"less than {KEEPS * 100:.0f} % of its clean score): {'; '.join(parts)}.")
+    return out
 
 
 class DoseTable(NamedTuple):

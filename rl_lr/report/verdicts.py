@@ -26,6 +26,7 @@ from typing import NamedTuple
 from rl_lr import schema
 from rl_lr.metrics import Interval, min_detectable_p, verdict
 from rl_lr.metrics.power import BETTER, CEILING, MIN_RUNS, TOO_FEW, WORSE
+from rl_lr.report.dose import dose_summary
 from rl_lr.report.task import Comparison, Task, format_number, markdown, tasks
 from rl_lr.results import SEED, Panel, Results
 
@@ -163,7 +164,7 @@ def summary_lines(data: Results) -> list[str]:
             text += (f"; {n} seeds cannot separate most LR policies, so an overlapping CI or "
                      "'no difference detectable' means not measured, not equal."
                      if needed > SEPARATES else ".")
-        lines.append(head + text.strip())
+        lines.append(head + " ".join([text.strip(), *dose_summary(task, score)]))
     return lines
 
 
