@@ -228,11 +228,17 @@ def test_what_the_readme_says_of_the_drawdown_follows_each_tasks_evaluation_poin
 def test_a_partial_status_counts_what_is_there(status: Path) -> None:
     """``PARTIAL: k of n tuning runs finished`` (phase 1) or ``PARTIAL: k of n test runs
     finished`` (phase 2: every tuning run has finished) of a tune-then-test experiment, or
-    ``PARTIAL: k of n runs finished`` of any other, is the directory's own count."""
-    match = re.search(r"PARTIAL: (\d+) of (\d+) (?:(tuning|test) )?runs finished",
-                      status.read_text())
+    ``PARTIAL: k of n runs finished`` of any other, is the directory's own count; so are the
+    core-hours and the median seconds per run it quotes from timing.csv."""
+    text = " ".join(status.read_text().split())
+    match = re.search(r"PARTIAL: (\d+) of (\d+) (?:(tuning|test) )?runs finished", text)
     assert match is not None
     data = load_results(status.parent)
+    seconds = [float(r["wall_time_s"]) for r in read_csv(status.parent / schema.TIMING_CSV)]
+    for runs, hours in re.findall(r"(\d+) runs took ([\d.]+) core-hours", text):
+        assert (int(runs), hours) == (data.finished, rounded_as(hours, sum(seconds) / 3600))
+    for median in re.findall(r"timing\.csv`: ([\d.]+) s per run", text):
+        assert median == rounded_as(median, float(np.median(seconds)))
     if match[3] is None:
         assert not data.tuned
         assert (int(match[1]), int(match[2])) == (data.finished, data.planned)

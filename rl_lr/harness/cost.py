@@ -46,6 +46,7 @@ from rl_lr.schema import (
     ENV,
     PHASE,
     RUN_ID,
+    SET_PREFIX,
     STEPS,
     SUMMARY_CSV,
     TEST,
@@ -58,7 +59,6 @@ __all__ = ["CostRow", "HyperParams", "RunTiming", "detectable_improvements", "es
            "format_cost", "format_power", "hyper_params", "plan_cost", "read_history"]
 
 POWER = 0.8  # the power --plan reports the detectable P(improvement) at
-SET_PREFIX = "set."
 
 HyperParams = tuple[tuple[str, str], ...]
 """The hyper-parameters a run's experiment set: sorted ``(name, label)`` of its ``set.*``."""

@@ -134,7 +134,7 @@ def sensitivity_of_means_ci(
     p, c = _sensitivity_parts(perturbed, clean, low, high)
     if p.ndim != 1 or p.size == 0:
         raise ValueError(f"perturbed and clean must be non-empty (seeds,) arrays, got {p.shape}")
-    point = float(_compare(p.mean(keepdims=True), c.mean(keepdims=True), "ratio")[0])
+    point = float(sensitivity_of_means(p, c))
     draws = np.concatenate([idx[:, :, 0] for idx in resample_indices(
         as_generator(rng), reps, p.size, 1)])
     with np.errstate(divide="ignore", invalid="ignore"):
